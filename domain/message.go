@@ -1,0 +1,200 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on message content. They bound what one message may cost every layer
+// behind the API (log record, row, socket frame).
+const (
+	MaxMessageBytes         = 8 << 10 // text of one message, in bytes of UTF-8
+	MaxMetadataBytes        = 4 << 10 // metadata JSON of one message
+	MaxClientMessageIDBytes = 128
+)
+
+// MessageType says how clients render a message.
+type MessageType string
+
+const (
+	MessageText   MessageType = "text"
+	MessageImage  MessageType = "image"
+	MessageFile   MessageType = "file"
+	MessageSystem MessageType = "system"
+)
+
+// ParseMessageType accepts a known type; the empty string means text.
+func ParseMessageType(s string) (MessageType, error) {
+	switch t := MessageType(s); t {
+	case "":
+		return MessageText, nil
+	case MessageText, MessageImage, MessageFile, MessageSystem:
+		return t, nil
+	}
+	return "", Errorf(KindInvalid, "unknown messageType %q", clip(s))
+}
+
+// Sequence is a message's position in its conversation: 1, 2, 3, ... with no gaps.
+// Zero means "not yet sequenced" (a message still in the log).
+type Sequence int64
+
+// Message is one message of a conversation. Its JSON form is the wire contract.
+type Message struct {
+	ID              MessageID       `json:"messageId"`
+	ClientMessageID string          `json:"clientMessageId"`
+	ConversationID  ConversationID  `json:"conversationId"`
+	Sequence        Sequence        `json:"sequenceId"`
+	SenderID        UserID          `json:"senderId"`
+	ReceiverID      UserID          `json:"receiverId"`
+	Text            string          `json:"message"`
+	Type            MessageType     `json:"messageType"`
+	Metadata        json.RawMessage `json:"metadata"`
+	SentAt          time.Time       `json:"timestamp"`
+	DeliveredAt     *time.Time      `json:"deliveredAt"`
+	ReadAt          *time.Time      `json:"readAt"`
+}
+
+// Draft is a message as the sender submits it, before validation.
+type Draft struct {
+	SenderID        UserID
+	ReceiverID      UserID
+	Text            string
+	Type            string
+	Metadata        json.RawMessage
+	ClientMessageID string // optional; a random one is chosen when empty
+}
+
+// NewMessage validates d and returns the unsequenced message it describes, with
+// its conversation and its deterministic id. now is the send time.
+func NewMessage(d Draft, now time.Time) (Message, error) {
+	if err := ValidateText(d.Text); err != nil {
+		return Message{}, err
+	}
+	typ, err := ParseMessageType(d.Type)
+	if err != nil {
+		return Message{}, err
+	}
+	meta, err := ValidateMetadata(d.Metadata)
+	if err != nil {
+		return Message{}, err
+	}
+	conv, err := NewConversationID(d.SenderID, d.ReceiverID)
+	if err != nil {
+		return Message{}, err
+	}
+	cid := d.ClientMessageID
+	if cid == "" {
+		cid = NewUUID()
+	} else if err := ValidateClientMessageID(cid); err != nil {
+		return Message{}, err
+	}
+	return Message{
+		ID:              DeriveMessageID(d.SenderID, cid),
+		ClientMessageID: cid,
+		ConversationID:  conv,
+		SenderID:        d.SenderID,
+		ReceiverID:      d.ReceiverID,
+		Text:            d.Text,
+		Type:            typ,
+		Metadata:        meta,
+		SentAt:          now.UTC(),
+	}, nil
+}
+
+// Validate checks a message read back from a log or a store: the same rules as
+// NewMessage, plus the consistency of its derived fields.
+func (m Message) Validate() error {
+	if _, err := ParseUserID(string(m.SenderID)); err != nil {
+		return err
+	}
+	if _, err := ParseUserID(string(m.ReceiverID)); err != nil {
+		return err
+	}
+	if err := ValidateText(m.Text); err != nil {
+		return err
+	}
+	if _, err := ParseMessageType(string(m.Type)); err != nil || m.Type == "" {
+		return Errorf(KindInvalid, "unknown messageType %q", clip(string(m.Type)))
+	}
+	if _, err := ValidateMetadata(m.Metadata); err != nil {
+		return err
+	}
+	if err := ValidateClientMessageID(m.ClientMessageID); err != nil {
+		return err
+	}
+	conv, err := NewConversationID(m.SenderID, m.ReceiverID)
+	if err != nil {
+		return err
+	}
+	if conv != m.ConversationID {
+		return Errorf(KindInvalid, "conversation id does not match its members")
+	}
+	if m.ID != DeriveMessageID(m.SenderID, m.ClientMessageID) {
+		return Errorf(KindInvalid, "message id does not match sender and clientMessageId")
+	}
+	if m.SentAt.IsZero() {
+		return Errorf(KindInvalid, "message has no timestamp")
+	}
+	return nil
+}
+
+// ValidateText enforces the rules for message text: not blank, at most
+// MaxMessageBytes, valid UTF-8, no NUL (which PostgreSQL text cannot hold).
+func ValidateText(s string) error {
+	if err := ValidateString("message", s, MaxMessageBytes); err != nil {
+		return err
+	}
+	if strings.TrimSpace(s) == "" {
+		return Errorf(KindInvalid, "message is empty")
+	}
+	return nil
+}
+
+// ValidateString checks that s is valid UTF-8 without NUL and at most max bytes.
+func ValidateString(field, s string, max int) error {
+	if len(s) > max {
+		return Errorf(KindTooLarge, "%s exceeds %d bytes", field, max)
+	}
+	if !utf8.ValidString(s) {
+		return Errorf(KindInvalid, "%s is not valid UTF-8", field)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return Errorf(KindInvalid, "%s contains a NUL character", field)
+	}
+	return nil
+}
+
+// ValidateClientMessageID checks a client-chosen idempotency key.
+func ValidateClientMessageID(s string) error {
+	if s == "" {
+		return Errorf(KindInvalid, "clientMessageId is empty")
+	}
+	return ValidateString("clientMessageId", s, MaxClientMessageIDBytes)
+}
+
+// ValidateMetadata checks optional metadata: a JSON object (or null/absent) of at
+// most MaxMetadataBytes, with no NUL anywhere (PostgreSQL jsonb rejects \u0000).
+// It returns the compacted object, or nil when there is none.
+func ValidateMetadata(raw json.RawMessage) (json.RawMessage, error) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
+		return nil, nil
+	}
+	if len(trimmed) > MaxMetadataBytes {
+		return nil, Errorf(KindTooLarge, "metadata exceeds %d bytes", MaxMetadataBytes)
+	}
+	if trimmed[0] != '{' || !json.Valid(trimmed) {
+		return nil, Errorf(KindInvalid, "metadata must be a JSON object")
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, trimmed); err != nil {
+		return nil, Errorf(KindInvalid, "metadata must be a JSON object")
+	}
+	if !utf8.Valid(buf.Bytes()) || bytes.Contains(buf.Bytes(), []byte(`\u0000`)) || bytes.IndexByte(buf.Bytes(), 0) >= 0 {
+		return nil, Errorf(KindInvalid, "metadata contains a NUL character or invalid UTF-8")
+	}
+	return json.RawMessage(buf.Bytes()), nil
+}

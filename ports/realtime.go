@@ -1,0 +1,96 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/messenger-go/messenger/domain"
+)
+
+// NodeID names one server process among those serving the same user base.
+type NodeID string
+
+// Presence records which nodes hold sockets of which users, so an event can be
+// routed to the nodes that can deliver it. It is advisory: entries of a node
+// that died expire after the TTL the implementation documents, and a lookup may
+// miss a socket opened a moment ago (clients recover by sequence).
+type Presence interface {
+	// Register records (or refreshes) that node holds at least one socket of
+	// user. Nodes call it on connect and again periodically as a heartbeat.
+	// Idempotent. Errors: KindUnavailable.
+	Register(ctx context.Context, user domain.UserID, node NodeID) error
+	// Unregister removes the record once node holds no socket of user. Idempotent.
+	// Errors: KindUnavailable.
+	Unregister(ctx context.Context, user domain.UserID, node NodeID) error
+	// Nodes returns the nodes that hold sockets of user, in no particular order;
+	// empty when the user is offline. Errors: KindUnavailable.
+	Nodes(ctx context.Context, user domain.UserID) ([]NodeID, error)
+}
+
+// Notifier pushes events to the connected devices of users. Delivery is
+// at-most-once and best effort: an offline user, a full socket queue or a lost
+// cross-node hop drops the event, which is why every message event can be
+// recovered from the MessageStore by sequence. Notify never blocks on a slow
+// client. Events to one user from one caller arrive in call order. Safe for
+// concurrent use. Errors: KindUnavailable when the transport between nodes is
+// down (local devices were still served).
+type Notifier interface {
+	Notify(ctx context.Context, users []domain.UserID, ev domain.Event) error
+}
+
+// UnreadCache caches UnreadCounts. It is never the source of truth: a miss or an
+// error makes the caller read the store. Safe for concurrent use.
+type UnreadCache interface {
+	// Get returns the cached counts and true, or false on a miss.
+	// Errors: KindUnavailable.
+	Get(ctx context.Context, user domain.UserID) (domain.UnreadCounts, bool, error)
+	// Set caches counts for the implementation's TTL. Errors: KindUnavailable.
+	Set(ctx context.Context, user domain.UserID, counts domain.UnreadCounts) error
+	// Invalidate drops the cached counts of users. Errors: KindUnavailable.
+	Invalidate(ctx context.Context, users ...domain.UserID) error
+}
+
+// RateLimiter decides whether an action under key may happen now. Safe for
+// concurrent use.
+type RateLimiter interface {
+	// Allow consumes one unit of key's budget. It returns nil when allowed and a
+	// KindRateLimited error when the budget is spent. Errors: KindUnavailable
+	// (callers fail open: a limiter outage must not stop messaging).
+	Allow(ctx context.Context, key string) error
+}
+
+// Clock tells the time; tests substitute a fixed one.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// HealthCheck is one dependency that /readyz reports on.
+type HealthCheck struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Metrics receives the use cases' measurements. Implementations must be cheap
+// and safe for concurrent use.
+type Metrics interface {
+	// MessageSent counts one message accepted by the log.
+	MessageSent()
+	// MessageStored counts one message newly stored and how long it took from
+	// the send to the moment it was stored and handed to the notifier.
+	MessageStored(sinceSend time.Duration)
+	// DeadLettered counts one record of topic moved to the dead-letter topic.
+	DeadLettered(topic string)
+}
+
+// NopMetrics discards measurements.
+type NopMetrics struct{}
+
+func (NopMetrics) MessageSent()                {}
+func (NopMetrics) MessageStored(time.Duration) {}
+func (NopMetrics) DeadLettered(string)         {}

@@ -1,0 +1,106 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/messenger-go/messenger/domain"
+)
+
+// Service is the driving port: every use case of the wire contract. The app
+// package implements it; the HTTP and WebSocket adapters call it. Callers pass
+// the authenticated user explicitly. All methods are safe for concurrent use and
+// return domain errors whose kind the adapters translate.
+type Service interface {
+	Accounts
+	Social
+	Messaging
+	Realtime
+}
+
+// Tokens are the credentials a login yields.
+type Tokens struct {
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    time.Duration // lifetime of the access token
+}
+
+// Session is a user with fresh credentials.
+type Session struct {
+	User domain.User
+	Tokens
+}
+
+// Accounts covers registration and authentication.
+type Accounts interface {
+	// Register creates an account and logs it in. Errors: KindInvalid, KindTooLarge, KindConflict (email taken).
+	Register(ctx context.Context, r domain.Registration) (Session, error)
+	// Login checks credentials. Errors: KindUnauthenticated (the same for an unknown email and a wrong password).
+	Login(ctx context.Context, email, password string) (Session, error)
+	// Refresh rotates a refresh token: the old one stops working. Errors: KindUnauthenticated.
+	Refresh(ctx context.Context, refreshToken string) (Tokens, error)
+	// Logout revokes the refresh token's family. Idempotent.
+	Logout(ctx context.Context, refreshToken string) error
+	// Authenticate verifies an access token and returns its user. Errors: KindUnauthenticated.
+	Authenticate(ctx context.Context, accessToken string) (domain.UserID, error)
+}
+
+// Social covers friends and blocks.
+type Social interface {
+	// SendFriendRequest asks to befriend to; if to already asked from, it accepts instead.
+	// Errors: KindInvalid, KindNotFound (no such user), KindConflict, KindForbidden (blocked).
+	SendFriendRequest(ctx context.Context, from, to domain.UserID) (domain.Friendship, error)
+	// AcceptFriendRequest accepts requester's pending request to by.
+	// Errors: KindNotFound (no pending request), KindConflict, KindForbidden.
+	AcceptFriendRequest(ctx context.Context, by, requester domain.UserID) (domain.Friendship, error)
+	// Block blocks other: no messages or requests either way until unblocked.
+	Block(ctx context.Context, by, other domain.UserID) (domain.Friendship, error)
+	// Unblock lifts by's block of other. Errors: KindNotFound.
+	Unblock(ctx context.Context, by, other domain.UserID) error
+	// PendingRequests lists requests addressed to user, oldest first.
+	PendingRequests(ctx context.Context, user domain.UserID) ([]domain.FriendRequest, error)
+	// Friends lists user's friends.
+	Friends(ctx context.Context, user domain.UserID) ([]domain.User, error)
+	// SearchUsers finds users by name or email prefix, never the caller.
+	SearchUsers(ctx context.Context, caller domain.UserID, query string) ([]domain.User, error)
+}
+
+// SendReceipt is the answer to an accepted send.
+type SendReceipt struct {
+	MessageID       domain.MessageID      `json:"messageId"`
+	ClientMessageID string                `json:"clientMessageId"`
+	ConversationID  domain.ConversationID `json:"conversationId"`
+	Status          string                `json:"status"`
+}
+
+// Messaging covers messages and receipts.
+type Messaging interface {
+	// SendMessage validates d and appends it to the log; it returns only after
+	// the log accepted it. Retrying with the same ClientMessageID yields the same
+	// MessageID and stores the message once. Errors: KindInvalid, KindTooLarge,
+	// KindForbidden (not friends, blocked), KindRateLimited, KindUnavailable (the
+	// log did not accept it; retry with the same ClientMessageID).
+	SendMessage(ctx context.Context, d domain.Draft) (SendReceipt, error)
+	// History returns a page of a conversation the caller belongs to. target is
+	// the conversation id or the peer's user id. Errors: KindInvalid, KindForbidden.
+	History(ctx context.Context, caller domain.UserID, target string, page domain.Page) ([]domain.Message, bool, error)
+	// MarkRead queues the caller's read watermark of conv to advance to upTo;
+	// the peer gets a readReceipt once it is stored. Errors: KindInvalid, KindForbidden, KindUnavailable.
+	MarkRead(ctx context.Context, caller domain.UserID, conv domain.ConversationID, upTo domain.Sequence) (domain.Watermark, error)
+	// UnreadCount returns the caller's exact unread counts.
+	UnreadCount(ctx context.Context, caller domain.UserID) (domain.UnreadCounts, error)
+	// Conversations lists the caller's conversations, newest first.
+	Conversations(ctx context.Context, caller domain.UserID) ([]domain.ConversationSummary, error)
+}
+
+// Realtime covers what connected devices send.
+type Realtime interface {
+	// Typing tells receiver that sender is (or stopped) typing. Ephemeral and
+	// droppable. Errors: KindInvalid, KindForbidden (not friends).
+	Typing(ctx context.Context, sender, receiver domain.UserID, isTyping bool) error
+	// JoinChat checks that caller may follow conv. Errors: KindInvalid, KindForbidden.
+	JoinChat(ctx context.Context, caller domain.UserID, conv domain.ConversationID) error
+	// Ack records that caller's device received conv up to upTo and tells the
+	// sender (messageDelivered). Monotonic and idempotent. Errors: KindInvalid, KindForbidden.
+	Ack(ctx context.Context, caller domain.UserID, conv domain.ConversationID, upTo domain.Sequence) (domain.Watermark, error)
+}

@@ -1,0 +1,135 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/messenger-go/messenger/domain"
+)
+
+// UserStore keeps accounts. All methods are safe for concurrent use.
+type UserStore interface {
+	// CreateUser stores u. Emails are compared as given (callers normalise them).
+	// Errors: KindConflict when the email or id is taken.
+	CreateUser(ctx context.Context, u domain.User) error
+	// UserByID returns the user. Errors: KindNotFound.
+	UserByID(ctx context.Context, id domain.UserID) (domain.User, error)
+	// UserByEmail returns the user with that (normalised) email. Errors: KindNotFound.
+	UserByEmail(ctx context.Context, email string) (domain.User, error)
+	// SearchUsers returns up to limit users whose first name, last name or email
+	// starts with prefix (case-insensitive), never exclude, ordered by name then id.
+	SearchUsers(ctx context.Context, prefix string, exclude domain.UserID, limit int) ([]domain.User, error)
+}
+
+// FriendStore keeps the relation of each pair of users. All methods are safe
+// for concurrent use.
+type FriendStore interface {
+	// Friendship returns the relation of a and b in either order; a zero
+	// Friendship (Status FriendNone) when there is none, which is not an error.
+	Friendship(ctx context.Context, a, b domain.UserID) (domain.Friendship, error)
+	// UpdateFriendship atomically reads the relation of a and b, passes it to fn
+	// (the zero value when none), and stores what fn returns; a result with
+	// Status FriendNone deletes the relation. Concurrent updates of the same pair
+	// are serialised: fn sees the state left by the previous update, and may be
+	// called more than once. An error from fn aborts the update and is returned
+	// as is. Returns the stored relation.
+	UpdateFriendship(ctx context.Context, a, b domain.UserID, fn func(domain.Friendship) (domain.Friendship, error)) (domain.Friendship, error)
+	// PendingRequests returns the pending requests addressed to user, oldest first.
+	PendingRequests(ctx context.Context, user domain.UserID) ([]domain.FriendRequest, error)
+	// Friends returns the users with an accepted relation to user, ordered by name then id.
+	Friends(ctx context.Context, user domain.UserID) ([]domain.User, error)
+}
+
+// RefreshToken is a stored refresh token. Only a hash of the token is kept.
+// Tokens rotated from one login share a Family.
+type RefreshToken struct {
+	Hash      string
+	UserID    domain.UserID
+	Family    string
+	ExpiresAt time.Time
+}
+
+// TokenStore keeps refresh tokens. All methods are safe for concurrent use.
+type TokenStore interface {
+	// CreateRefreshToken stores a new token (the first of its family).
+	// Errors: KindConflict when the hash is already stored.
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// RotateRefreshToken atomically retires the token with oldHash and stores
+	// next in its place, taking the old token's user and family (next.UserID and
+	// next.Family are ignored). It returns the user. Exactly one of several
+	// concurrent rotations of the same token succeeds. Presenting a token that
+	// was already rotated revokes its whole family (a stolen token was used).
+	// Errors: KindUnauthenticated when the token is unknown, expired at now,
+	// already rotated or revoked.
+	RotateRefreshToken(ctx context.Context, oldHash string, next RefreshToken, now time.Time) (domain.UserID, error)
+	// RevokeRefreshToken revokes the family of the token with hash. Idempotent;
+	// an unknown hash is not an error.
+	RevokeRefreshToken(ctx context.Context, hash string) error
+}
+
+// LogPosition is where a message sits in the log, kept with the row for audit.
+type LogPosition struct {
+	Partition int32
+	Offset    int64
+}
+
+// Append is one message to store: validated, unsequenced, with its log position.
+type Append struct {
+	Message  domain.Message
+	Position LogPosition
+}
+
+// Appended is the stored form of an Append. Duplicate is true when the message
+// (same sender and clientMessageId) was already stored; Message is then the
+// stored row, with its original sequence.
+type Appended struct {
+	Message   domain.Message
+	Duplicate bool
+}
+
+// MessageStore keeps messages: the only store of undelivered messages and the
+// authority on sequences. All methods are safe for concurrent use.
+type MessageStore interface {
+	// AppendBatch stores the batch atomically: all of it or nothing. A message
+	// whose sender and clientMessageId (or message id) are already stored,
+	// whether by an earlier batch or earlier in this one, is not stored again and
+	// consumes no sequence. Each new message gets the next sequence of its
+	// conversation, in batch order: sequences of a conversation are unique and
+	// contiguous from 1, even when several callers append to it concurrently
+	// (appends to one conversation are serialised). The result has one entry per
+	// input, in input order.
+	// Errors: KindInvalid for a message that fails domain validation (nothing is
+	// stored), KindUnavailable when the store cannot be reached (nothing is
+	// stored; retrying the same batch is safe).
+	AppendBatch(ctx context.Context, batch []Append) ([]Appended, error)
+	// History returns a page of conv's messages in ascending sequence order and
+	// whether more messages lie beyond the page in its direction (older for a
+	// Before or newest page, newer for an After page). page must be normalised.
+	History(ctx context.Context, conv domain.ConversationID, page domain.Page) ([]domain.Message, bool, error)
+}
+
+// ReceiptStore keeps each member's read and delivered watermarks. All methods
+// are safe for concurrent use.
+type ReceiptStore interface {
+	// MarkRead advances reader's read watermark of conv to upTo (clamped to the
+	// conversation's last sequence) and stamps readAt (and deliveredAt, if unset)
+	// at on the messages reader received up to it. Watermarks never move back:
+	// a lower upTo changes nothing. It returns the watermark after the call and
+	// whether it advanced. Idempotent.
+	MarkRead(ctx context.Context, conv domain.ConversationID, reader domain.UserID, upTo domain.Sequence, at time.Time) (domain.Sequence, bool, error)
+	// MarkDelivered is MarkRead for the delivered watermark and deliveredAt.
+	MarkDelivered(ctx context.Context, conv domain.ConversationID, receiver domain.UserID, upTo domain.Sequence, at time.Time) (domain.Sequence, bool, error)
+}
+
+// InboxStore answers a user's overview questions, exactly (it is the source of
+// truth the unread cache is filled from). All methods are safe for concurrent use.
+type InboxStore interface {
+	// UnreadCounts counts, per conversation, the messages user received with a
+	// sequence above user's read watermark. Conversations with none are omitted;
+	// ByConversation is never nil.
+	UnreadCounts(ctx context.Context, user domain.UserID) (domain.UnreadCounts, error)
+	// Conversations lists user's conversations that have at least one message,
+	// newest last message first, up to limit, each with the peer, the last
+	// message and user's unread count.
+	Conversations(ctx context.Context, user domain.UserID, limit int) ([]domain.ConversationSummary, error)
+}
