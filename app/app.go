@@ -1,0 +1,107 @@
+package app
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
+)
+
+// Config holds the ports an App runs on. Fields marked required must be set;
+// the others have the documented defaults.
+type Config struct {
+	Users    ports.UserStore    // required
+	Friends  ports.FriendStore  // required
+	Tokens   ports.TokenStore   // required: refresh tokens
+	Messages ports.MessageStore // required
+	Receipts ports.ReceiptStore // required
+	Inbox    ports.InboxStore   // required
+
+	Log      ports.Publisher // required: where sends, typing, receipts and friend events go
+	Notifier ports.Notifier  // required: pushes events to connected devices
+
+	Issuer    ports.TokenIssuer    // required
+	Verifier  ports.TokenVerifier  // required
+	Passwords ports.PasswordHasher // required
+
+	Unread  ports.UnreadCache // optional: nil reads counts from Inbox every time
+	Limiter ports.RateLimiter // optional: nil applies no send limit
+	Clock   ports.Clock       // default: the system clock
+	Metrics ports.Metrics     // default: discard
+	Logger  *slog.Logger      // default: discard
+
+	RefreshTTL         time.Duration // lifetime of refresh tokens; default 30 days
+	SearchLimit        int           // users per search answer; default 20
+	ConversationsLimit int           // conversations per list answer; default 100
+	TypingTimeout      time.Duration // bound on publishing a typing event; default 1 s
+}
+
+// App implements ports.Service.
+type App struct {
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+
+	dummy struct {
+		once sync.Once
+		hash string
+	}
+}
+
+var _ ports.Service = (*App)(nil)
+
+// New checks cfg and returns an App.
+func New(cfg Config) (*App, error) {
+	required := []struct {
+		name string
+		set  bool
+	}{
+		{"Users", cfg.Users != nil}, {"Friends", cfg.Friends != nil}, {"Tokens", cfg.Tokens != nil},
+		{"Messages", cfg.Messages != nil}, {"Receipts", cfg.Receipts != nil}, {"Inbox", cfg.Inbox != nil},
+		{"Log", cfg.Log != nil}, {"Notifier", cfg.Notifier != nil},
+		{"Issuer", cfg.Issuer != nil}, {"Verifier", cfg.Verifier != nil}, {"Passwords", cfg.Passwords != nil},
+	}
+	var errs []error
+	for _, r := range required {
+		if !r.set {
+			errs = append(errs, errors.New("app: Config."+r.name+" is required"))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = ports.SystemClock{}
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = ports.NopMetrics{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.RefreshTTL <= 0 {
+		cfg.RefreshTTL = 30 * 24 * time.Hour
+	}
+	if cfg.SearchLimit <= 0 {
+		cfg.SearchLimit = 20
+	}
+	if cfg.ConversationsLimit <= 0 {
+		cfg.ConversationsLimit = 100
+	}
+	if cfg.TypingTimeout <= 0 {
+		cfg.TypingTimeout = time.Second
+	}
+	return &App{cfg: cfg, log: cfg.Logger, now: cfg.Clock.Now}, nil
+}
+
+// participant checks that caller belongs to conv.
+func participant(conv domain.ConversationID, caller domain.UserID) error {
+	if !conv.Has(caller) {
+		return domain.Errorf(domain.KindForbidden, "not a participant of this conversation")
+	}
+	return nil
+}

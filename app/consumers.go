@@ -1,0 +1,48 @@
+package app
+
+import (
+	"context"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/messenger-go/messenger/ports"
+)
+
+// Consumer is one consumer group of the message log and its handler.
+type Consumer struct {
+	Group   string
+	Topic   string
+	Handler ports.BatchHandler
+}
+
+// Consumers returns the four consumer groups of the guide with their handlers.
+func (a *App) Consumers() []Consumer {
+	return []Consumer{
+		{ports.GroupMessageDelivery, ports.TopicChatMessages, a.HandleChatMessages},
+		{ports.GroupTypingBroadcast, ports.TopicTyping, a.HandleTyping},
+		{ports.GroupReceiptUpdate, ports.TopicReadReceipts, a.HandleReadReceipts},
+		{ports.GroupFriendEvents, ports.TopicFriendEvents, a.HandleFriendEvents},
+	}
+}
+
+// RunConsumers consumes every group on sub until ctx ends or one fails.
+func (a *App) RunConsumers(ctx context.Context, sub ports.Subscriber) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, c := range a.Consumers() {
+		g.Go(func() error { return sub.Consume(ctx, c.Group, c.Topic, a.counted(c)) })
+	}
+	return g.Wait()
+}
+
+// counted wraps c's handler to count and log what it rejects.
+func (a *App) counted(c Consumer) ports.BatchHandler {
+	return func(ctx context.Context, batch []ports.Record) ([]ports.Rejection, error) {
+		rejected, err := c.Handler(ctx, batch)
+		for _, r := range rejected {
+			a.cfg.Metrics.DeadLettered(c.Topic)
+			a.log.WarnContext(ctx, "record dead-lettered", "topic", r.Record.Topic,
+				"partition", r.Record.Partition, "offset", r.Record.Offset, "reason", r.Reason)
+		}
+		return rejected, err
+	}
+}

@@ -1,0 +1,100 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
+)
+
+// HandleChatMessages is the message-delivery-group handler. It stores the batch
+// in one AppendBatch (dropping messages already stored, assigning contiguous
+// sequences), and only then pushes newMessage to the sender's and the
+// receiver's devices. Records that can never be stored are rejected to the
+// dead-letter topic; any other failure returns an error so the consumer retries
+// the batch (AppendBatch is idempotent, so a retry stores nothing twice).
+func (a *App) HandleChatMessages(ctx context.Context, batch []ports.Record) ([]ports.Rejection, error) {
+	appends := make([]ports.Append, 0, len(batch))
+	kept := make([]ports.Record, 0, len(batch))
+	var rejected []ports.Rejection
+	for _, rec := range batch {
+		var m domain.Message
+		if err := json.Unmarshal(rec.Value, &m); err != nil {
+			rejected = append(rejected, ports.Rejection{Record: rec, Reason: "undecodable message: " + err.Error()})
+			continue
+		}
+		m.Sequence, m.DeliveredAt, m.ReadAt = 0, nil, nil
+		if err := m.Validate(); err != nil {
+			rejected = append(rejected, ports.Rejection{Record: rec, Reason: "invalid message: " + err.Error()})
+			continue
+		}
+		appends = append(appends, ports.Append{Message: m, Position: ports.LogPosition{Partition: rec.Partition, Offset: rec.Offset}})
+		kept = append(kept, rec)
+	}
+	if len(appends) == 0 {
+		return rejected, nil
+	}
+	stored, err := a.cfg.Messages.AppendBatch(ctx, appends)
+	if domain.KindOf(err) == domain.KindInvalid {
+		// The store refused something validation let through: find it one by
+		// one, so the rest of the batch still flows.
+		stored, rejected, err = a.appendEach(ctx, appends, kept, rejected)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.announce(ctx, stored)
+	return rejected, nil
+}
+
+// appendEach stores the batch message by message, rejecting the ones the store
+// calls invalid.
+func (a *App) appendEach(ctx context.Context, appends []ports.Append, recs []ports.Record, rejected []ports.Rejection) ([]ports.Appended, []ports.Rejection, error) {
+	var stored []ports.Appended
+	for i, ap := range appends {
+		one, err := a.cfg.Messages.AppendBatch(ctx, []ports.Append{ap})
+		switch {
+		case domain.KindOf(err) == domain.KindInvalid:
+			rejected = append(rejected, ports.Rejection{Record: recs[i], Reason: "store rejected message: " + err.Error()})
+		case err != nil:
+			return nil, nil, err
+		default:
+			stored = append(stored, one...)
+		}
+	}
+	return stored, rejected, nil
+}
+
+// announce pushes each stored message to both members, in batch order (which
+// is sequence order per conversation), and drops the receivers' cached unread
+// counts. Duplicates are announced again: a crash between the store's commit
+// and this point must not leave a message unannounced (I6 allows duplicates).
+func (a *App) announce(ctx context.Context, stored []ports.Appended) {
+	now := a.now()
+	receivers := make([]domain.UserID, 0, len(stored))
+	seen := make(map[domain.UserID]bool, len(stored))
+	for _, s := range stored {
+		m := s.Message
+		if !s.Duplicate {
+			a.cfg.Metrics.MessageStored(now.Sub(m.SentAt))
+			if !seen[m.ReceiverID] {
+				seen[m.ReceiverID] = true
+				receivers = append(receivers, m.ReceiverID)
+			}
+		}
+		a.notify(ctx, []domain.UserID{m.ReceiverID, m.SenderID}, domain.NewMessageEvent(m))
+	}
+	a.invalidateUnread(ctx, receivers...)
+}
+
+// invalidateUnread drops cached unread counts; a failure is logged (the
+// entries expire on their own).
+func (a *App) invalidateUnread(ctx context.Context, users ...domain.UserID) {
+	if a.cfg.Unread == nil || len(users) == 0 {
+		return
+	}
+	if err := a.cfg.Unread.Invalidate(ctx, users...); err != nil {
+		a.log.WarnContext(ctx, "unread cache invalidation failed", "users", len(users), "err", err)
+	}
+}

@@ -1,0 +1,45 @@
+package app
+
+import (
+	"context"
+
+	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
+)
+
+// Refresh rotates a refresh token and issues a new access token.
+func (a *App) Refresh(ctx context.Context, refreshToken string) (ports.Tokens, error) {
+	if refreshToken == "" {
+		return ports.Tokens{}, domain.Errorf(domain.KindUnauthenticated, "invalid refresh token")
+	}
+	next, nextHash := newRefreshToken()
+	now := a.now()
+	user, err := a.cfg.Tokens.RotateRefreshToken(ctx, hashRefreshToken(refreshToken), ports.RefreshToken{
+		Hash:      nextHash,
+		ExpiresAt: now.Add(a.cfg.RefreshTTL),
+	}, now)
+	if err != nil {
+		return ports.Tokens{}, err
+	}
+	access, ttl, err := a.cfg.Issuer.IssueAccessToken(ctx, user)
+	if err != nil {
+		return ports.Tokens{}, err
+	}
+	return ports.Tokens{AccessToken: access, RefreshToken: next, ExpiresIn: ttl}, nil
+}
+
+// Logout revokes the refresh token's family.
+func (a *App) Logout(ctx context.Context, refreshToken string) error {
+	if refreshToken == "" {
+		return domain.Errorf(domain.KindInvalid, "refreshToken is required")
+	}
+	return a.cfg.Tokens.RevokeRefreshToken(ctx, hashRefreshToken(refreshToken))
+}
+
+// Authenticate verifies an access token.
+func (a *App) Authenticate(ctx context.Context, accessToken string) (domain.UserID, error) {
+	if accessToken == "" {
+		return "", domain.Errorf(domain.KindUnauthenticated, "missing access token")
+	}
+	return a.cfg.Verifier.VerifyAccessToken(ctx, accessToken)
+}

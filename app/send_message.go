@@ -1,0 +1,63 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
+)
+
+// SendMessage validates d, checks that its sender may write to its receiver, and
+// appends it to chat-messages keyed by conversation. It answers only after the
+// log accepted the record, so an answered send is never lost (I1); the sequence
+// is assigned when the record is stored and arrives with newMessage.
+func (a *App) SendMessage(ctx context.Context, d domain.Draft) (ports.SendReceipt, error) {
+	m, err := domain.NewMessage(d, a.now())
+	if err != nil {
+		return ports.SendReceipt{}, err
+	}
+	if err := a.allow(ctx, "send:"+string(d.SenderID)); err != nil {
+		return ports.SendReceipt{}, err
+	}
+	if err := a.canMessage(ctx, m.SenderID, m.ReceiverID); err != nil {
+		return ports.SendReceipt{}, err
+	}
+	value, err := json.Marshal(m)
+	if err != nil {
+		return ports.SendReceipt{}, err
+	}
+	if err := a.cfg.Log.Publish(ctx, ports.TopicChatMessages, []byte(m.ConversationID), value); err != nil {
+		return ports.SendReceipt{}, err
+	}
+	a.cfg.Metrics.MessageSent()
+	return ports.SendReceipt{
+		MessageID:       m.ID,
+		ClientMessageID: m.ClientMessageID,
+		ConversationID:  m.ConversationID,
+		Status:          "queued",
+	}, nil
+}
+
+// canMessage checks the friendship rules between sender and receiver.
+func (a *App) canMessage(ctx context.Context, sender, receiver domain.UserID) error {
+	f, err := a.cfg.Friends.Friendship(ctx, sender, receiver)
+	if err != nil {
+		return err
+	}
+	return f.CanMessage()
+}
+
+// allow applies the rate limit under key. A limiter outage lets the request
+// through: losing the limit for a while is better than losing messaging.
+func (a *App) allow(ctx context.Context, key string) error {
+	if a.cfg.Limiter == nil {
+		return nil
+	}
+	err := a.cfg.Limiter.Allow(ctx, key)
+	if err != nil && domain.KindOf(err) != domain.KindRateLimited {
+		a.log.WarnContext(ctx, "rate limiter unavailable; allowing", "key", key, "err", err)
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,56 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
+)
+
+// typingRecord is a record of the typing-indicators topic.
+type typingRecord struct {
+	SenderID   domain.UserID `json:"senderId"`
+	ReceiverID domain.UserID `json:"receiverId"`
+	IsTyping   bool          `json:"isTyping"`
+}
+
+// Typing queues a typing indicator for receiver. It is ephemeral: the publish
+// is bounded by TypingTimeout, and nothing is stored.
+func (a *App) Typing(ctx context.Context, sender, receiver domain.UserID, isTyping bool) error {
+	conv, err := domain.NewConversationID(sender, receiver)
+	if err != nil {
+		return err
+	}
+	if err := a.canMessage(ctx, sender, receiver); err != nil {
+		return err
+	}
+	value, err := json.Marshal(typingRecord{SenderID: sender, ReceiverID: receiver, IsTyping: isTyping})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.TypingTimeout)
+	defer cancel()
+	return a.cfg.Log.Publish(ctx, ports.TopicTyping, []byte(conv), value)
+}
+
+// HandleTyping is the typing-broadcast-group handler: typingIndicator to the receiver.
+func (a *App) HandleTyping(ctx context.Context, batch []ports.Record) ([]ports.Rejection, error) {
+	var rejected []ports.Rejection
+	for _, rec := range batch {
+		var t typingRecord
+		if err := json.Unmarshal(rec.Value, &t); err != nil {
+			rejected = append(rejected, ports.Rejection{Record: rec, Reason: "undecodable typing indicator: " + err.Error()})
+			continue
+		}
+		conv, err := domain.NewConversationID(t.SenderID, t.ReceiverID)
+		if err != nil {
+			rejected = append(rejected, ports.Rejection{Record: rec, Reason: "invalid typing indicator: " + err.Error()})
+			continue
+		}
+		a.notify(ctx, []domain.UserID{t.ReceiverID}, domain.Event{Name: domain.EventTypingIndicator, Data: domain.TypingPayload{
+			SenderID: t.SenderID, ConversationID: conv, IsTyping: t.IsTyping,
+		}})
+	}
+	return rejected, nil
+}

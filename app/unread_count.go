@@ -1,0 +1,30 @@
+package app
+
+import (
+	"context"
+
+	"github.com/messenger-go/messenger/domain"
+)
+
+// UnreadCount answers from the cache when it can and fills it from the store
+// when it cannot. Cache failures only cost the cache.
+func (a *App) UnreadCount(ctx context.Context, caller domain.UserID) (domain.UnreadCounts, error) {
+	if a.cfg.Unread != nil {
+		counts, ok, err := a.cfg.Unread.Get(ctx, caller)
+		if err != nil {
+			a.log.WarnContext(ctx, "unread cache read failed", "err", err)
+		} else if ok {
+			return counts, nil
+		}
+	}
+	counts, err := a.cfg.Inbox.UnreadCounts(ctx, caller)
+	if err != nil {
+		return domain.UnreadCounts{}, err
+	}
+	if a.cfg.Unread != nil {
+		if err := a.cfg.Unread.Set(ctx, caller, counts); err != nil {
+			a.log.WarnContext(ctx, "unread cache write failed", "err", err)
+		}
+	}
+	return counts, nil
+}
