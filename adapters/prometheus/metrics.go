@@ -1,0 +1,101 @@
+package prometheus
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/messenger-go/messenger/ports"
+)
+
+// Metrics implements ports.Metrics on a private registry, served by Handler.
+type Metrics struct {
+	reg          *prometheus.Registry
+	sent         prometheus.Counter
+	stored       prometheus.Counter
+	latency      prometheus.Histogram
+	deadLettered *prometheus.CounterVec
+	requests     *prometheus.HistogramVec
+}
+
+var _ ports.Metrics = (*Metrics)(nil)
+
+// New returns Metrics with the Go runtime and process collectors registered.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		reg: reg,
+		sent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "messenger_messages_sent_total",
+			Help: "Messages accepted by the message log (answered 202).",
+		}),
+		stored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "messenger_messages_stored_total",
+			Help: "Messages newly stored by the delivery consumer.",
+		}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "messenger_delivery_latency_seconds",
+			Help:    "Time from a message's send to its storage and hand-off to the notifier.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .2, .5, 1, 2.5, 5, 10},
+		}),
+		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "messenger_dead_lettered_total",
+			Help: "Records moved to a dead-letter topic, by source topic.",
+		}, []string{"topic"}),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "messenger_http_request_duration_seconds",
+			Help:    "HTTP request durations by method and status code.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"method", "code"}),
+	}
+	reg.MustRegister(m.sent, m.stored, m.latency, m.deadLettered, m.requests,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *Metrics) MessageSent() { m.sent.Inc() }
+
+func (m *Metrics) MessageStored(sinceSend time.Duration) {
+	m.stored.Inc()
+	m.latency.Observe(sinceSend.Seconds())
+}
+
+func (m *Metrics) DeadLettered(topic string) { m.deadLettered.WithLabelValues(topic).Inc() }
+
+// GaugeFunc registers a gauge whose value is read from f at scrape time, such
+// as the number of open sockets.
+func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
+// LabeledGaugeFunc registers gauges under one name whose values per label value
+// are read from f at scrape time, such as consumer lag per group.
+func (m *Metrics) LabeledGaugeFunc(name, help, label string, f func() map[string]float64) {
+	m.reg.MustRegister(&labeledGauge{desc: prometheus.NewDesc(name, help, []string{label}, nil), read: f})
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Instrument wraps h to record request durations.
+func (m *Metrics) Instrument(h http.Handler) http.Handler {
+	return promhttp.InstrumentHandlerDuration(m.requests, h)
+}
+
+type labeledGauge struct {
+	desc *prometheus.Desc
+	read func() map[string]float64
+}
+
+func (g *labeledGauge) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+func (g *labeledGauge) Collect(ch chan<- prometheus.Metric) {
+	for label, v := range g.read() {
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, v, label)
+	}
+}

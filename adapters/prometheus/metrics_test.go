@@ -1,0 +1,43 @@
+package prometheus_test
+
+import (
+	"io"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/messenger-go/messenger/adapters/prometheus"
+)
+
+func TestMetricsExposition(t *testing.T) {
+	m := prometheus.New()
+	m.MessageSent()
+	m.MessageSent()
+	m.MessageStored(30 * time.Millisecond)
+	m.DeadLettered("chat-messages")
+	m.GaugeFunc("messenger_open_sockets", "Open sockets.", func() float64 { return 7 })
+	m.LabeledGaugeFunc("messenger_consumer_lag", "Lag.", "group", func() map[string]float64 {
+		return map[string]float64{"message-delivery-group": 3}
+	})
+
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	require.Equal(t, 200, rec.Code)
+	body, _ := io.ReadAll(rec.Body)
+	for _, want := range []string{
+		"messenger_messages_sent_total 2",
+		"messenger_messages_stored_total 1",
+		"messenger_delivery_latency_seconds_count 1",
+		`messenger_delivery_latency_seconds_bucket{le="0.05"} 1`,
+		`messenger_delivery_latency_seconds_bucket{le="0.025"} 0`,
+		`messenger_dead_lettered_total{topic="chat-messages"} 1`,
+		"messenger_open_sockets 7",
+		`messenger_consumer_lag{group="message-delivery-group"} 3`,
+		"go_goroutines",
+	} {
+		assert.Contains(t, string(body), want)
+	}
+}
