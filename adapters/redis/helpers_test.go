@@ -1,0 +1,149 @@
+package redis_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/messenger-go/messenger/adapters/redis"
+	"github.com/messenger-go/messenger/domain"
+)
+
+// env is where the test Redis runs.
+type env struct {
+	Addr, MasterName, Password string
+	Sentinels                  []string
+	Prefix                     string
+}
+
+// redisEnv reads the endpoints scripts/services.sh exports and fails the test
+// when they are missing. Each call gets its own key prefix.
+func redisEnv(t *testing.T) env {
+	t.Helper()
+	e := env{
+		Addr:       os.Getenv("MESSENGER_TEST_REDIS_ADDR"),
+		MasterName: os.Getenv("MESSENGER_TEST_REDIS_MASTER"),
+		Password:   os.Getenv("MESSENGER_TEST_REDIS_PASSWORD"),
+		Prefix:     "test:" + domain.NewUUID()[:8] + ":",
+	}
+	if s := os.Getenv("MESSENGER_TEST_REDIS_SENTINELS"); s != "" {
+		e.Sentinels = strings.Split(s, ",")
+	}
+	if e.MasterName == "" || len(e.Sentinels) == 0 {
+		t.Fatal("Redis with Sentinels is required: run `eval \"$(scripts/services.sh up redis)\"` (MESSENGER_TEST_REDIS_MASTER and MESSENGER_TEST_REDIS_SENTINELS are unset)")
+	}
+	return e
+}
+
+// config is the adapter configuration of e, through the Sentinels.
+func (e env) config() redis.Config {
+	return redis.Config{
+		MasterName:       e.MasterName,
+		Sentinels:        e.Sentinels,
+		Password:         e.Password,
+		SentinelPassword: e.Password,
+		KeyPrefix:        e.Prefix,
+	}
+}
+
+// open returns a client through the Sentinels, closed at the end of the test.
+func open(t *testing.T, e env) *redis.Client {
+	t.Helper()
+	c, err := redis.Open(e.config())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// raw returns a plain go-redis client on the current master, to look at keys
+// the adapter wrote.
+func raw(t *testing.T, e env) *goredis.Client {
+	t.Helper()
+	rdb := goredis.NewFailoverClient(&goredis.FailoverOptions{
+		MasterName:       e.MasterName,
+		SentinelAddrs:    e.Sentinels,
+		Password:         e.Password,
+		SentinelPassword: e.Password,
+	})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// keys lists the keys under prefix.
+func keys(t *testing.T, rdb *goredis.Client, prefix string) []string {
+	t.Helper()
+	var out []string
+	iter := rdb.Scan(t.Context(), 0, prefix+"*", 1000).Iterator()
+	for iter.Next(t.Context()) {
+		out = append(out, iter.Val())
+	}
+	require.NoError(t, iter.Err())
+	return out
+}
+
+// recorder is a fake local hub: it records the events it is asked to deliver.
+type recorder struct {
+	mu     sync.Mutex
+	got    []delivery
+	notify chan struct{}
+	fail   func(users []domain.UserID) error
+}
+
+// delivery is one event for one user, with the JSON a socket would write.
+type delivery struct {
+	User domain.UserID
+	Name string
+	JSON string
+}
+
+func newRecorder() *recorder { return &recorder{notify: make(chan struct{}, 1)} }
+
+func (r *recorder) Notify(_ context.Context, users []domain.UserID, ev domain.Event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	for _, u := range users {
+		r.got = append(r.got, delivery{User: u, Name: ev.Name, JSON: string(b)})
+	}
+	r.mu.Unlock()
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+	if r.fail != nil {
+		return r.fail(users)
+	}
+	return nil
+}
+
+// deliveries returns a copy of what was delivered so far.
+func (r *recorder) deliveries() []delivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]delivery(nil), r.got...)
+}
+
+// waitFor waits until cond holds over the deliveries or the timeout passes.
+func (r *recorder) waitFor(timeout time.Duration, cond func([]delivery) bool) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		if cond(r.deliveries()) {
+			return true
+		}
+		select {
+		case <-r.notify:
+		case <-deadline.C:
+			return cond(r.deliveries())
+		}
+	}
+}
