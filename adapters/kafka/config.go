@@ -1,0 +1,284 @@
+package kafka
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/messenger-go/messenger/domain"
+)
+
+// Defaults of Config.
+const (
+	DefaultClientID        = "messenger"
+	DefaultLinger          = 5 * time.Millisecond
+	DefaultDeliveryTimeout = 30 * time.Second
+	DefaultMaxMessageBytes = 1 << 20
+	DefaultBatchMaxRecords = 500
+	DefaultBatchMaxWait    = 5 * time.Millisecond
+	DefaultSessionTimeout  = 10 * time.Second
+	DefaultCommitInterval  = time.Second
+	DefaultRetryBackoff    = 100 * time.Millisecond
+	DefaultRetryMaxBackoff = 5 * time.Second
+	DefaultHandlerGrace    = 5 * time.Second
+	DefaultTopicWait       = 3 * time.Second
+)
+
+// Config configures Publisher, Subscriber and EnsureTopics. Only Brokers is
+// required; every other field has a default, applied by the constructors.
+type Config struct {
+	// Brokers is the comma-separated bootstrap list, "host:port,host:port"
+	// (the guide's KAFKA_BROKERS). Required.
+	Brokers string
+
+	// ClientID names this process in the brokers' logs and quotas.
+	// Default DefaultClientID.
+	ClientID string
+
+	// TopicPrefix is put in front of every topic name and consumer group id on
+	// the wire, so that several deployments or tests can share a cluster. The
+	// names callers pass and the Record.Topic handlers see stay unprefixed.
+	// Default none.
+	TopicPrefix string
+
+	// Linger is how long the producer waits for more records to batch them
+	// (linger.ms). Higher values trade Publish latency for throughput. Zero
+	// means DefaultLinger; a negative value means no wait.
+	Linger time.Duration
+
+	// DeliveryTimeout bounds how long the producer keeps retrying a record
+	// before Publish gives up with KindUnavailable (message.timeout.ms); it also
+	// bounds how long Close waits for records still in flight. Publish is
+	// bounded by its ctx as well. Default DefaultDeliveryTimeout.
+	DeliveryTimeout time.Duration
+
+	// MaxMessageBytes is the largest record (key, value and overhead) the
+	// producer accepts (message.max.bytes); larger ones fail with KindTooLarge
+	// without reaching the broker. Keep it at or below the broker's and the
+	// topics' limit. Default DefaultMaxMessageBytes.
+	MaxMessageBytes int
+
+	// TopicWait is how long the producer waits for a topic it never saw to
+	// appear in the cluster's metadata before failing its records with
+	// KindInvalid (topic.metadata.propagation.max.ms). Default DefaultTopicWait.
+	TopicWait time.Duration
+
+	// BatchMaxRecords is the most records a consumer hands to a BatchHandler at
+	// once. Default DefaultBatchMaxRecords.
+	BatchMaxRecords int
+
+	// BatchMaxWait is how long a consumer keeps collecting records after the
+	// first one of a batch arrived, before handing over a batch that is not full.
+	// Zero means DefaultBatchMaxWait; a negative value means no wait (hand over
+	// what is already fetched).
+	BatchMaxWait time.Duration
+
+	// SessionTimeout is how long the group coordinator waits for a silent
+	// consumer (a crashed process) before giving its partitions to another
+	// member (session.timeout.ms). Default DefaultSessionTimeout.
+	SessionTimeout time.Duration
+
+	// CommitInterval is how often stored offsets are committed to the group
+	// (auto.commit.interval.ms). Offsets are also committed when partitions are
+	// revoked and when a consumer closes; a crash loses at most this much
+	// progress, which is then redelivered. Default DefaultCommitInterval.
+	CommitInterval time.Duration
+
+	// RetryBackoff is the first pause before a batch whose handler failed is
+	// retried; it doubles on each failure up to RetryMaxBackoff. Defaults
+	// DefaultRetryBackoff and DefaultRetryMaxBackoff.
+	RetryBackoff    time.Duration
+	RetryMaxBackoff time.Duration
+
+	// HandlerGrace is how long a handler already running when Consume's ctx
+	// ends may go on before its ctx is cancelled too, so that a batch in
+	// flight can finish (and be committed) on shutdown. Zero means
+	// DefaultHandlerGrace; a negative value cancels the handler at once.
+	HandlerGrace time.Duration
+
+	// ReplicationFactor is the replication factor EnsureTopics gives new
+	// topics. Zero means the brokers' default.replication.factor.
+	ReplicationFactor int
+
+	// Logger receives the adapter's and librdkafka's logs. Nil discards them.
+	Logger *slog.Logger
+}
+
+// withDefaults validates c and returns it with every default filled in.
+func (c Config) withDefaults() (Config, error) {
+	c.Brokers = strings.TrimSpace(c.Brokers)
+	if c.Brokers == "" {
+		return c, domain.Errorf(domain.KindInvalid, "kafka: no brokers configured")
+	}
+	if c.ClientID == "" {
+		c.ClientID = DefaultClientID
+	}
+	if c.TopicPrefix != "" && !validName(c.TopicPrefix) {
+		return c, domain.Errorf(domain.KindInvalid, "kafka: invalid topic prefix %q", c.TopicPrefix)
+	}
+	switch {
+	case c.Linger == 0:
+		c.Linger = DefaultLinger
+	case c.Linger < 0:
+		c.Linger = 0
+	}
+	if c.DeliveryTimeout <= 0 {
+		c.DeliveryTimeout = DefaultDeliveryTimeout
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if c.TopicWait <= 0 {
+		c.TopicWait = DefaultTopicWait
+	}
+	if c.BatchMaxRecords <= 0 {
+		c.BatchMaxRecords = DefaultBatchMaxRecords
+	}
+	switch {
+	case c.BatchMaxWait == 0:
+		c.BatchMaxWait = DefaultBatchMaxWait
+	case c.BatchMaxWait < 0:
+		c.BatchMaxWait = 0
+	}
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = DefaultSessionTimeout
+	}
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = DefaultCommitInterval
+	}
+	if c.RetryBackoff <= 0 {
+		c.RetryBackoff = DefaultRetryBackoff
+	}
+	if c.RetryMaxBackoff <= 0 {
+		c.RetryMaxBackoff = DefaultRetryMaxBackoff
+	}
+	if c.RetryMaxBackoff < c.RetryBackoff {
+		c.RetryMaxBackoff = c.RetryBackoff
+	}
+	switch {
+	case c.HandlerGrace == 0:
+		c.HandlerGrace = DefaultHandlerGrace
+	case c.HandlerGrace < 0:
+		c.HandlerGrace = 0
+	}
+	if c.ReplicationFactor < 0 {
+		return c, domain.Errorf(domain.KindInvalid, "kafka: negative replication factor %d", c.ReplicationFactor)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// base is the librdkafka configuration shared by every client.
+func (c Config) base(logs chan ckafka.LogEvent) ckafka.ConfigMap {
+	return ckafka.ConfigMap{
+		"bootstrap.servers": c.Brokers,
+		"client.id":         c.ClientID,
+		// A restarted broker is found again within a second, not ten.
+		"reconnect.backoff.ms":     100,
+		"reconnect.backoff.max.ms": 1000,
+		"go.logs.channel.enable":   true,
+		"go.logs.channel":          logs,
+	}
+}
+
+// producerConfig is the configuration of the idempotent producer.
+func (c Config) producerConfig(logs chan ckafka.LogEvent) *ckafka.ConfigMap {
+	m := c.base(logs)
+	for k, v := range map[string]ckafka.ConfigValue{
+		"enable.idempotence":  true,
+		"acks":                "all",
+		"linger.ms":           durationMs(c.Linger),
+		"message.timeout.ms":  int(max(c.DeliveryTimeout.Milliseconds(), 1)),
+		"message.max.bytes":   c.MaxMessageBytes,
+		"partitioner":         "murmur2_random", // the Java client's key -> partition mapping
+		"topic.metadata.propagation.max.ms": int(c.TopicWait.Milliseconds()),
+		// Delivery reports go to per-call channels; the shared channels only carry
+		// errors, and librdkafka's 1,000,000-slot defaults would cost 16 MB each.
+		"go.events.channel.size":    1000,
+		"go.produce.channel.size":   1,
+		"go.delivery.report.fields": "none",
+	} {
+		m[k] = v
+	}
+	return &m
+}
+
+// consumerConfig is the configuration of one consumer group member.
+func (c Config) consumerConfig(group string, logs chan ckafka.LogEvent) *ckafka.ConfigMap {
+	m := c.base(logs)
+	for k, v := range map[string]ckafka.ConfigValue{
+		"group.id":                      group,
+		"partition.assignment.strategy": "cooperative-sticky",
+		"session.timeout.ms":            int(c.SessionTimeout.Milliseconds()),
+		"heartbeat.interval.ms":         int(max(c.SessionTimeout.Milliseconds()/4, 100)),
+		// Offsets are stored by hand once the handler accepted a batch; the
+		// client commits what is stored periodically, on revoke and on close.
+		"enable.auto.offset.store": false,
+		"enable.auto.commit":       true,
+		"auto.commit.interval.ms":  int(c.CommitInterval.Milliseconds()),
+		// A new group must see what was published before it first joined.
+		"auto.offset.reset": "earliest",
+		"fetch.wait.max.ms": 100,
+		// 64 MB of prefetched records per member by default is more than needed.
+		"queued.max.messages.kbytes": 16 << 10,
+	} {
+		m[k] = v
+	}
+	return &m
+}
+
+// adminConfig is the configuration of the admin client.
+func (c Config) adminConfig(logs chan ckafka.LogEvent) *ckafka.ConfigMap {
+	m := c.base(logs)
+	m["go.events.channel.size"] = 100
+	m["go.produce.channel.size"] = 1
+	return &m
+}
+
+// durationMs formats d in milliseconds, with a fraction when needed
+// (librdkafka's linger.ms is a float).
+func durationMs(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', -1, 64)
+}
+
+// validName reports whether s is a legal Kafka topic name (or part of one).
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 249 {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// checkTopic returns a KindInvalid error unless topic, with the prefix, is a
+// legal topic name.
+func (c Config) checkTopic(topic string) error {
+	if !validName(c.TopicPrefix+topic) || topic == "" {
+		return domain.Errorf(domain.KindInvalid, "kafka: invalid topic name %q", topic)
+	}
+	return nil
+}
+
+// sleep waits d or until ctx ends, and reports whether the full d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,687 @@
+package kafka
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
+)
+
+var _ ports.Subscriber = (*Subscriber)(nil)
+
+// Headers of a record in a dead-letter topic, beside the original key and value.
+const (
+	HeaderReason    = "dlq-reason"    // Rejection.Reason
+	HeaderTopic     = "dlq-topic"     // source topic, as named on the wire
+	HeaderPartition = "dlq-partition" // source partition, decimal
+	HeaderOffset    = "dlq-offset"    // source offset, decimal
+	HeaderGroup     = "dlq-group"     // consumer group that rejected it, as on the wire
+	HeaderTime      = "dlq-time"      // when it was rejected, RFC 3339
+)
+
+// Subscriber consumes Kafka topics as a member of consumer groups. It
+// implements ports.Subscriber: each Consume call is one group member with its
+// own librdkafka consumer. Safe for concurrent use; close it with Close.
+type Subscriber struct {
+	cfg  Config
+	logs *logPump
+
+	ctx    context.Context // ends on Close
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	closed  bool
+	members map[*member]struct{}
+	dlq     *Publisher // created on first rejection
+	wg      sync.WaitGroup
+	once    sync.Once
+}
+
+// NewSubscriber returns a Subscriber for cfg. Nothing connects before Consume.
+func NewSubscriber(cfg Config) (*Subscriber, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Subscriber{
+		cfg:     cfg,
+		logs:    startLogPump(cfg.Logger),
+		ctx:     ctx,
+		cancel:  cancel,
+		members: make(map[*member]struct{}),
+	}, nil
+}
+
+// Consume joins group on topic and feeds batches to h until ctx ends; see
+// ports.Subscriber. Batches hold up to BatchMaxRecords records, collected for
+// at most BatchMaxWait after the first. When h fails, the same batch (less the
+// records of partitions revoked meanwhile) is retried with exponential backoff
+// between RetryBackoff and RetryMaxBackoff. Rejected records are produced to
+// the dead-letter topic before the batch's offsets are stored. Consume returns
+// nil when ctx ends or the Subscriber is closed, after the batch in flight;
+// KindInvalid for an illegal group or topic name; KindUnavailable when the
+// consumer cannot be created or fails for good.
+func (s *Subscriber) Consume(ctx context.Context, group, topic string, h ports.BatchHandler) error {
+	if err := s.cfg.checkTopic(topic); err != nil {
+		return err
+	}
+	if group == "" || !validName(s.cfg.TopicPrefix+group) {
+		return domain.Errorf(domain.KindInvalid, "kafka: invalid consumer group %q", group)
+	}
+	if h == nil {
+		return domain.Errorf(domain.KindInvalid, "kafka: nil handler")
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return domain.Errorf(domain.KindUnavailable, "kafka: subscriber closed")
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel)
+	defer stop()
+
+	m, err := s.newMember(group, topic, h)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.members[m] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.members, m)
+		s.mu.Unlock()
+	}()
+	return m.run(ctx)
+}
+
+// deadLetters returns the producer of dead-letter records, creating it once.
+func (s *Subscriber) deadLetters() (*Publisher, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dlq != nil {
+		return s.dlq, nil
+	}
+	cfg := s.cfg
+	cfg.Linger = -1
+	p, err := NewPublisher(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.dlq = p
+	return p, nil
+}
+
+// Lag returns, per consumer group (as named to Consume), how many records of
+// the partitions this process's members own are not processed yet: the sum
+// over those partitions of the high watermark minus the stored offset (or, for
+// a partition with nothing stored since it was assigned, the fetch position).
+// Watermarks come from the latest fetch responses, so Lag makes no request.
+// Other processes' members are not counted: sum Lag across processes.
+func (s *Subscriber) Lag() map[string]int64 {
+	s.mu.Lock()
+	members := make([]*member, 0, len(s.members))
+	for m := range s.members {
+		members = append(members, m)
+	}
+	s.mu.Unlock()
+	lag := make(map[string]int64)
+	for _, m := range members {
+		n, ok := m.lag()
+		if ok {
+			lag[m.group] += n
+		}
+	}
+	return lag
+}
+
+// Close ends every Consume call (each returns after its batch in flight and
+// commits what it stored), then closes the dead-letter producer. Consume fails
+// with KindUnavailable afterwards. Close can be called twice.
+func (s *Subscriber) Close() error {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.cancel()
+		s.wg.Wait()
+		s.mu.Lock()
+		dlq := s.dlq
+		s.mu.Unlock()
+		if dlq != nil {
+			_ = dlq.Close()
+		}
+		s.logs.stop()
+	})
+	s.wg.Wait()
+	return nil
+}
+
+// member is one Consume call: a librdkafka consumer in a group.
+type member struct {
+	s         *Subscriber
+	cfg       Config
+	group     string // as named to Consume
+	topic     string // as named to Consume
+	wireGroup string
+	wireTopic string
+	h         ports.BatchHandler
+	c         *ckafka.Consumer
+
+	// Touched by the Consume goroutine (the rebalance callback runs inside
+	// Poll, on that goroutine); mu guards them against Lag.
+	mu      sync.Mutex
+	closed  bool
+	owned   map[int32]*partition
+	pending []item // fetched while a batch was being retried
+	pausing bool   // a batch is being retried: keep new partitions paused
+}
+
+// partition is the state of one owned partition.
+type partition struct {
+	next   int64 // next offset expected from the log, -1 before the first record
+	stored int64 // offset stored since assignment, -1 when none
+	paused bool
+}
+
+// item is a record and what storing its offset needs.
+type item struct {
+	rec   ports.Record
+	epoch *int32 // leader epoch, for the client's log truncation check
+}
+
+func (s *Subscriber) newMember(group, topic string, h ports.BatchHandler) (*member, error) {
+	m := &member{
+		s:         s,
+		cfg:       s.cfg,
+		group:     group,
+		topic:     topic,
+		wireGroup: s.cfg.TopicPrefix + group,
+		wireTopic: s.cfg.TopicPrefix + topic,
+		h:         h,
+		owned:     make(map[int32]*partition),
+	}
+	c, err := ckafka.NewConsumer(s.cfg.consumerConfig(m.wireGroup, s.logs.ch))
+	if err != nil {
+		return nil, domain.Wrap(domain.KindUnavailable, err, "kafka: create consumer")
+	}
+	if err := c.SubscribeTopics([]string{m.wireTopic}, m.rebalance); err != nil {
+		_ = c.Close()
+		return nil, translate(err, "kafka: subscribe to "+topic)
+	}
+	m.c = c
+	return m, nil
+}
+
+func (m *member) log() []any {
+	return []any{"group", m.wireGroup, "topic", m.wireTopic}
+}
+
+// run is the consume loop: collect a batch, process it, repeat.
+func (m *member) run(ctx context.Context) error {
+	defer m.close()
+	m.cfg.Logger.Info("kafka: consumer started", m.log()...)
+	for ctx.Err() == nil {
+		batch, err := m.fill(ctx)
+		if err != nil {
+			return err
+		}
+		if len(batch) > 0 {
+			m.process(ctx, batch)
+		}
+	}
+	return nil
+}
+
+// close leaves the group. librdkafka commits the stored offsets first.
+func (m *member) close() {
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
+	if err := m.c.Close(); err != nil {
+		m.cfg.Logger.Warn("kafka: closing consumer", append(m.log(), "err", err)...)
+	}
+	m.cfg.Logger.Info("kafka: consumer stopped", m.log()...)
+}
+
+// rebalance runs inside Poll when the group gives or takes partitions.
+func (m *member) rebalance(c *ckafka.Consumer, ev ckafka.Event) error {
+	cooperative := c.GetRebalanceProtocol() == "COOPERATIVE"
+	switch e := ev.(type) {
+	case ckafka.AssignedPartitions:
+		var err error
+		if cooperative {
+			err = c.IncrementalAssign(e.Partitions)
+		} else {
+			err = c.Assign(e.Partitions)
+		}
+		if err != nil {
+			m.cfg.Logger.Error("kafka: assign", append(m.log(), "err", err)...)
+			return err
+		}
+		m.mu.Lock()
+		for _, tp := range e.Partitions {
+			m.owned[tp.Partition] = &partition{next: -1, stored: -1}
+		}
+		pausing := m.pausing
+		m.mu.Unlock()
+		if pausing {
+			m.pause(e.Partitions)
+		}
+		m.cfg.Logger.Info("kafka: partitions assigned", append(m.log(), "partitions", numbers(e.Partitions))...)
+	case ckafka.RevokedPartitions:
+		lost := c.AssignmentLost()
+		m.mu.Lock()
+		for _, tp := range e.Partitions {
+			delete(m.owned, tp.Partition)
+		}
+		m.pending = m.keepOwned(m.pending)
+		m.mu.Unlock()
+		var err error
+		if cooperative {
+			err = c.IncrementalUnassign(e.Partitions)
+		} else {
+			err = c.Unassign()
+		}
+		if err != nil {
+			m.cfg.Logger.Error("kafka: unassign", append(m.log(), "err", err)...)
+			return err
+		}
+		m.cfg.Logger.Info("kafka: partitions revoked",
+			append(m.log(), "partitions", numbers(e.Partitions), "lost", lost)...)
+	}
+	return nil
+}
+
+// keepOwned drops the items of partitions no longer owned. m.mu must be held.
+func (m *member) keepOwned(items []item) []item {
+	kept := items[:0]
+	for _, it := range items {
+		if _, ok := m.owned[it.rec.Partition]; ok {
+			kept = append(kept, it)
+		}
+	}
+	clear(items[len(kept):])
+	return kept
+}
+
+// fill collects the next batch: it waits for a first record (checking ctx
+// every 100 ms), then takes what arrives within BatchMaxWait, up to
+// BatchMaxRecords. It returns no records when ctx ends.
+func (m *member) fill(ctx context.Context) ([]item, error) {
+	m.mu.Lock()
+	batch := m.keepOwned(m.pending)
+	m.pending = nil
+	m.mu.Unlock()
+	var deadline time.Time
+	if len(batch) > 0 {
+		deadline = time.Now().Add(m.cfg.BatchMaxWait)
+	}
+	for len(batch) < m.cfg.BatchMaxRecords {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		timeout := 100
+		if len(batch) > 0 {
+			left := time.Until(deadline)
+			if left <= 0 {
+				break
+			}
+			timeout = int((left + time.Millisecond - 1) / time.Millisecond)
+		}
+		it, ok, err := m.poll(timeout)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			if len(batch) > 0 && m.cfg.BatchMaxWait == 0 {
+				break
+			}
+			continue
+		}
+		if len(batch) == 0 {
+			deadline = time.Now().Add(m.cfg.BatchMaxWait)
+		}
+		batch = append(batch, it)
+	}
+	return batch, nil
+}
+
+// poll serves one event of the consumer and returns the record it carried, if
+// any. Records of partitions not owned, or older than one already handed out
+// (a refetch), are skipped.
+func (m *member) poll(timeoutMs int) (item, bool, error) {
+	switch e := m.c.Poll(timeoutMs).(type) {
+	case nil:
+	case *ckafka.Message:
+		tp := e.TopicPartition
+		if tp.Error != nil {
+			m.cfg.Logger.Warn("kafka: consumer error", append(m.log(), "partition", tp.Partition, "err", tp.Error)...)
+			return item{}, false, nil
+		}
+		m.mu.Lock()
+		p, ok := m.owned[tp.Partition]
+		if ok && int64(tp.Offset) < p.next {
+			ok = false
+		}
+		if ok {
+			p.next = int64(tp.Offset) + 1
+		}
+		m.mu.Unlock()
+		if !ok {
+			return item{}, false, nil
+		}
+		return item{
+			rec: ports.Record{
+				Topic:     m.topic,
+				Partition: tp.Partition,
+				Offset:    int64(tp.Offset),
+				Key:       e.Key,
+				Value:     e.Value,
+				Time:      e.Timestamp,
+			},
+			epoch: tp.LeaderEpoch,
+		}, true, nil
+	case ckafka.Error:
+		if e.IsFatal() {
+			return item{}, false, domain.Wrap(domain.KindUnavailable, e, "kafka: consumer failed")
+		}
+		m.cfg.Logger.Warn("kafka: consumer error", append(m.log(), "err", e)...)
+	case ckafka.OffsetsCommitted:
+		if e.Error != nil {
+			m.cfg.Logger.Warn("kafka: offset commit", append(m.log(), "err", e.Error)...)
+		}
+	default:
+		m.cfg.Logger.Debug("kafka: consumer event", append(m.log(), "event", e.String())...)
+	}
+	return item{}, false, nil
+}
+
+// process hands batch to the handler until it succeeds or ctx ends, moves the
+// rejected records to the dead-letter topic, and stores the offsets.
+func (m *member) process(ctx context.Context, batch []item) {
+	backoff := m.cfg.RetryBackoff
+	for attempt := 1; ; attempt++ {
+		recs := make([]ports.Record, len(batch))
+		for i, it := range batch {
+			recs[i] = it.rec
+		}
+		rejected, err := m.handle(ctx, recs)
+		if err == nil {
+			if len(rejected) > 0 && !m.deadLetter(ctx, rejected, &batch) {
+				return
+			}
+			m.store(batch)
+			return
+		}
+		if ctx.Err() != nil {
+			return // not stored: redelivered to whoever owns the partitions next
+		}
+		m.cfg.Logger.Warn("kafka: handler failed, retrying the batch",
+			append(m.log(), "records", len(batch), "attempt", attempt, "backoff", backoff, "err", err)...)
+		if !m.wait(ctx, backoff) {
+			return
+		}
+		m.mu.Lock()
+		batch = m.keepOwned(batch)
+		m.mu.Unlock()
+		if len(batch) == 0 {
+			return // every partition moved to another member, which redoes them
+		}
+		backoff = min(2*backoff, m.cfg.RetryMaxBackoff)
+	}
+}
+
+// handle calls the handler. When ctx ends during the call the handler keeps
+// its own context for HandlerGrace more, so a batch in flight can finish.
+func (m *member) handle(ctx context.Context, recs []ports.Record) ([]ports.Rejection, error) {
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(m.cfg.HandlerGrace, cancel)
+		context.AfterFunc(hctx, func() { t.Stop() })
+	})
+	defer stop()
+	return m.h(hctx, recs)
+}
+
+// wait pauses the owned partitions for d (or until ctx ends) while serving
+// rebalances, so that the group does not evict this member while it retries.
+// Records still arriving are kept for the next batch. It reports whether ctx
+// is still alive.
+func (m *member) wait(ctx context.Context, d time.Duration) bool {
+	m.mu.Lock()
+	m.pausing = true
+	parts := m.ownedList()
+	m.mu.Unlock()
+	m.pause(parts)
+	defer func() {
+		m.mu.Lock()
+		m.pausing = false
+		var resume []ckafka.TopicPartition
+		for n, p := range m.owned {
+			if p.paused {
+				p.paused = false
+				resume = append(resume, ckafka.TopicPartition{Topic: &m.wireTopic, Partition: n})
+			}
+		}
+		m.mu.Unlock()
+		if len(resume) > 0 {
+			if err := m.c.Resume(resume); err != nil {
+				m.cfg.Logger.Warn("kafka: resume", append(m.log(), "err", err)...)
+			}
+		}
+	}()
+	deadline := time.Now().Add(d)
+	for ctx.Err() == nil {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return true
+		}
+		it, ok, err := m.poll(int(min(left, 100*time.Millisecond) / time.Millisecond))
+		if err != nil {
+			m.cfg.Logger.Error("kafka: consumer failed while retrying", append(m.log(), "err", err)...)
+			return false
+		}
+		if ok {
+			m.mu.Lock()
+			m.pending = append(m.pending, it)
+			m.mu.Unlock()
+		}
+	}
+	return false
+}
+
+// pause stops fetching parts; fetching resumes where the handed out records end.
+func (m *member) pause(parts []ckafka.TopicPartition) {
+	if len(parts) == 0 {
+		return
+	}
+	if err := m.c.Pause(parts); err != nil {
+		m.cfg.Logger.Warn("kafka: pause", append(m.log(), "err", err)...)
+		return
+	}
+	m.mu.Lock()
+	for _, tp := range parts {
+		if p, ok := m.owned[tp.Partition]; ok {
+			p.paused = true
+		}
+	}
+	m.mu.Unlock()
+}
+
+// ownedList returns the owned partitions. m.mu must be held.
+func (m *member) ownedList() []ckafka.TopicPartition {
+	parts := make([]ckafka.TopicPartition, 0, len(m.owned))
+	for n := range m.owned {
+		parts = append(parts, ckafka.TopicPartition{Topic: &m.wireTopic, Partition: n})
+	}
+	return parts
+}
+
+// deadLetter produces the rejected records to the dead-letter topic, retrying
+// with backoff until every one is acknowledged or ctx ends (then nothing is
+// stored and the batch is redelivered). It drops from *batch the partitions
+// revoked while it retried, and reports whether the offsets may be stored.
+func (m *member) deadLetter(ctx context.Context, rejected []ports.Rejection, batch *[]item) bool {
+	dlq, err := m.s.deadLetters()
+	if err != nil {
+		m.cfg.Logger.Error("kafka: dead-letter producer", append(m.log(), "err", err)...)
+		return false
+	}
+	todo := rejected
+	backoff := m.cfg.RetryBackoff
+	for {
+		var failed []ports.Rejection
+		var firstErr error
+		results := make([]error, len(todo))
+		var wg sync.WaitGroup
+		for i, r := range todo {
+			wg.Go(func() { results[i] = m.publishDeadLetter(ctx, dlq, r) })
+		}
+		wg.Wait()
+		for i, err := range results {
+			if err != nil {
+				failed = append(failed, todo[i])
+				firstErr = err
+			}
+		}
+		if len(failed) == 0 {
+			return true
+		}
+		m.cfg.Logger.Warn("kafka: dead-letter produce failed, retrying",
+			append(m.log(), "records", len(failed), "backoff", backoff, "err", firstErr)...)
+		if ctx.Err() != nil || !m.wait(ctx, backoff) {
+			return false
+		}
+		m.mu.Lock()
+		*batch = m.keepOwned(*batch)
+		todo = failed[:0:0]
+		for _, r := range failed {
+			if _, ok := m.owned[r.Record.Partition]; ok {
+				todo = append(todo, r)
+			}
+		}
+		m.mu.Unlock()
+		if len(todo) == 0 {
+			return true
+		}
+		backoff = min(2*backoff, m.cfg.RetryMaxBackoff)
+	}
+}
+
+func (m *member) publishDeadLetter(ctx context.Context, dlq *Publisher, r ports.Rejection) error {
+	headers := []ckafka.Header{
+		{Key: HeaderReason, Value: []byte(r.Reason)},
+		{Key: HeaderTopic, Value: []byte(m.wireTopic)},
+		{Key: HeaderPartition, Value: []byte(strconv.FormatInt(int64(r.Record.Partition), 10))},
+		{Key: HeaderOffset, Value: []byte(strconv.FormatInt(r.Record.Offset, 10))},
+		{Key: HeaderGroup, Value: []byte(m.wireGroup)},
+		{Key: HeaderTime, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
+	}
+	err := dlq.publish(ctx, ports.DeadLetterTopic(m.topic), r.Record.Key, r.Record.Value, headers)
+	if err == nil {
+		m.cfg.Logger.Warn("kafka: record moved to the dead-letter topic",
+			append(m.log(), "partition", r.Record.Partition, "offset", r.Record.Offset, "reason", r.Reason)...)
+	}
+	return err
+}
+
+// store stores, for every partition of batch still owned, the offset after its
+// last record. The client commits it within CommitInterval.
+func (m *member) store(batch []item) {
+	last := make(map[int32]item)
+	for _, it := range batch {
+		if prev, ok := last[it.rec.Partition]; !ok || it.rec.Offset > prev.rec.Offset {
+			last[it.rec.Partition] = it
+		}
+	}
+	m.mu.Lock()
+	offsets := make([]ckafka.TopicPartition, 0, len(last))
+	for n, it := range last {
+		if _, ok := m.owned[n]; !ok {
+			continue // revoked: the new owner redoes it
+		}
+		offsets = append(offsets, ckafka.TopicPartition{
+			Topic:       &m.wireTopic,
+			Partition:   n,
+			Offset:      ckafka.Offset(it.rec.Offset + 1),
+			LeaderEpoch: it.epoch,
+		})
+	}
+	m.mu.Unlock()
+	if len(offsets) == 0 {
+		return
+	}
+	stored, err := m.c.StoreOffsets(offsets)
+	if err != nil {
+		m.cfg.Logger.Warn("kafka: store offsets", append(m.log(), "err", err)...)
+	}
+	m.mu.Lock()
+	for _, tp := range stored {
+		if p, ok := m.owned[tp.Partition]; ok && tp.Error == nil {
+			p.stored = int64(tp.Offset)
+		}
+	}
+	m.mu.Unlock()
+}
+
+// lag sums high watermark minus processed position over the owned partitions.
+func (m *member) lag() (int64, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return 0, false
+	}
+	var unknown []ckafka.TopicPartition
+	var total int64
+	for n, p := range m.owned {
+		if p.stored < 0 {
+			unknown = append(unknown, ckafka.TopicPartition{Topic: &m.wireTopic, Partition: n})
+		}
+	}
+	pos := make(map[int32]int64)
+	if len(unknown) > 0 {
+		if got, err := m.c.Position(unknown); err == nil {
+			for _, tp := range got {
+				if tp.Offset >= 0 {
+					pos[tp.Partition] = int64(tp.Offset)
+				}
+			}
+		}
+	}
+	for n, p := range m.owned {
+		_, high, err := m.c.GetWatermarkOffsets(m.wireTopic, n)
+		if err != nil || high < 0 {
+			continue
+		}
+		at := p.stored
+		if at < 0 {
+			var ok bool
+			if at, ok = pos[n]; !ok {
+				continue
+			}
+		}
+		total += max(high-at, 0)
+	}
+	return total, true
+}
+
+func numbers(parts []ckafka.TopicPartition) []int32 {
+	out := make([]int32, len(parts))
+	for i, tp := range parts {
+		out[i] = tp.Partition
+	}
+	return out
+}
