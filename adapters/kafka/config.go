@@ -191,12 +191,12 @@ func (c Config) base(logs chan ckafka.LogEvent) ckafka.ConfigMap {
 func (c Config) producerConfig(logs chan ckafka.LogEvent) *ckafka.ConfigMap {
 	m := c.base(logs)
 	for k, v := range map[string]ckafka.ConfigValue{
-		"enable.idempotence":  true,
-		"acks":                "all",
-		"linger.ms":           durationMs(c.Linger),
-		"message.timeout.ms":  int(max(c.DeliveryTimeout.Milliseconds(), 1)),
-		"message.max.bytes":   c.MaxMessageBytes,
-		"partitioner":         "murmur2_random", // the Java client's key -> partition mapping
+		"enable.idempotence":                true,
+		"acks":                              "all",
+		"linger.ms":                         durationMs(c.Linger),
+		"message.timeout.ms":                int(max(c.DeliveryTimeout.Milliseconds(), 1)),
+		"message.max.bytes":                 c.MaxMessageBytes,
+		"partitioner":                       "murmur2_random", // the Java client's key -> partition mapping
 		"topic.metadata.propagation.max.ms": int(c.TopicWait.Milliseconds()),
 		// Delivery reports go to per-call channels; the shared channels only carry
 		// errors, and librdkafka's 1,000,000-slot defaults would cost 16 MB each.
