@@ -88,12 +88,13 @@ func keys(t *testing.T, rdb *goredis.Client, prefix string) []string {
 	return out
 }
 
-// recorder is a fake local hub: it records the events it is asked to deliver.
+// recorder is a fake local hub: it records the events it is asked to deliver
+// to the users connected to it, and drops the others as a hub would.
 type recorder struct {
-	mu     sync.Mutex
-	got    []delivery
-	notify chan struct{}
-	fail   func(users []domain.UserID) error
+	mu        sync.Mutex
+	connected map[domain.UserID]bool
+	got       []delivery
+	notify    chan struct{}
 }
 
 // delivery is one event for one user, with the JSON a socket would write.
@@ -103,7 +104,13 @@ type delivery struct {
 	JSON string
 }
 
-func newRecorder() *recorder { return &recorder{notify: make(chan struct{}, 1)} }
+func newRecorder(connected ...domain.UserID) *recorder {
+	r := &recorder{connected: make(map[domain.UserID]bool), notify: make(chan struct{}, 1)}
+	for _, u := range connected {
+		r.connected[u] = true
+	}
+	return r
+}
 
 func (r *recorder) Notify(_ context.Context, users []domain.UserID, ev domain.Event) error {
 	b, err := json.Marshal(ev)
@@ -112,17 +119,27 @@ func (r *recorder) Notify(_ context.Context, users []domain.UserID, ev domain.Ev
 	}
 	r.mu.Lock()
 	for _, u := range users {
-		r.got = append(r.got, delivery{User: u, Name: ev.Name, JSON: string(b)})
+		if r.connected[u] {
+			r.got = append(r.got, delivery{User: u, Name: ev.Name, JSON: string(b)})
+		}
 	}
 	r.mu.Unlock()
 	select {
 	case r.notify <- struct{}{}:
 	default:
 	}
-	if r.fail != nil {
-		return r.fail(users)
-	}
 	return nil
+}
+
+// of returns what was delivered to user, in order.
+func (r *recorder) of(user domain.UserID) []delivery {
+	var out []delivery
+	for _, d := range r.deliveries() {
+		if d.User == user {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // deliveries returns a copy of what was delivered so far.

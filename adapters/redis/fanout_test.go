@@ -1,0 +1,241 @@
+package redis_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/messenger-go/messenger/adapters/redis"
+	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
+)
+
+// node is one server process: its own client, presence, fan-out and hub.
+type node struct {
+	id       ports.NodeID
+	client   *redis.Client
+	presence *redis.Presence
+	fanout   *redis.Fanout
+	hub      *recorder
+}
+
+// startNode builds a node on e whose hub holds users, registers them in
+// presence and runs its subscriber until the end of the test.
+func startNode(t *testing.T, e env, id ports.NodeID, users ...domain.UserID) *node {
+	t.Helper()
+	n := &node{id: id, client: open(t, e), hub: newRecorder(users...)}
+	var err error
+	n.presence, err = redis.NewPresence(n.client, redis.PresenceConfig{})
+	require.NoError(t, err)
+	n.fanout, err = redis.NewFanout(n.client, redis.FanoutConfig{Node: id, Presence: n.presence, Local: n.hub})
+	require.NoError(t, err)
+	for _, u := range users {
+		require.NoError(t, n.presence.Register(t.Context(), u, id))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.fanout.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err, "Run of %s", id)
+		case <-time.After(5 * time.Second):
+			t.Errorf("Run of %s did not return after its context ended", id)
+		}
+	})
+	return n
+}
+
+// probe is an event used to find out whether a route works.
+func probe(i int) domain.Event {
+	return domain.Event{Name: "probe", Data: map[string]int{"n": i}}
+}
+
+// untilRouted sends probes from `from` to user until to's hub got one, which
+// proves to's subscription is live. It returns how long that took.
+func untilRouted(t *testing.T, from *node, to *node, user domain.UserID, timeout time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for i := 0; time.Since(start) < timeout; i++ {
+		_ = from.fanout.Notify(t.Context(), []domain.UserID{user}, probe(i))
+		if to.hub.waitFor(50*time.Millisecond, func(ds []delivery) bool {
+			for _, d := range ds {
+				if d.User == user && d.Name == "probe" {
+					return true
+				}
+			}
+			return false
+		}) {
+			return time.Since(start)
+		}
+	}
+	t.Fatalf("no event from %s reached %s within %s", from.id, to.id, timeout)
+	return 0
+}
+
+func TestFanoutAcrossNodes(t *testing.T) {
+	e := redisEnv(t)
+	alice, bob, carol, dave := domain.NewUserID(), domain.NewUserID(), domain.NewUserID(), domain.NewUserID()
+	n1 := startNode(t, e, "n1", bob, carol)
+	n2 := startNode(t, e, "n2", alice, carol)
+	untilRouted(t, n1, n2, alice, 5*time.Second)
+	untilRouted(t, n2, n1, bob, 5*time.Second)
+	before1, before2 := len(n1.hub.deliveries()), len(n2.hub.deliveries())
+
+	conv, err := domain.NewConversationID(alice, bob)
+	require.NoError(t, err)
+	msg := domain.Message{
+		ID: domain.DeriveMessageID(bob, "c1"), ClientMessageID: "c1", ConversationID: conv, Sequence: 7,
+		SenderID: bob, ReceiverID: alice, Text: "héllo <b>&</b> \u2028 \"quoted\"", Type: domain.MessageText,
+		Metadata: json.RawMessage(`{"k":[1,2,{"x":null}]}`), SentAt: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
+	}
+	ev := domain.NewMessageEvent(msg)
+	want, err := json.Marshal(ev)
+	require.NoError(t, err)
+
+	require.NoError(t, n1.fanout.Notify(t.Context(), []domain.UserID{alice, bob, carol, dave, alice}, ev))
+	require.True(t, n2.hub.waitFor(5*time.Second, func(ds []delivery) bool { return len(ds) >= before2+2 }))
+	time.Sleep(200 * time.Millisecond) // let duplicates, if any, arrive
+
+	got1, got2 := n1.hub.deliveries()[before1:], n2.hub.deliveries()[before2:]
+	assert.ElementsMatch(t, []delivery{
+		{User: bob, Name: domain.EventNewMessage, JSON: string(want)},
+		{User: carol, Name: domain.EventNewMessage, JSON: string(want)},
+	}, got1, "node 1 serves its own users directly, once")
+	assert.ElementsMatch(t, []delivery{
+		{User: alice, Name: domain.EventNewMessage, JSON: string(want)},
+		{User: carol, Name: domain.EventNewMessage, JSON: string(want)},
+	}, got2, "node 2 gets the event byte for byte, once per user")
+}
+
+func TestFanoutKeepsOrder(t *testing.T) {
+	e := redisEnv(t)
+	alice := domain.NewUserID()
+	n1 := startNode(t, e, "n1")
+	n2 := startNode(t, e, "n2", alice)
+	untilRouted(t, n1, n2, alice, 5*time.Second)
+
+	const count = 300
+	for i := range count {
+		require.NoError(t, n1.fanout.Notify(t.Context(), []domain.UserID{alice}, domain.Event{Name: "seq", Data: i}))
+	}
+	require.True(t, n2.hub.waitFor(10*time.Second, func([]delivery) bool { return countNamed(n2.hub.of(alice), "seq") == count }),
+		"got %d of %d events", countNamed(n2.hub.of(alice), "seq"), count)
+	i := 0
+	for _, d := range n2.hub.of(alice) {
+		if d.Name == "seq" {
+			assert.JSONEq(t, fmt.Sprintf(`{"event":"seq","data":%d}`, i), d.JSON)
+			i++
+		}
+	}
+}
+
+func countNamed(ds []delivery, name string) int {
+	n := 0
+	for _, d := range ds {
+		if d.Name == name {
+			n++
+		}
+	}
+	return n
+}
+
+// A dead node's channel is not a user's route once its presence expired.
+func TestFanoutSkipsExpiredNodes(t *testing.T) {
+	e := redisEnv(t)
+	alice := domain.NewUserID()
+	c := open(t, e)
+	clk := &clock{now: time.Now()}
+	p, err := redis.NewPresence(c, redis.PresenceConfig{NodeTTL: time.Minute, Clock: clk})
+	require.NoError(t, err)
+	n2 := startNode(t, e, "n2", alice)
+	sender, err := redis.NewFanout(c, redis.FanoutConfig{Node: "n1", Presence: p})
+	require.NoError(t, err)
+	untilRouted(t, &node{id: "n1", fanout: sender}, n2, alice, 5*time.Second)
+
+	clk.advance(2 * time.Minute) // n2 stopped heartbeating, as far as n1 can tell
+	before := len(n2.hub.of(alice))
+	require.NoError(t, sender.Notify(t.Context(), []domain.UserID{alice}, probe(-1)))
+	time.Sleep(300 * time.Millisecond)
+	assert.Len(t, n2.hub.of(alice), before, "an event went to a node whose presence expired")
+}
+
+// With Redis down, the node's own users are still served and the caller
+// learns the cross-node hop failed.
+func TestFanoutServesLocalUsersWithoutRedis(t *testing.T) {
+	c, err := redis.Open(redis.Config{Addr: closedPort(t)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	p, err := redis.NewPresence(c, redis.PresenceConfig{})
+	require.NoError(t, err)
+	bob := domain.NewUserID()
+	hub := newRecorder(bob)
+	f, err := redis.NewFanout(c, redis.FanoutConfig{Node: "n1", Presence: p, Local: hub})
+	require.NoError(t, err)
+
+	start := time.Now()
+	err = f.Notify(t.Context(), []domain.UserID{bob, domain.NewUserID()}, probe(1))
+	assert.Less(t, time.Since(start), 1500*time.Millisecond)
+	assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "%v", err)
+	assert.Len(t, hub.of(bob), 1)
+	require.NoError(t, f.Notify(t.Context(), nil, probe(2)), "no users, nothing to do")
+}
+
+func TestFanoutRun(t *testing.T) {
+	c, err := redis.Open(redis.Config{Addr: closedPort(t)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	p, err := redis.NewPresence(c, redis.PresenceConfig{})
+	require.NoError(t, err)
+
+	sendOnly, err := redis.NewFanout(c, redis.FanoutConfig{Node: "n1", Presence: p})
+	require.NoError(t, err)
+	assert.Equal(t, domain.KindInvalid, domain.KindOf(sendOnly.Run(t.Context())), "Run without a hub")
+
+	f, err := redis.NewFanout(c, redis.FanoutConfig{Node: "n1", Presence: p, Local: newRecorder()})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	var first error
+	wg.Go(func() { first = f.Run(ctx) }) // keeps retrying: Redis is down
+	require.Eventually(t, func() bool {
+		return domain.KindOf(f.Run(ctx)) == domain.KindConflict
+	}, time.Second, 10*time.Millisecond, "a second Run at the same time")
+	cancel()
+	wg.Wait()
+	require.NoError(t, first, "Run ends without error when its context ends")
+	ctx2, cancel2 := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel2()
+	require.NoError(t, f.Run(ctx2), "Run again after the first returned")
+}
+
+func TestNewFanoutValidates(t *testing.T) {
+	c, err := redis.Open(redis.Config{Addr: "127.0.0.1:1"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	p, err := redis.NewPresence(c, redis.PresenceConfig{})
+	require.NoError(t, err)
+	tests := []struct {
+		name   string
+		client *redis.Client
+		cfg    redis.FanoutConfig
+	}{
+		{name: "nil client", cfg: redis.FanoutConfig{Node: "n1", Presence: p}},
+		{name: "no node", client: c, cfg: redis.FanoutConfig{Presence: p}},
+		{name: "no presence", client: c, cfg: redis.FanoutConfig{Node: "n1"}},
+		{name: "tiny health interval", client: c, cfg: redis.FanoutConfig{Node: "n1", Presence: p, HealthInterval: time.Microsecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := redis.NewFanout(tt.client, tt.cfg)
+			assert.Equal(t, domain.KindInvalid, domain.KindOf(err))
+		})
+	}
+}
