@@ -1,0 +1,330 @@
+package websocket
+
+import (
+	"context"
+	"encoding/json"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
+)
+
+// Defaults of HubConfig.
+const (
+	DefaultQueueSize       = 256
+	DefaultHeartbeat       = 20 * time.Second
+	DefaultPresenceTimeout = 5 * time.Second
+)
+
+// HubConfig configures a Hub.
+type HubConfig struct {
+	// Node names this server process in Presence. Required when Presence is set.
+	Node ports.NodeID
+	// Presence records which nodes hold sockets of which users. Nil means none
+	// (a single node, or routing handled elsewhere).
+	Presence ports.Presence
+	// QueueSize bounds the frames waiting to be written on one socket; a socket
+	// whose queue is full is closed (see the package doc). Default DefaultQueueSize.
+	QueueSize int
+	// Heartbeat is how often Run re-registers every local user in Presence. It
+	// must be well below the Presence implementation's TTL. Default DefaultHeartbeat.
+	Heartbeat time.Duration
+	// PresenceTimeout bounds each Presence call. Default DefaultPresenceTimeout.
+	PresenceTimeout time.Duration
+	// Logger receives connection and presence problems. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Hub is the registry of this node's live sockets. It implements
+// ports.Notifier for local delivery and keeps Presence up to date.
+type Hub struct {
+	cfg HubConfig
+	log *slog.Logger
+
+	mu     sync.RWMutex
+	users  map[domain.UserID]map[*socket]struct{}
+	closed bool          // Shutdown started: no new sockets
+	active int           // sockets registered and not yet torn down
+	idle   chan struct{} // closed when closed && active == 0
+	down   chan struct{} // closed when Shutdown starts
+
+	// presenceLocks serialise the presence calls of one user (striped by hash),
+	// so that a Register and an Unregister racing for the same user end in the
+	// state the user's sockets are in.
+	presenceLocks [64]sync.Mutex
+
+	sockets   atomic.Int64
+	overflows atomic.Int64
+}
+
+var _ ports.Notifier = (*Hub)(nil)
+
+// NewHub returns a Hub with defaults filled in.
+func NewHub(cfg HubConfig) (*Hub, error) {
+	if cfg.Presence != nil && cfg.Node == "" {
+		return nil, domain.Errorf(domain.KindInvalid, "websocket: HubConfig.Node is required with Presence")
+	}
+	if cfg.QueueSize < 0 || cfg.Heartbeat < 0 || cfg.PresenceTimeout < 0 {
+		return nil, domain.Errorf(domain.KindInvalid, "websocket: negative HubConfig value")
+	}
+	if cfg.QueueSize == 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.PresenceTimeout == 0 {
+		cfg.PresenceTimeout = DefaultPresenceTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Hub{
+		cfg:   cfg,
+		log:   log,
+		users: make(map[domain.UserID]map[*socket]struct{}),
+		idle:  make(chan struct{}),
+		down:  make(chan struct{}),
+	}, nil
+}
+
+// Sockets returns the number of open sockets on this node.
+func (h *Hub) Sockets() int { return int(h.sockets.Load()) }
+
+// Overflows returns how many sockets were closed because their queue was full.
+func (h *Hub) Overflows() int64 { return h.overflows.Load() }
+
+// Notify encodes ev once and queues it on every local socket of users. It never
+// blocks: a socket whose queue is full is closed with the reconnect code. It
+// fails only when ev cannot be encoded (KindInternal); users without a socket
+// on this node are skipped silently.
+func (h *Hub) Notify(_ context.Context, users []domain.UserID, ev domain.Event) error {
+	f, err := encodeFrame(ev)
+	if err != nil {
+		return err
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, u := range users {
+		for s := range h.users[u] {
+			s.enqueue(f)
+		}
+	}
+	return nil
+}
+
+// Run refreshes the presence records of every local user each Heartbeat until
+// ctx is done or Shutdown starts. It returns nil then; presence errors are
+// logged, never returned.
+func (h *Hub) Run(ctx context.Context) error {
+	if h.cfg.Presence == nil {
+		select {
+		case <-ctx.Done():
+		case <-h.down:
+		}
+		return nil
+	}
+	t := time.NewTicker(h.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-h.down:
+			return nil
+		case <-t.C:
+		}
+		h.mu.RLock()
+		users := make([]domain.UserID, 0, len(h.users))
+		for u := range h.users {
+			users = append(users, u)
+		}
+		h.mu.RUnlock()
+		for _, u := range users {
+			if ctx.Err() != nil {
+				return nil
+			}
+			h.syncPresence(ctx, u)
+		}
+	}
+}
+
+// Shutdown stops accepting sockets, closes every open socket with
+// StatusGoingAway and waits until their goroutines have ended. When ctx ends
+// first it drops the remaining connections without a handshake and returns
+// ctx.Err(). It may be called more than once; later calls wait again.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	var all []*socket
+	if !h.closed {
+		h.closed = true
+		close(h.down)
+		if h.active == 0 {
+			close(h.idle)
+		}
+	}
+	for _, set := range h.users {
+		for s := range set {
+			all = append(all, s)
+		}
+	}
+	h.mu.Unlock()
+
+	for _, s := range all {
+		s.close(closeGoingAway, reasonShutdown)
+	}
+	select {
+	case <-h.idle:
+		return nil
+	case <-ctx.Done():
+	}
+	h.mu.RLock()
+	all = all[:0]
+	for _, set := range h.users {
+		for s := range set {
+			all = append(all, s)
+		}
+	}
+	h.mu.RUnlock()
+	for _, s := range all {
+		s.abort()
+	}
+	return ctx.Err()
+}
+
+func (h *Hub) isClosed() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.closed
+}
+
+// add registers s. It returns false once Shutdown has started.
+func (h *Hub) add(s *socket) bool {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return false
+	}
+	set := h.users[s.user]
+	first := set == nil
+	if first {
+		set = make(map[*socket]struct{})
+		h.users[s.user] = set
+	}
+	set[s] = struct{}{}
+	h.active++
+	h.mu.Unlock()
+	h.sockets.Add(1)
+	if first {
+		h.syncPresence(context.Background(), s.user)
+	}
+	return true
+}
+
+// remove unregisters s, after both its goroutines ended.
+func (h *Hub) remove(s *socket) {
+	h.mu.Lock()
+	set := h.users[s.user]
+	delete(set, s)
+	last := len(set) == 0
+	if last {
+		delete(h.users, s.user)
+	}
+	h.mu.Unlock()
+	h.sockets.Add(-1)
+	if last {
+		h.syncPresence(context.Background(), s.user)
+	}
+	h.mu.Lock()
+	h.active--
+	if h.closed && h.active == 0 {
+		close(h.idle)
+	}
+	h.mu.Unlock()
+}
+
+// syncPresence makes the presence record of u match whether u has sockets
+// here now. Calls for one user are serialised, and each reads the state under
+// the lock, so the last call leaves the record right.
+func (h *Hub) syncPresence(ctx context.Context, u domain.UserID) {
+	p := h.cfg.Presence
+	if p == nil {
+		return
+	}
+	hash := fnv.New32a()
+	_, _ = hash.Write([]byte(u))
+	lock := &h.presenceLocks[hash.Sum32()%uint32(len(h.presenceLocks))]
+	lock.Lock()
+	defer lock.Unlock()
+
+	h.mu.RLock()
+	online := len(h.users[u]) > 0
+	h.mu.RUnlock()
+
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.PresenceTimeout)
+	defer cancel()
+	var err error
+	if online {
+		err = p.Register(ctx, u, h.cfg.Node)
+	} else {
+		err = p.Unregister(ctx, u, h.cfg.Node)
+	}
+	if err != nil {
+		h.log.Warn("websocket: presence update failed", "user", u, "online", online, "err", err)
+	}
+}
+
+// frame is one queued item. Frames built by Notify are shared by every socket
+// they go to and must not be modified.
+type frame struct {
+	event string
+	conv  domain.ConversationID // set for newMessage only
+	seq   domain.Sequence       // set for newMessage only
+	data  []byte                // the encoded {"event","data"} frame
+
+	// resume, when set, is a resume request from the reader, run by the
+	// writer; the other fields are unset.
+	resume map[domain.ConversationID]domain.Sequence
+}
+
+// encodeFrame encodes ev, and for a newMessage extracts its conversation and
+// sequence so that writers can order and deduplicate without decoding.
+func encodeFrame(ev domain.Event) (*frame, error) {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return nil, domain.Wrap(domain.KindInternal, err, "websocket: encode event "+ev.Name)
+	}
+	f := &frame{event: ev.Name, data: data}
+	if ev.Name != domain.EventNewMessage {
+		return f, nil
+	}
+	switch m := ev.Data.(type) {
+	case domain.Message:
+		f.conv, f.seq = m.ConversationID, m.Sequence
+	case *domain.Message:
+		if m != nil {
+			f.conv, f.seq = m.ConversationID, m.Sequence
+		}
+	default:
+		// Already-encoded data (an event that crossed nodes) or another
+		// shape: read the two fields back from what was encoded.
+		var head struct {
+			Data struct {
+				ConversationID domain.ConversationID `json:"conversationId"`
+				Sequence       domain.Sequence       `json:"sequenceId"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(data, &head) == nil {
+			f.conv, f.seq = head.Data.ConversationID, head.Data.Sequence
+		}
+	}
+	if f.seq <= 0 {
+		f.conv, f.seq = "", 0 // unsequenced: pass through untracked
+	}
+	return f, nil
+}

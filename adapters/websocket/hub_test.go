@@ -1,0 +1,457 @@
+package websocket_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	ws "github.com/messenger-go/messenger/adapters/websocket"
+	"github.com/messenger-go/messenger/domain"
+)
+
+// notify sends m as newMessage to users through the hub.
+func notify(t *testing.T, e *env, m domain.Message, users ...domain.UserID) {
+	t.Helper()
+	require.NoError(t, e.hub.Notify(context.Background(), users, domain.NewMessageEvent(m)))
+}
+
+func TestNotifyDeliversToEverySocketOfEachUser(t *testing.T) {
+	e := newEnv(t, nil)
+	a, b, _ := pair(t)
+	other := domain.NewUserID()
+	a1, a2, b1, o := e.dial(t, a), e.dial(t, a), e.dial(t, b), e.dial(t, other)
+	require.Equal(t, 4, e.hub.Sockets())
+
+	m := e.svc.appendMessage(b, a)
+	notify(t, e, m, a, b)
+	for name, c := range map[string]*client{"a1": a1, "a2": a2, "b1": b1} {
+		got := c.readMessage(t)
+		assert.Equal(t, m.ID, got.ID, name)
+		assert.Equal(t, m.Sequence, got.Sequence, name)
+		assert.Equal(t, m.Text, got.Text, name)
+	}
+
+	// The bystander got nothing: its next frame is the one addressed to it.
+	require.NoError(t, e.hub.Notify(context.Background(), []domain.UserID{other},
+		domain.Event{Name: domain.EventNewFriendRequest, Data: domain.UserPayload{User: domain.User{ID: a}}}))
+	var p domain.UserPayload
+	o.readEvent(t, domain.EventNewFriendRequest, &p)
+	assert.Equal(t, a, p.User.ID)
+
+	// A user without a socket here is skipped without error.
+	require.NoError(t, e.hub.Notify(context.Background(), []domain.UserID{domain.NewUserID()}, domain.NewMessageEvent(m)))
+}
+
+func TestNotifyRejectsUnencodableEvent(t *testing.T) {
+	e := newEnv(t, nil)
+	err := e.hub.Notify(context.Background(), []domain.UserID{domain.NewUserID()}, domain.Event{Name: "x", Data: make(chan int)})
+	require.Error(t, err)
+	assert.Equal(t, domain.KindInternal, domain.KindOf(err))
+}
+
+func TestSlowClientClosedWithReconnectCode(t *testing.T) {
+	e := newEnv(t, func(hc *ws.HubConfig, h *ws.HandlerConfig) {
+		hc.QueueSize = 16
+		h.WriteTimeout = 30 * time.Second // the slow client is slow, not dead
+	})
+	slowUser, fastUser := domain.NewUserID(), domain.NewUserID()
+	slow, fast := e.dial(t, slowUser), e.dial(t, fastUser)
+
+	// The slow client reads nothing: once the TCP buffers are full its writer
+	// blocks and its queue overflows. The fast client reads each event.
+	pad := strings.Repeat("x", 32<<10)
+	sent := 0
+	for e.hub.Overflows() == 0 {
+		require.Less(t, sent, 5000, "the slow socket never overflowed")
+		ev := domain.Event{Name: domain.EventNewFriendRequest, Data: map[string]any{"i": sent, "pad": pad}}
+		require.NoError(t, e.hub.Notify(context.Background(), []domain.UserID{slowUser, fastUser}, ev))
+		var got struct{ I int }
+		fast.readEvent(t, domain.EventNewFriendRequest, &got)
+		require.Equal(t, sent, got.I)
+		sent++
+	}
+
+	// The fast socket is unaffected.
+	for i := range 20 {
+		require.NoError(t, e.hub.Notify(context.Background(), []domain.UserID{slowUser, fastUser},
+			domain.Event{Name: domain.EventNewFriendRequest, Data: map[string]any{"i": sent + i}}))
+		var got struct{ I int }
+		fast.readEvent(t, domain.EventNewFriendRequest, &got)
+		require.Equal(t, sent+i, got.I)
+	}
+
+	// The slow client, reading at last, gets what was written before the
+	// overflow and then the reconnect close.
+	frames, err := slow.readUntilClosed(t, 20*time.Second)
+	requireCloseStatus(t, err, websocket.StatusTryAgainLater, "reconnect: client too slow")
+	assert.Less(t, frames, sent, "frames queued after the overflow must be dropped")
+	assert.EqualValues(t, 1, e.hub.Overflows())
+	waitFor(t, "slow socket released", func() bool { return e.hub.Sockets() == 1 })
+}
+
+func TestResumeReplaysThenGoesLive(t *testing.T) {
+	tests := []struct {
+		name   string
+		stored int
+		cursor domain.Sequence
+		want   []domain.Sequence
+	}{
+		{name: "from the start", stored: 5, cursor: 0, want: []domain.Sequence{1, 2, 3, 4, 5}},
+		{name: "from the middle", stored: 5, cursor: 3, want: []domain.Sequence{4, 5}},
+		{name: "up to date", stored: 5, cursor: 5, want: nil},
+		{name: "several pages", stored: 23, cursor: 1, want: seqRange(2, 23)},
+		{name: "empty conversation", stored: 0, cursor: 0, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ReplayPageSize = 4 })
+			a, b, conv := pair(t)
+			for range tt.stored {
+				e.svc.appendMessage(b, a)
+			}
+			c := e.dial(t, a)
+			c.send(t, domain.EventResume, map[string]any{"conversations": map[domain.ConversationID]domain.Sequence{conv: tt.cursor}})
+			var got []domain.Sequence
+			for range tt.want {
+				m := c.readMessage(t)
+				assert.Equal(t, conv, m.ConversationID)
+				got = append(got, m.Sequence)
+			}
+			assert.Equal(t, tt.want, got)
+
+			// Then live, with nothing repeated: the next frame is the new message.
+			next := e.svc.appendMessage(a, b)
+			notify(t, e, next, a, b)
+			assert.Equal(t, next.Sequence, c.readMessage(t).Sequence)
+		})
+	}
+}
+
+func TestResumeUnderConcurrentSends(t *testing.T) {
+	const stored, live, cursor = 100, 100, 20
+	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ReplayPageSize = 10 })
+	a, b, conv := pair(t)
+	for range stored {
+		e.svc.appendMessage(b, a)
+	}
+
+	// The first history call starts a sender that stores and publishes live
+	// messages, and waits until a third of them are out, so that live frames
+	// queue up while the replay runs and the store grows under it.
+	publishing := make(chan struct{})
+	published := make(chan struct{})
+	var start sync.Once
+	e.svc.onHistory = func(int, domain.ConversationID, domain.Page) error {
+		start.Do(func() {
+			go func() {
+				defer close(published)
+				for i := range live {
+					m := e.svc.appendMessage(b, a)
+					_ = e.hub.Notify(context.Background(), []domain.UserID{a, b}, domain.NewMessageEvent(m))
+					if i == live/3 {
+						close(publishing)
+					}
+					time.Sleep(200 * time.Microsecond)
+				}
+			}()
+			<-publishing
+		})
+		time.Sleep(time.Millisecond)
+		return nil
+	}
+
+	c := e.dial(t, a)
+	c.send(t, domain.EventResume, map[string]any{"conversations": map[domain.ConversationID]domain.Sequence{conv: cursor}})
+	var got []domain.Sequence
+	for len(got) == 0 || got[len(got)-1] < stored+live {
+		m := c.readMessage(t)
+		got = append(got, m.Sequence)
+		require.LessOrEqual(t, len(got), stored+live, "too many frames: %v", got)
+	}
+	assert.Equal(t, seqRange(cursor+1, stored+live), got, "every message after the cursor, once, in order")
+	<-published
+
+	e.svc.mu.Lock()
+	calls := e.svc.history
+	e.svc.mu.Unlock()
+	assert.GreaterOrEqual(t, calls, (stored-cursor)/10, "the replay must have paged")
+
+	next := e.svc.appendMessage(a, b)
+	notify(t, e, next, a)
+	assert.Equal(t, next.Sequence, c.readMessage(t).Sequence)
+}
+
+func TestResumeErrorsPerConversation(t *testing.T) {
+	e := newEnv(t, nil)
+	a, b, conv := pair(t)
+	_, _, foreign := pair(t)
+	e.svc.appendMessage(b, a)
+	e.svc.appendMessage(a, b)
+	c := e.dial(t, a)
+	c.send(t, domain.EventResume, map[string]any{"conversations": map[domain.ConversationID]domain.Sequence{conv: 0, foreign: 0}})
+
+	// Conversations are replayed in id order; the foreign one fails alone.
+	var msgs []domain.Sequence
+	var errs []domain.ErrorPayload
+	for range 3 {
+		name, data := c.read(t)
+		switch name {
+		case domain.EventNewMessage:
+			var m domain.Message
+			require.NoError(t, json.Unmarshal(data, &m))
+			msgs = append(msgs, m.Sequence)
+		case domain.EventError:
+			var p domain.ErrorPayload
+			require.NoError(t, json.Unmarshal(data, &p))
+			errs = append(errs, p)
+		default:
+			t.Fatalf("unexpected event %s", name)
+		}
+	}
+	assert.Equal(t, []domain.Sequence{1, 2}, msgs)
+	require.Len(t, errs, 1)
+	assert.Equal(t, "forbidden", errs[0].Code)
+
+	c.send(t, domain.EventJoinChat, map[string]any{"conversationId": conv})
+	c.readEvent(t, domain.EventChatRegistered, nil)
+}
+
+func TestLiveGapIsFilledAndDuplicatesDropped(t *testing.T) {
+	e := newEnv(t, nil)
+	a, b, _ := pair(t)
+	c := e.dial(t, a)
+
+	m1 := e.svc.appendMessage(b, a)
+	notify(t, e, m1, a)
+	assert.Equal(t, domain.Sequence(1), c.readMessage(t).Sequence)
+
+	m2 := e.svc.appendMessage(b, a) // its event is lost on the way
+	m3 := e.svc.appendMessage(b, a)
+	notify(t, e, m3, a)
+	assert.Equal(t, domain.Sequence(2), c.readMessage(t).Sequence, "the gap is filled from history first")
+	assert.Equal(t, domain.Sequence(3), c.readMessage(t).Sequence)
+
+	// Late and repeated events, typed or already encoded by another node.
+	notify(t, e, m3, a)
+	notify(t, e, m2, a)
+	raw2, err := json.Marshal(m2)
+	require.NoError(t, err)
+	require.NoError(t, e.hub.Notify(context.Background(), []domain.UserID{a}, domain.Event{Name: domain.EventNewMessage, Data: json.RawMessage(raw2)}))
+
+	m4 := e.svc.appendMessage(a, b)
+	raw4, err := json.Marshal(m4)
+	require.NoError(t, err)
+	require.NoError(t, e.hub.Notify(context.Background(), []domain.UserID{a}, domain.Event{Name: domain.EventNewMessage, Data: json.RawMessage(raw4)}))
+	got := c.readMessage(t)
+	assert.Equal(t, domain.Sequence(4), got.Sequence, "duplicates must be dropped")
+	assert.Equal(t, m4.ID, got.ID)
+
+	notify(t, e, m4, a)
+	m5 := e.svc.appendMessage(b, a)
+	notify(t, e, m5, a)
+	assert.Equal(t, domain.Sequence(5), c.readMessage(t).Sequence)
+}
+
+func TestGapFillFailureStillDeliversLive(t *testing.T) {
+	e := newEnv(t, nil)
+	e.svc.onHistory = func(int, domain.ConversationID, domain.Page) error {
+		return domain.Errorf(domain.KindUnavailable, "store down")
+	}
+	a, b, _ := pair(t)
+	c := e.dial(t, a)
+	notify(t, e, e.svc.appendMessage(b, a), a)
+	assert.Equal(t, domain.Sequence(1), c.readMessage(t).Sequence)
+	e.svc.appendMessage(b, a)
+	notify(t, e, e.svc.appendMessage(b, a), a)
+	assert.Equal(t, domain.Sequence(3), c.readMessage(t).Sequence, "the live message goes out despite the failed fill")
+	notify(t, e, e.svc.appendMessage(b, a), a)
+	assert.Equal(t, domain.Sequence(4), c.readMessage(t).Sequence)
+}
+
+func TestShutdownClosesSocketsAndWaits(t *testing.T) {
+	presence := newFakePresence()
+	e := newEnv(t, func(hc *ws.HubConfig, _ *ws.HandlerConfig) { hc.Presence = presence })
+	runDone := make(chan error, 1)
+	go func() { runDone <- e.hub.Run(context.Background()) }()
+
+	a, b, _ := pair(t)
+	clients := []*client{e.dial(t, a), e.dial(t, a), e.dial(t, b)}
+	closed := make(chan error, len(clients))
+	for _, c := range clients {
+		go func() {
+			for {
+				if _, _, err := c.conn.Read(context.Background()); err != nil {
+					closed <- err
+					return
+				}
+			}
+		}()
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, e.hub.Shutdown(ctx))
+	assert.Equal(t, 0, e.hub.Sockets(), "Shutdown returns after every socket is released")
+	for range clients {
+		select {
+		case err := <-closed:
+			requireCloseStatus(t, err, websocket.StatusGoingAway, "server shutting down, reconnect")
+		case <-time.After(10 * time.Second):
+			t.Fatal("a client was not closed")
+		}
+	}
+	for _, u := range []domain.UserID{a, b} {
+		online, _, unregs := presence.state(u)
+		assert.False(t, online)
+		assert.Equal(t, 1, unregs)
+	}
+	select {
+	case err := <-runDone:
+		assert.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after Shutdown")
+	}
+
+	require.NoError(t, e.hub.Shutdown(ctx), "Shutdown is idempotent")
+	_, resp, err := e.dialWith(t, e.url, http.Header{"Authorization": {"Bearer " + e.svc.token(a)}})
+	require.Error(t, err)
+	require.NotNil(t, resp)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+}
+
+func TestShutdownDeadlineCutsUnresponsiveSockets(t *testing.T) {
+	e := newEnv(t, nil)
+	e.dial(t, domain.NewUserID()) // never reads: it will not answer the close handshake
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	err := e.hub.Shutdown(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	// The library would wait 5 s for the peer's close frame; the deadline cut it.
+	waitFor(t, "socket released", func() bool { return e.hub.Sockets() == 0 })
+	assert.Less(t, time.Since(began), 4*time.Second)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	require.NoError(t, e.hub.Shutdown(ctx2))
+}
+
+func TestPresenceFollowsSockets(t *testing.T) {
+	presence := newFakePresence()
+	e := newEnv(t, func(hc *ws.HubConfig, _ *ws.HandlerConfig) {
+		hc.Presence = presence
+		hc.Node = "node-7"
+	})
+	a := domain.NewUserID()
+
+	c1 := e.dial(t, a) // registered is written after the socket is added
+	online, regs, unregs := presence.state(a)
+	assert.True(t, online)
+	assert.Equal(t, 1, regs)
+	assert.Zero(t, unregs)
+
+	c2 := e.dial(t, a)
+	_, regs, _ = presence.state(a)
+	assert.Equal(t, 1, regs, "a second socket does not register again")
+
+	require.NoError(t, c1.conn.Close(websocket.StatusNormalClosure, ""))
+	waitFor(t, "first socket released", func() bool { return e.hub.Sockets() == 1 })
+	online, _, unregs = presence.state(a)
+	assert.True(t, online, "still online while a socket remains")
+	assert.Zero(t, unregs)
+
+	require.NoError(t, c2.conn.Close(websocket.StatusNormalClosure, ""))
+	waitFor(t, "last socket released", func() bool {
+		online, _, unregs := presence.state(a)
+		return !online && unregs == 1
+	})
+	presence.mu.Lock()
+	assert.Equal(t, "node-7", string(presence.node))
+	presence.mu.Unlock()
+}
+
+func TestPresenceHeartbeat(t *testing.T) {
+	presence := newFakePresence()
+	e := newEnv(t, func(hc *ws.HubConfig, _ *ws.HandlerConfig) {
+		hc.Presence = presence
+		hc.Heartbeat = 10 * time.Millisecond
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- e.hub.Run(ctx) }()
+
+	a, b := domain.NewUserID(), domain.NewUserID()
+	e.dial(t, a)
+	cb := e.dial(t, b)
+	waitFor(t, "heartbeats", func() bool { _, regs, _ := presence.state(a); return regs >= 3 })
+
+	require.NoError(t, cb.conn.Close(websocket.StatusNormalClosure, ""))
+	waitFor(t, "b unregistered", func() bool { online, _, unregs := presence.state(b); return !online && unregs >= 1 })
+	_, regsB, _ := presence.state(b)
+	_, regsA, _ := presence.state(a)
+	waitFor(t, "more heartbeats", func() bool { _, regs, _ := presence.state(a); return regs >= regsA+3 })
+	online, regsB2, _ := presence.state(b)
+	assert.False(t, online, "a user who left is not re-registered")
+	assert.Equal(t, regsB, regsB2)
+
+	cancel()
+	select {
+	case err := <-runDone:
+		assert.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+}
+
+func TestPresenceErrorsDoNotFailSockets(t *testing.T) {
+	presence := newFakePresence()
+	presence.err = domain.Errorf(domain.KindUnavailable, "redis down")
+	e := newEnv(t, func(hc *ws.HubConfig, _ *ws.HandlerConfig) { hc.Presence = presence })
+	a, b, _ := pair(t)
+	c := e.dial(t, a)
+	_, regs, _ := presence.state(a)
+	assert.Equal(t, 1, regs, "registration was attempted")
+
+	m := e.svc.appendMessage(b, a)
+	notify(t, e, m, a)
+	assert.Equal(t, m.ID, c.readMessage(t).ID)
+
+	require.NoError(t, c.conn.Close(websocket.StatusNormalClosure, ""))
+	waitFor(t, "unregister attempted", func() bool { _, _, unregs := presence.state(a); return unregs == 1 })
+	waitFor(t, "socket released", func() bool { return e.hub.Sockets() == 0 })
+}
+
+func TestNewHubValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  ws.HubConfig
+	}{
+		{name: "presence without node", cfg: ws.HubConfig{Presence: newFakePresence()}},
+		{name: "negative queue", cfg: ws.HubConfig{QueueSize: -1}},
+		{name: "negative heartbeat", cfg: ws.HubConfig{Heartbeat: -time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ws.NewHub(tt.cfg)
+			require.Error(t, err)
+			assert.Equal(t, domain.KindInvalid, domain.KindOf(err))
+		})
+	}
+}
+
+func seqRange(from, to domain.Sequence) []domain.Sequence {
+	var out []domain.Sequence
+	for s := from; s <= to; s++ {
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,296 @@
+package websocket
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/messenger-go/messenger/domain"
+)
+
+// Close codes and reasons sent by this package.
+const (
+	closeTooSlow   = websocket.StatusTryAgainLater // 1013: the queue overflowed; reconnect and resume
+	closeGoingAway = websocket.StatusGoingAway     // 1001: the server is shutting down; reconnect
+	closeNow       = websocket.StatusCode(-1)      // drop the connection without a handshake
+
+	reasonTooSlow  = "reconnect: client too slow"
+	reasonShutdown = "server shutting down, reconnect"
+)
+
+// socket is one WebSocket connection of a user.
+type socket struct {
+	hub     *Hub
+	handler *Handler
+	user    domain.UserID
+	conn    *websocket.Conn
+	raw     net.Conn // the hijacked connection under conn; nil if unknown
+	queue   chan *frame
+
+	// ctx is cancelled when the socket starts closing; it bounds the service
+	// calls made on the socket's behalf.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	code   websocket.StatusCode // how to close; set by the first close call
+	reason string
+
+	writerDone chan struct{}
+
+	// highest is the highest sequence sent per conversation. Writer only.
+	highest map[domain.ConversationID]domain.Sequence
+}
+
+func newSocket(h *Handler, user domain.UserID, conn *websocket.Conn, raw net.Conn) *socket {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &socket{
+		hub:        h.cfg.Hub,
+		handler:    h,
+		user:       user,
+		conn:       conn,
+		raw:        raw,
+		queue:      make(chan *frame, h.cfg.Hub.cfg.QueueSize),
+		ctx:        ctx,
+		cancel:     cancel,
+		writerDone: make(chan struct{}),
+		highest:    make(map[domain.ConversationID]domain.Sequence),
+	}
+}
+
+// enqueue offers f to the writer without blocking. A full queue closes the
+// socket with the reconnect code.
+func (s *socket) enqueue(f *frame) {
+	if s.ctx.Err() != nil {
+		return
+	}
+	select {
+	case s.queue <- f:
+	default:
+		if s.close(closeTooSlow, reasonTooSlow) {
+			s.hub.overflows.Add(1)
+			s.hub.log.Info("websocket: queue full, closing socket", "user", s.user, "queue", cap(s.queue))
+		}
+	}
+}
+
+// close asks the writer to close the connection with code and reason. The
+// first call decides; it reports whether this call was it.
+func (s *socket) close(code websocket.StatusCode, reason string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		return false
+	}
+	s.code, s.reason = code, reason
+	s.cancel()
+	return true
+}
+
+// abort drops the connection at once, unblocking both goroutines, even in
+// the middle of a close handshake (which conn.CloseNow would wait for).
+func (s *socket) abort() {
+	s.close(closeNow, "")
+	if s.raw != nil {
+		_ = s.raw.Close()
+	}
+	_ = s.conn.CloseNow()
+}
+
+// writeLoop is the socket's only writer: it drains the queue, pings, and
+// finally closes the connection.
+func (s *socket) writeLoop() {
+	defer close(s.writerDone)
+	defer s.finish()
+	cfg := &s.handler.cfg
+	ping := time.NewTicker(cfg.PingInterval)
+	defer ping.Stop()
+	for {
+		if s.ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-s.ctx.Done():
+			return
+		case f := <-s.queue:
+			if err := s.handle(f); err != nil {
+				s.fail("write", err)
+				return
+			}
+		case <-ping.C:
+			ctx, cancel := context.WithTimeout(s.ctx, cfg.PingTimeout)
+			err := s.conn.Ping(ctx)
+			cancel()
+			if err != nil {
+				s.fail("ping", err)
+				return
+			}
+		}
+	}
+}
+
+// fail closes the socket after a failed write or ping; the connection is
+// beyond a close handshake.
+func (s *socket) fail(op string, err error) {
+	if s.close(closeNow, "") {
+		s.handler.log.Debug("websocket: connection lost", "user", s.user, "op", op, "err", err)
+	}
+}
+
+// finish closes the connection as the first close call asked.
+func (s *socket) finish() {
+	s.mu.Lock()
+	code, reason := s.code, s.reason
+	s.mu.Unlock()
+	if code == closeNow || code == 0 {
+		_ = s.conn.CloseNow()
+		return
+	}
+	_ = s.conn.Close(code, reason)
+}
+
+// handle writes one queued item.
+func (s *socket) handle(f *frame) error {
+	switch {
+	case f.resume != nil:
+		return s.resume(f.resume)
+	case f.conv != "":
+		return s.deliver(f)
+	default:
+		return s.write(f.data)
+	}
+}
+
+func (s *socket) write(data []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.handler.cfg.WriteTimeout)
+	defer cancel()
+	return s.conn.Write(ctx, websocket.MessageText, data)
+}
+
+// deliver applies the gap policy to a live newMessage.
+func (s *socket) deliver(f *frame) error {
+	high, known := s.highest[f.conv]
+	switch {
+	case known && f.seq <= high:
+		return nil // already sent
+	case known && f.seq > high+1:
+		if err := s.fill(f.conv, high, f.seq); err != nil {
+			return err
+		}
+		if s.highest[f.conv] >= f.seq {
+			return nil // the fill sent it
+		}
+	}
+	if err := s.write(f.data); err != nil {
+		return err
+	}
+	s.highest[f.conv] = f.seq
+	return nil
+}
+
+// fill sends the messages of conv between after and before (both excluded)
+// from history. A history failure is logged and ends the fill: the live
+// message still goes out, and the client sees the jump.
+func (s *socket) fill(conv domain.ConversationID, after, before domain.Sequence) error {
+	err := s.replay(conv, after, before)
+	var ferr fetchError
+	if errors.As(err, &ferr) {
+		s.handler.log.Warn("websocket: gap fill failed", "user", s.user, "conversation", conv,
+			"after", after, "before", before, "err", ferr.err)
+		return nil
+	}
+	return err
+}
+
+// resume replays every requested conversation in turn, in a stable order.
+func (s *socket) resume(req map[domain.ConversationID]domain.Sequence) error {
+	convs := make([]domain.ConversationID, 0, len(req))
+	for c := range req {
+		convs = append(convs, c)
+	}
+	slices.Sort(convs)
+	for _, conv := range convs {
+		if s.ctx.Err() != nil {
+			return s.ctx.Err()
+		}
+		last := req[conv]
+		if high, known := s.highest[conv]; !known || high < last {
+			// The client has everything up to its cursor: live messages
+			// beyond it are checked for gaps from there.
+			s.highest[conv] = last
+		}
+		err := s.replay(conv, last, 0)
+		var ferr fetchError
+		if errors.As(err, &ferr) {
+			if domain.KindOf(ferr.err) == domain.KindInternal {
+				s.handler.log.Error("websocket: resume failed", "user", s.user, "conversation", conv, "err", ferr.err)
+			}
+			if err := s.writeEvent(domain.ErrorEvent(ferr.err)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetchError marks a failure to read history, as opposed to a failure to
+// write to the connection.
+type fetchError struct{ err error }
+
+func (e fetchError) Error() string { return e.err.Error() }
+
+// replay sends conv's messages after the sequence after, up to but excluding
+// before (0: to the end), page by page, and records them as sent.
+func (s *socket) replay(conv domain.ConversationID, after, before domain.Sequence) error {
+	cursor := after
+	for {
+		if s.ctx.Err() != nil {
+			return s.ctx.Err()
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, s.handler.cfg.RequestTimeout)
+		page := domain.Page{After: cursor, Limit: s.handler.cfg.ReplayPageSize}
+		msgs, more, err := s.handler.cfg.Service.History(ctx, s.user, string(conv), page)
+		cancel()
+		if err != nil {
+			return fetchError{err}
+		}
+		start := cursor
+		for _, m := range msgs {
+			if m.Sequence <= cursor {
+				continue // not after the cursor: a misbehaving store
+			}
+			if before > 0 && m.Sequence >= before {
+				return nil
+			}
+			if err := s.writeEvent(domain.NewMessageEvent(m)); err != nil {
+				return err
+			}
+			cursor = m.Sequence
+			if m.Sequence > s.highest[conv] {
+				s.highest[conv] = m.Sequence
+			}
+		}
+		if !more || cursor == start {
+			return nil
+		}
+	}
+}
+
+func (s *socket) writeEvent(ev domain.Event) error {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		s.handler.log.Error("websocket: encode event", "event", ev.Name, "err", err)
+		return nil
+	}
+	return s.write(data)
+}
