@@ -1,0 +1,20 @@
+// Package postgres implements the messenger's stores on PostgreSQL 15+ with
+// pgx/v5: users, friendships, refresh tokens, messages, read and delivered
+// watermarks and the inbox overview (ports.UserStore, FriendStore, TokenStore,
+// MessageStore, ReceiptStore and InboxStore), over the schema in package
+// migrations.
+//
+// PostgreSQL is the sequence authority. AppendBatch stores a batch of messages
+// in one transaction: it locks the batch's conversation rows in id order, drops
+// messages already stored (same sender and clientMessageId), gives each new
+// message the next sequence of its conversation and inserts the rows in one
+// statement. A sequence collision is an error, never ignored; two callers
+// appending the same batch at once still store each message once.
+//
+// Input is validated before it reaches the database (invalid UTF-8 and NUL
+// characters never do), and driver errors are translated into domain kinds:
+// unique violations are KindConflict, missing rows KindNotFound, lost
+// connections, timeouts and aborted transactions KindUnavailable.
+//
+// A Store is safe for concurrent use.
+package postgres

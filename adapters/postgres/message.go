@@ -1,0 +1,383 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
+)
+
+// messageColumns are the columns scanMessage reads, in order.
+const messageColumns = `ch.message_id, ch.client_message_id, ch.conversation_id, ch.sequence_id, ch.sender_id,
+	ch.receiver_id, ch.message, ch.message_type, ch.metadata, ch."timestamp", ch.delivered_at, ch.read_at`
+
+// AppendBatch implements ports.MessageStore, in one transaction:
+//
+//  1. lock the batch's conversation rows in id order (creating the missing
+//     ones with their two member rows), which serialises appends per
+//     conversation and avoids deadlocks between concurrent batches;
+//  2. look the batch's message ids up: a message id is derived from sender
+//     and clientMessageId, so a hit is a message already stored;
+//  3. number the new messages from each conversation's last_sequence, in
+//     batch order;
+//  4. insert them with one multi-row INSERT over unnest (no ON CONFLICT: a
+//     sequence collision aborts the batch) and advance each conversation's
+//     last_sequence and its receivers' unread counts in the same statement.
+//
+// Because the lookup runs after the locks are held, a second caller appending
+// the same batch at the same time waits, then finds every message stored.
+func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.Appended, error) {
+	if len(batch) == 0 {
+		return []ports.Appended{}, nil
+	}
+	for i, a := range batch {
+		if err := a.Message.Validate(); err != nil {
+			return nil, domain.Wrap(domain.KindInvalid, err, fmt.Sprintf("message %d of the batch: %s", i, domain.MessageOf(err)))
+		}
+	}
+	var out []ports.Appended
+	err := s.inTx(ctx, "append messages", pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var err error
+		out, err = appendTx(ctx, tx, batch)
+		return err
+	})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == codeForeignKeyViolation {
+		// Only a new conversation's members are checked against users.
+		return nil, domain.Wrap(domain.KindInvalid, err, "append messages: sender or receiver does not exist")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// conversationRow is a conversation as the append sees it.
+type conversationRow struct {
+	id       domain.ConversationID
+	last     int64     // last sequence before the batch
+	next     int64     // last sequence after the batch
+	lastAt   time.Time // timestamp of the message with sequence next
+	received map[domain.UserID]int64
+}
+
+func appendTx(ctx context.Context, tx pgx.Tx, batch []ports.Append) ([]ports.Appended, error) {
+	convs, err := lockConversations(ctx, tx, batch)
+	if err != nil {
+		return nil, err
+	}
+
+	ids := make([]string, len(batch))
+	for i, a := range batch {
+		ids[i] = string(a.Message.ID)
+	}
+	stored, err := messagesByID(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+
+	out := make([]ports.Appended, len(batch))
+	var ins insertRows
+	for i, a := range batch {
+		m := a.Message
+		if prev, ok := stored[m.ID]; ok {
+			out[i] = ports.Appended{Message: prev, Duplicate: true}
+			continue
+		}
+		c := convs[m.ConversationID]
+		c.next++
+		m.Sequence = domain.Sequence(c.next)
+		m.SentAt = m.SentAt.Truncate(time.Microsecond).UTC() // what timestamptz keeps
+		m.DeliveredAt, m.ReadAt = nil, nil
+		c.lastAt = m.SentAt
+		c.received[m.ReceiverID]++
+		stored[m.ID] = m // a repeat later in the batch is a duplicate of this one
+		ins.add(m, a.Position)
+		out[i] = ports.Appended{Message: m}
+	}
+	if len(ins.ids) == 0 {
+		return out, nil
+	}
+	if err := ins.exec(ctx, tx, convs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// lockConversations locks the row of every conversation of the batch, in id
+// order, creating the missing ones, and returns them by id.
+func lockConversations(ctx context.Context, tx pgx.Tx, batch []ports.Append) (map[domain.ConversationID]*conversationRow, error) {
+	convs := make(map[domain.ConversationID]*conversationRow)
+	var ids []string
+	for _, a := range batch {
+		id := a.Message.ConversationID
+		if _, ok := convs[id]; !ok {
+			convs[id] = &conversationRow{id: id, received: make(map[domain.UserID]int64, 2)}
+			ids = append(ids, string(id))
+		}
+	}
+	slices.Sort(ids)
+
+	locked, err := lockRows(ctx, tx, ids, convs)
+	if err != nil || locked == len(ids) {
+		return convs, err
+	}
+
+	// Create the missing conversations in id order (concurrent creators wait
+	// for each other in that order too), then lock them.
+	var missing, userA, userB []string
+	for _, id := range ids {
+		if convs[domain.ConversationID(id)].last < 0 {
+			a, b := domain.ConversationID(id).Members()
+			missing, userA, userB = append(missing, id), append(userA, string(a)), append(userB, string(b))
+		}
+	}
+	if _, err := tx.Exec(ctx, `
+		WITH created AS (
+			INSERT INTO conversations (id, user_a, user_b)
+			SELECT c.id, c.a, c.b FROM unnest($1::text[], $2::uuid[], $3::uuid[]) AS c(id, a, b) ORDER BY c.id
+			ON CONFLICT (id) DO NOTHING
+			RETURNING id, user_a, user_b
+		)
+		INSERT INTO conversation_members (conversation_id, user_id)
+		SELECT id, user_a FROM created UNION ALL SELECT id, user_b FROM created`,
+		missing, userA, userB); err != nil {
+		return nil, err
+	}
+	n, err := lockRows(ctx, tx, missing, convs)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(missing) {
+		return nil, errf("append: %d of %d new conversations could not be locked", len(missing)-n, len(missing))
+	}
+	return convs, nil
+}
+
+// lockRows locks the conversation rows of ids (sorted) and records their last
+// sequence in convs; the rows not found get last = -1. It returns how many it
+// locked.
+func lockRows(ctx context.Context, tx pgx.Tx, ids []string, convs map[domain.ConversationID]*conversationRow) (int, error) {
+	for _, id := range ids {
+		convs[domain.ConversationID(id)].last = -1
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT id, last_sequence FROM conversations
+		WHERE id = ANY($1::text[])
+		ORDER BY id
+		FOR NO KEY UPDATE`, ids)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var (
+		id   string
+		last int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &last}, func() error {
+		c := convs[domain.ConversationID(id)]
+		if c == nil {
+			return errf("append: locked unexpected conversation %q", id)
+		}
+		c.last, c.next = last, last
+		n++
+		return nil
+	})
+	return n, err
+}
+
+// messagesByID returns the stored messages among ids.
+func messagesByID(ctx context.Context, tx pgx.Tx, ids []string) (map[domain.MessageID]domain.Message, error) {
+	rows, err := tx.Query(ctx, `SELECT `+messageColumns+` FROM chats ch WHERE ch.message_id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.Message, error) { return scanMessage(r) })
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[domain.MessageID]domain.Message, len(msgs))
+	for _, m := range msgs {
+		out[m.ID] = m
+	}
+	return out, nil
+}
+
+// insertRows holds the columns of the new messages of a batch.
+type insertRows struct {
+	ids, clientIDs, convs, senders, receivers, texts, types, metadata, partitions []string
+	seqs, offsets                                                                 []int64
+	sentAt                                                                        []time.Time
+}
+
+func (r *insertRows) add(m domain.Message, pos ports.LogPosition) {
+	r.ids = append(r.ids, string(m.ID))
+	r.clientIDs = append(r.clientIDs, m.ClientMessageID)
+	r.convs = append(r.convs, string(m.ConversationID))
+	r.senders = append(r.senders, string(m.SenderID))
+	r.receivers = append(r.receivers, string(m.ReceiverID))
+	r.texts = append(r.texts, m.Text)
+	r.types = append(r.types, string(m.Type))
+	r.metadata = append(r.metadata, string(m.Metadata)) // "" (none) becomes NULL
+	r.partitions = append(r.partitions, strconv.FormatInt(int64(pos.Partition), 10))
+	r.seqs = append(r.seqs, int64(m.Sequence))
+	r.offsets = append(r.offsets, pos.Offset)
+	r.sentAt = append(r.sentAt, m.SentAt)
+}
+
+// exec inserts the rows and advances the conversations and unread counts, in
+// one statement.
+func (r *insertRows) exec(ctx context.Context, tx pgx.Tx, convs map[domain.ConversationID]*conversationRow) error {
+	var (
+		convIDs   []string
+		lasts     []int64
+		lastAts   []time.Time
+		memConvs  []string
+		memUsers  []string
+		memCounts []int64
+	)
+	for _, c := range convs {
+		if c.next == c.last {
+			continue
+		}
+		convIDs, lasts, lastAts = append(convIDs, string(c.id)), append(lasts, c.next), append(lastAts, c.lastAt)
+		for u, n := range c.received {
+			memConvs, memUsers, memCounts = append(memConvs, string(c.id)), append(memUsers, string(u)), append(memCounts, n)
+		}
+	}
+	var inserted, advanced, counted int64
+	err := tx.QueryRow(ctx, `
+		WITH inserted AS (
+			INSERT INTO chats (message_id, client_message_id, conversation_id, sender_id, receiver_id, message,
+				message_type, metadata, "timestamp", sequence_id, kafka_partition, kafka_offset)
+			SELECT m.id, m.cid, m.conv, m.sender, m.receiver, m.body, m.typ, NULLIF(m.meta, '')::jsonb, m.at, m.seq, m.part, m.off
+			FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[],
+				$9::timestamptz[], $10::int8[], $11::text[], $12::int8[])
+				AS m(id, cid, conv, sender, receiver, body, typ, meta, at, seq, part, off)
+			RETURNING 1
+		), advanced AS (
+			UPDATE conversations c SET last_sequence = u.last, last_message_at = u.at
+			FROM unnest($13::text[], $14::int8[], $15::timestamptz[]) AS u(id, last, at)
+			WHERE c.id = u.id
+			RETURNING 1
+		), counted AS (
+			UPDATE conversation_members cm SET unread_count = cm.unread_count + u.n
+			FROM unnest($16::text[], $17::uuid[], $18::int8[]) AS u(conv, usr, n)
+			WHERE cm.conversation_id = u.conv AND cm.user_id = u.usr
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM advanced), (SELECT count(*) FROM counted)`,
+		r.ids, r.clientIDs, r.convs, r.senders, r.receivers, r.texts, r.types, r.metadata,
+		r.sentAt, r.seqs, r.partitions, r.offsets,
+		convIDs, lasts, lastAts,
+		memConvs, memUsers, memCounts,
+	).Scan(&inserted, &advanced, &counted)
+	if err != nil {
+		return err
+	}
+	if inserted != int64(len(r.ids)) || advanced != int64(len(convIDs)) || counted != int64(len(memConvs)) {
+		return errf("append: inserted %d of %d messages, advanced %d of %d conversations, counted %d of %d members",
+			inserted, len(r.ids), advanced, len(convIDs), counted, len(memConvs))
+	}
+	return nil
+}
+
+// History implements ports.MessageStore.
+func (s *Store) History(ctx context.Context, conv domain.ConversationID, page domain.Page) ([]domain.Message, bool, error) {
+	if err := validateConversation(conv); err != nil {
+		return nil, false, err
+	}
+	page, err := page.Normalize()
+	if err != nil {
+		return nil, false, err
+	}
+	var rows pgx.Rows
+	switch {
+	case page.After > 0 && page.Before > 0:
+		rows, err = s.pool.Query(ctx, `SELECT `+messageColumns+` FROM chats ch
+			WHERE ch.conversation_id = $1 AND ch.sequence_id > $2 AND ch.sequence_id < $3
+			ORDER BY ch.sequence_id LIMIT $4`, string(conv), int64(page.After), int64(page.Before), page.Limit+1)
+	case page.After > 0:
+		rows, err = s.pool.Query(ctx, `SELECT `+messageColumns+` FROM chats ch
+			WHERE ch.conversation_id = $1 AND ch.sequence_id > $2
+			ORDER BY ch.sequence_id LIMIT $3`, string(conv), int64(page.After), page.Limit+1)
+	case page.Before > 0:
+		rows, err = s.pool.Query(ctx, `SELECT `+messageColumns+` FROM chats ch
+			WHERE ch.conversation_id = $1 AND ch.sequence_id < $2
+			ORDER BY ch.sequence_id DESC LIMIT $3`, string(conv), int64(page.Before), page.Limit+1)
+	default:
+		rows, err = s.pool.Query(ctx, `SELECT `+messageColumns+` FROM chats ch
+			WHERE ch.conversation_id = $1
+			ORDER BY ch.sequence_id DESC LIMIT $2`, string(conv), page.Limit+1)
+	}
+	if err != nil {
+		return nil, false, translate(err, "history")
+	}
+	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.Message, error) { return scanMessage(r) })
+	if err != nil {
+		return nil, false, translate(err, "history")
+	}
+	more := len(msgs) > page.Limit
+	if more {
+		msgs = msgs[:page.Limit]
+	}
+	if page.After == 0 {
+		slices.Reverse(msgs)
+	}
+	return msgs, more, nil
+}
+
+// validateConversation checks that conv is a canonical conversation id.
+func validateConversation(conv domain.ConversationID) error {
+	parsed, err := domain.ParseConversationID(string(conv))
+	if err != nil {
+		return err
+	}
+	if parsed != conv {
+		return domain.Errorf(domain.KindInvalid, "conversation id is not in canonical form")
+	}
+	return nil
+}
+
+// messageFields receives the columns of messageColumns.
+type messageFields struct {
+	m                          domain.Message
+	id, conv, sender, receiver string
+	typ                        string
+	seq                        int64
+	meta                       []byte
+}
+
+func (f *messageFields) dest() []any {
+	return []any{&f.id, &f.m.ClientMessageID, &f.conv, &f.seq, &f.sender, &f.receiver, &f.m.Text, &f.typ, &f.meta,
+		&f.m.SentAt, &f.m.DeliveredAt, &f.m.ReadAt}
+}
+
+func (f *messageFields) message() domain.Message {
+	m := f.m
+	m.ID, m.ConversationID = domain.MessageID(f.id), domain.ConversationID(f.conv)
+	m.SenderID, m.ReceiverID = domain.UserID(f.sender), domain.UserID(f.receiver)
+	m.Type, m.Sequence = domain.MessageType(f.typ), domain.Sequence(f.seq)
+	if len(f.meta) > 0 {
+		m.Metadata = json.RawMessage(f.meta)
+	}
+	m.SentAt, m.DeliveredAt, m.ReadAt = utc(m.SentAt), utcPtr(m.DeliveredAt), utcPtr(m.ReadAt)
+	return m
+}
+
+func scanMessage(row pgx.Row) (domain.Message, error) {
+	var f messageFields
+	if err := row.Scan(f.dest()...); err != nil {
+		return domain.Message{}, err
+	}
+	return f.message(), nil
+}

@@ -1,0 +1,46 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/messenger-go/messenger/adapters/postgres"
+	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/ports/portstest"
+)
+
+// newStore returns a store on a fresh, migrated database, closed when the
+// test ends.
+func newStore(t *testing.T) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), testPostgres(t), postgres.Config{Migrate: true, MaxConns: 8})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestUserStore(t *testing.T) {
+	portstest.RunUserStore(t, func(t *testing.T) ports.UserStore { return newStore(t) })
+}
+
+func TestFriendStore(t *testing.T) {
+	portstest.RunFriendStore(t, func(t *testing.T) (ports.UserStore, ports.FriendStore) {
+		s := newStore(t)
+		return s, s
+	})
+}
+
+func TestTokenStore(t *testing.T) {
+	portstest.RunTokenStore(t, func(t *testing.T) (ports.UserStore, ports.TokenStore) {
+		s := newStore(t)
+		return s, s
+	})
+}
+
+func TestMessageStore(t *testing.T) {
+	portstest.RunMessageStore(t, func(t *testing.T) portstest.MessageStores {
+		s := newStore(t)
+		return portstest.MessageStores{Users: s, Messages: s, Receipts: s, Inbox: s}
+	})
+}

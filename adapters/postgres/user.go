@@ -1,0 +1,146 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/messenger-go/messenger/domain"
+)
+
+// maxPasswordHashBytes bounds the stored password hash (the users.password column).
+const maxPasswordHashBytes = 512
+
+const userColumns = `u.id, u.first_name, u.last_name, u.email, u.password, u.created_at`
+
+// CreateUser implements ports.UserStore.
+func (s *Store) CreateUser(ctx context.Context, u domain.User) error {
+	if err := validateUser(u); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx,
+		`INSERT INTO users (id, first_name, last_name, email, password, created_at) VALUES ($1, $2, $3, $4, $5, COALESCE($6, now()))`,
+		string(u.ID), u.FirstName, u.LastName, u.Email, u.PasswordHash, optionalTime(u.CreatedAt))
+	if err != nil {
+		return translate(err, "create user")
+	}
+	return nil
+}
+
+// UserByID implements ports.UserStore.
+func (s *Store) UserByID(ctx context.Context, id domain.UserID) (domain.User, error) {
+	if _, err := domain.ParseUserID(string(id)); err != nil {
+		return domain.User{}, err
+	}
+	row := s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, string(id))
+	u, err := scanUser(row)
+	return u, translate(err, "user")
+}
+
+// UserByEmail implements ports.UserStore.
+func (s *Store) UserByEmail(ctx context.Context, email string) (domain.User, error) {
+	if err := domain.ValidateString("email", email, domain.MaxEmailBytes); err != nil {
+		return domain.User{}, err
+	}
+	row := s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE lower(u.email) = lower($1)`, email)
+	u, err := scanUser(row)
+	return u, translate(err, "user")
+}
+
+// SearchUsers implements ports.UserStore. Each of the three prefix tests is
+// served by an index on lower(column) text_pattern_ops.
+func (s *Store) SearchUsers(ctx context.Context, prefix string, exclude domain.UserID, limit int) ([]domain.User, error) {
+	if err := domain.ValidateString("search query", prefix, domain.MaxEmailBytes); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	excludeID := any(nil)
+	if exclude != "" {
+		if _, err := domain.ParseUserID(string(exclude)); err != nil {
+			return nil, err
+		}
+		excludeID = string(exclude)
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+userColumns+` FROM users u
+		WHERE (lower(u.first_name) LIKE lower($1) || '%'
+		    OR lower(u.last_name) LIKE lower($1) || '%'
+		    OR lower(u.email) LIKE lower($1) || '%')
+		  AND u.id IS DISTINCT FROM $2::uuid
+		ORDER BY u.first_name COLLATE "C", u.last_name COLLATE "C", u.id
+		LIMIT $3`,
+		escapeLike(prefix), excludeID, limit)
+	if err != nil {
+		return nil, translate(err, "search users")
+	}
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.User, error) { return scanUser(r) })
+	return users, translate(err, "search users")
+}
+
+func validateUser(u domain.User) error {
+	if _, err := domain.ParseUserID(string(u.ID)); err != nil {
+		return err
+	}
+	fields := []struct {
+		name, value string
+		max         int
+	}{
+		{"firstName", u.FirstName, domain.MaxNameBytes},
+		{"lastName", u.LastName, domain.MaxNameBytes},
+		{"email", u.Email, domain.MaxEmailBytes},
+		{"password hash", u.PasswordHash, maxPasswordHashBytes},
+	}
+	for _, f := range fields {
+		if err := domain.ValidateString(f.name, f.value, f.max); err != nil {
+			return err
+		}
+		if f.value == "" {
+			return domain.Errorf(domain.KindInvalid, "%s is required", f.name)
+		}
+	}
+	return nil
+}
+
+func scanUser(row pgx.Row) (domain.User, error) {
+	var (
+		u  domain.User
+		id string
+	)
+	if err := row.Scan(&id, &u.FirstName, &u.LastName, &u.Email, &u.PasswordHash, &u.CreatedAt); err != nil {
+		return domain.User{}, err
+	}
+	u.ID = domain.UserID(id)
+	u.CreatedAt = u.CreatedAt.UTC()
+	return u, nil
+}
+
+// escapeLike quotes the LIKE wildcards of s (with the default escape, '\').
+func escapeLike(s string) string {
+	return likeEscaper.Replace(s)
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// utc returns t in UTC; timestamptz values come back in the local zone.
+func utc(t time.Time) time.Time { return t.UTC() }
+
+// optionalTime is t, or NULL for the zero time.
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// utcPtr is utc for an optional time.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
