@@ -138,6 +138,9 @@ func (p *Publisher) publish(ctx context.Context, topic string, key, value []byte
 	if err := p.cfg.checkTopic(topic); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return translate(err, "kafka: publish to "+topic)
+	}
 	if len(key)+len(value) > p.cfg.MaxMessageBytes {
 		return domain.Errorf(domain.KindTooLarge, "kafka: record of %d bytes exceeds the limit of %d",
 			len(key)+len(value), p.cfg.MaxMessageBytes)

@@ -126,7 +126,8 @@ func (s *Subscriber) deadLetters() (*Publisher, error) {
 // Lag returns, per consumer group (as named to Consume), how many records of
 // the partitions this process's members own are not processed yet: the sum
 // over those partitions of the high watermark minus the stored offset (or, for
-// a partition with nothing stored since it was assigned, the fetch position).
+// a partition with nothing stored since it was assigned, the first offset
+// fetched, or the fetch position).
 // Watermarks come from the latest fetch responses, so Lag makes no request.
 // Other processes' members are not counted: sum Lag across processes.
 func (s *Subscriber) Lag() map[string]int64 {
@@ -191,6 +192,7 @@ type member struct {
 // partition is the state of one owned partition.
 type partition struct {
 	next   int64 // next offset expected from the log, -1 before the first record
+	first  int64 // offset of the first record fetched since assignment, -1 before
 	stored int64 // offset stored since assignment, -1 when none
 	paused bool
 }
@@ -272,7 +274,7 @@ func (m *member) rebalance(c *ckafka.Consumer, ev ckafka.Event) error {
 		}
 		m.mu.Lock()
 		for _, tp := range e.Partitions {
-			m.owned[tp.Partition] = &partition{next: -1, stored: -1}
+			m.owned[tp.Partition] = &partition{next: -1, first: -1, stored: -1}
 		}
 		pausing := m.pausing
 		m.mu.Unlock()
@@ -377,6 +379,9 @@ func (m *member) poll(timeoutMs int) (item, bool, error) {
 		}
 		if ok {
 			p.next = int64(tp.Offset) + 1
+			if p.first < 0 {
+				p.first = int64(tp.Offset)
+			}
 		}
 		m.mu.Unlock()
 		if !ok {
@@ -638,29 +643,15 @@ func (m *member) store(batch []item) {
 }
 
 // lag sums high watermark minus processed position over the owned partitions.
+// The processed position is the stored offset, or before anything was stored
+// the first offset fetched, or before anything was fetched the fetch position.
 func (m *member) lag() (int64, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return 0, false
 	}
-	var unknown []ckafka.TopicPartition
 	var total int64
-	for n, p := range m.owned {
-		if p.stored < 0 {
-			unknown = append(unknown, ckafka.TopicPartition{Topic: &m.wireTopic, Partition: n})
-		}
-	}
-	pos := make(map[int32]int64)
-	if len(unknown) > 0 {
-		if got, err := m.c.Position(unknown); err == nil {
-			for _, tp := range got {
-				if tp.Offset >= 0 {
-					pos[tp.Partition] = int64(tp.Offset)
-				}
-			}
-		}
-	}
 	for n, p := range m.owned {
 		_, high, err := m.c.GetWatermarkOffsets(m.wireTopic, n)
 		if err != nil || high < 0 {
@@ -668,10 +659,14 @@ func (m *member) lag() (int64, bool) {
 		}
 		at := p.stored
 		if at < 0 {
-			var ok bool
-			if at, ok = pos[n]; !ok {
+			at = p.first
+		}
+		if at < 0 {
+			pos, err := m.c.Position([]ckafka.TopicPartition{{Topic: &m.wireTopic, Partition: n}})
+			if err != nil || len(pos) != 1 || pos[0].Offset < 0 {
 				continue
 			}
+			at = int64(pos[0].Offset)
 		}
 		total += max(high-at, 0)
 	}

@@ -1,0 +1,128 @@
+package kafka_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/messenger-go/messenger/adapters/kafka"
+	"github.com/messenger-go/messenger/domain"
+)
+
+func TestPublishErrors(t *testing.T) {
+	cfg := env(t)
+	cfg.TopicWait = 500 * time.Millisecond
+	cfg.MaxMessageBytes = 64 << 10
+	require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{"known": 1}))
+	p := newPublisher(t, cfg)
+
+	// A producer limit above the broker's (1 MiB by default) lets the broker
+	// be the one that refuses.
+	big := cfg
+	big.MaxMessageBytes = 4 << 20
+	pBig := newPublisher(t, big)
+
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+
+	tests := []struct {
+		name  string
+		p     *kafka.Publisher
+		ctx   context.Context
+		topic string
+		value []byte
+		kind  domain.Kind
+	}{
+		{name: "record over the producer limit", p: p, topic: "known", value: bytes.Repeat([]byte("x"), 65<<10), kind: domain.KindTooLarge},
+		{name: "record over the broker limit", p: pBig, topic: "known", value: bytes.Repeat([]byte("x"), 2<<20), kind: domain.KindTooLarge},
+		{name: "illegal topic name", p: p, topic: "no spaces allowed", value: []byte("v"), kind: domain.KindInvalid},
+		{name: "empty topic name", p: p, topic: "", value: []byte("v"), kind: domain.KindInvalid},
+		{name: "unknown topic", p: p, topic: "unknown-" + random(8), value: []byte("v"), kind: domain.KindInvalid},
+		{name: "context already ended", p: p, ctx: cancelled, topic: "known", value: []byte("v"), kind: domain.KindUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := tt.ctx
+			if ctx == nil {
+				ctx = t.Context()
+			}
+			err := tt.p.Publish(ctx, tt.topic, []byte("k"), tt.value)
+			require.Error(t, err)
+			assert.Equal(t, tt.kind, domain.KindOf(err), "error: %v", err)
+		})
+	}
+	t.Run("a publish after the failures succeeds", func(t *testing.T) {
+		require.NoError(t, p.Publish(t.Context(), "known", []byte("k"), []byte("v")))
+		require.NoError(t, pBig.Publish(t.Context(), "known", []byte("k"), bytes.Repeat([]byte("x"), 512<<10)))
+	})
+}
+
+func TestPublishUnreachable(t *testing.T) {
+	cfg := kafka.Config{Brokers: "127.0.0.1:1", DeliveryTimeout: 500 * time.Millisecond, Logger: logger(t)}
+	p := newPublisher(t, cfg)
+	tests := []struct {
+		name    string
+		timeout time.Duration
+	}{
+		{name: "delivery timeout first", timeout: time.Minute},
+		{name: "context first", timeout: 100 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), tt.timeout)
+			defer cancel()
+			start := time.Now()
+			err := p.Publish(ctx, "any", []byte("k"), []byte("v"))
+			require.Error(t, err)
+			assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "error: %v", err)
+			assert.Less(t, time.Since(start), 5*time.Second)
+		})
+	}
+}
+
+func TestPublisherClose(t *testing.T) {
+	cfg := env(t)
+	require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{"close": 1}))
+	p, err := kafka.NewPublisher(cfg)
+	require.NoError(t, err)
+	require.NoError(t, p.Publish(t.Context(), "close", nil, []byte("v")))
+
+	// Records in flight when Close starts are still acknowledged.
+	errs := make(chan error, 50)
+	for range cap(errs) {
+		go func() { errs <- p.Publish(t.Context(), "close", nil, []byte("v")) }()
+	}
+	time.Sleep(time.Millisecond)
+	require.NoError(t, p.Close())
+	require.NoError(t, p.Close(), "second Close")
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "a publish racing Close fails as unavailable: %v", err)
+		}
+	}
+	err = p.Publish(t.Context(), "close", nil, []byte("v"))
+	assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "publish after Close: %v", err)
+}
+
+func TestNewPublisherConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  kafka.Config
+	}{
+		{name: "no brokers", cfg: kafka.Config{}},
+		{name: "illegal prefix", cfg: kafka.Config{Brokers: "127.0.0.1:9092", TopicPrefix: "a b"}},
+		{name: "negative replication factor", cfg: kafka.Config{Brokers: "127.0.0.1:9092", ReplicationFactor: -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := kafka.NewPublisher(tt.cfg)
+			assert.Equal(t, domain.KindInvalid, domain.KindOf(err), "error: %v", err)
+			_, err = kafka.NewSubscriber(tt.cfg)
+			assert.Equal(t, domain.KindInvalid, domain.KindOf(err), "error: %v", err)
+		})
+	}
+}
