@@ -1,0 +1,35 @@
+# The two set-up commands are `make run` and `make test`; the rest are helpers.
+GO ?= go
+SERVICES := scripts/services.sh
+
+.PHONY: run test build vet unit services-up services-down bench clean
+
+## run: the server on the embedded default (memory adapters, ephemeral key)
+run:
+	$(GO) run ./cmd/messenger
+
+## test: start PostgreSQL, Redis Sentinel and Kafka locally, run every test, stop them
+test:
+	bash scripts/test.sh
+
+## build: the server binary in bin/
+build:
+	$(GO) build -o bin/messenger ./cmd/messenger
+
+## vet: static checks
+vet:
+	$(GO) vet ./...
+
+## unit: the tests that need no external service (-short)
+unit:
+	$(GO) test -race -short ./...
+
+## services-up / services-down: the local stack, left running for manual use
+services-up:
+	bash $(SERVICES) up
+
+services-down:
+	bash $(SERVICES) down
+
+clean:
+	rm -rf bin

@@ -1,0 +1,171 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	messenger "github.com/messenger-go/messenger"
+	"github.com/messenger-go/messenger/adapters/auth"
+)
+
+// Run is the messenger binary. args are the command-line arguments without the
+// program name; getenv reads the environment. It returns when ctx ends (after a
+// graceful shutdown) or on a fatal error.
+//
+//	messenger               serve
+//	messenger migrate       apply database migrations and exit
+//	messenger keygen -out F write a new RSA signing key to F (PEM) and exit
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return Serve(ctx, getenv, stderr, nil)
+	case "migrate":
+		return migrate(ctx, getenv, stderr)
+	case "keygen":
+		return keygen(args, stdout)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(stdout, "usage: messenger [serve|migrate|keygen -out FILE]")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (want serve, migrate or keygen)", cmd)
+}
+
+// newLogger returns the process logger as configured.
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// Serve runs the server until ctx ends, logging to logs. ready, when set,
+// receives the listening address once the server accepts connections.
+func Serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ready func(addr string)) error {
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	logger := newLogger(cfg, stderr)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	if cfg.NodeID == "" {
+		cfg.NodeID = fmt.Sprintf("%s:%d", hostname(), ln.Addr().(*net.TCPAddr).Port)
+	}
+	logger = logger.With("node", cfg.NodeID)
+
+	deps, err := wire(ctx, cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer deps.close()
+
+	m, err := messenger.New(deps.config)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           m.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	if cfg.Embedded() {
+		logger.Warn("EMBEDDED DEFAULT: in-memory store, log and hub, ephemeral signing key; data is lost on exit and tokens die with the process; configure DB_HOST, KAFKA_BROKERS and REDIS_SENTINEL for production")
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "embedded", cfg.Embedded())
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	g := new(errgroup.Group)
+	serveErr := make(chan error, 1)
+	g.Go(func() error {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		serveErr <- err
+		return err
+	})
+	runErr := make(chan error, 1)
+	g.Go(func() error {
+		err := m.Run(runCtx)
+		runErr <- err
+		return err
+	})
+
+	var cause error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case cause = <-serveErr:
+		logger.Error("server failed", "err", cause)
+	case cause = <-runErr:
+		logger.Error("background work failed", "err", cause)
+	}
+
+	// Shutdown order: stop accepting, close sockets, stop consumers after
+	// their in-flight batch, close clients (deferred), under one deadline.
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = errors.Join(cause, srv.Shutdown(sctx), m.Shutdown(sctx))
+	stopRun()
+	if werr := g.Wait(); cause == nil && werr != nil && !errors.Is(werr, context.Canceled) {
+		err = errors.Join(err, werr)
+	}
+	if err != nil {
+		logger.Error("stopped with errors", "err", err)
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// keygen writes a new RSA signing key.
+func keygen(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	out := fs.String("out", "", "file to write the PEM key to (default: standard output)")
+	bits := fs.Int("bits", 3072, "key size in bits")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	key, err := auth.GenerateKey(*bits)
+	if err != nil {
+		return err
+	}
+	pem, err := auth.EncodePrivateKeyPEM(key)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err = stdout.Write(pem)
+		return err
+	}
+	if _, err := os.Stat(*out); err == nil {
+		fmt.Fprintf(stdout, "%s exists; keeping it\n", *out)
+		return nil
+	}
+	return os.WriteFile(*out, pem, 0o600)
+}

@@ -1,0 +1,254 @@
+package messenger
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	nethttp "net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/messenger-go/messenger/adapters/auth"
+	"github.com/messenger-go/messenger/adapters/http"
+	"github.com/messenger-go/messenger/adapters/memory"
+	"github.com/messenger-go/messenger/adapters/prometheus"
+	"github.com/messenger-go/messenger/adapters/websocket"
+	"github.com/messenger-go/messenger/app"
+	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
+)
+
+// Store is every store port; memory.Store and postgres.Store implement it.
+type Store interface {
+	ports.UserStore
+	ports.FriendStore
+	ports.TokenStore
+	ports.MessageStore
+	ports.ReceiptStore
+	ports.InboxStore
+}
+
+// Log is the message log; memory.Log and the Kafka adapter implement it.
+type Log interface {
+	ports.Publisher
+	ports.Subscriber
+}
+
+// Fanout routes events to the nodes holding the receivers' sockets and
+// delivers the events other nodes route here to the local hub.
+type Fanout interface {
+	ports.Notifier
+	Run(ctx context.Context) error
+}
+
+// Config chooses the node's ports. Every field is optional.
+type Config struct {
+	// Node names this process among the nodes of one deployment. Default: a random id.
+	Node ports.NodeID
+	// Store keeps users, friendships, tokens and messages. Default: memory.
+	Store Store
+	// Log carries sends, typing, receipts and friend events. Default: memory,
+	// with the guide's partition counts.
+	Log Log
+	// Presence records which node holds which user's sockets. Default: none
+	// (a single node).
+	Presence ports.Presence
+	// Fanout, given the local hub, returns the cross-node notifier. Default:
+	// none (events go to local sockets only).
+	Fanout func(local ports.Notifier) (Fanout, error)
+	// UnreadCache caches unread counts. Default: none.
+	UnreadCache ports.UnreadCache
+	// RateLimiter limits sends per user. Default: none.
+	RateLimiter ports.RateLimiter
+	// Tokens signs and verifies access tokens. Default: an ephemeral RSA key,
+	// which invalidates every token when the process restarts.
+	Tokens *auth.Tokens
+	// Passwords hashes passwords. Default: argon2id with OWASP costs.
+	Passwords ports.PasswordHasher
+	// AllowedOrigins lists the browser origins allowed to open WebSockets and
+	// call the API cross-origin. Default: same origin only.
+	AllowedOrigins []string
+	// Checks are reported by /readyz, beside the node's own.
+	Checks []ports.HealthCheck
+	// Metrics collects measurements and serves /metrics. Default: a new registry.
+	Metrics *prometheus.Metrics
+	// RefreshTTL is the lifetime of refresh tokens. Default: 30 days.
+	RefreshTTL time.Duration
+	// Logger receives the node's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// Messenger is one node of the messenger.
+type Messenger struct {
+	app     *app.App
+	hub     *websocket.Hub
+	log     Log
+	ownLog  bool // the node made log and closes it
+	fanout  Fanout
+	metrics *prometheus.Metrics
+	handler nethttp.Handler
+	logger  *slog.Logger
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	done    chan struct{}
+	runErr  error
+	stopped bool
+}
+
+// New assembles a node from cfg, filling the defaults.
+func New(cfg Config) (*Messenger, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Node == "" {
+		cfg.Node = ports.NodeID(domain.NewUUID())
+	}
+	if cfg.Store == nil {
+		cfg.Store = memory.NewStore()
+	}
+	ownLog := cfg.Log == nil
+	if ownLog {
+		l, err := memory.NewLog(memory.LogConfig{Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Log = l
+	}
+	if cfg.Tokens == nil {
+		key, err := auth.GenerateKey(2048)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Tokens, err = auth.NewTokens(auth.TokenConfig{PrivateKey: key}); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Passwords == nil {
+		p, err := auth.NewPasswords(auth.PasswordConfig{})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Passwords = p
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.New()
+	}
+
+	hub, err := websocket.NewHub(websocket.HubConfig{Node: cfg.Node, Presence: cfg.Presence, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	var notifier ports.Notifier = hub
+	var fanout Fanout
+	if cfg.Fanout != nil {
+		if fanout, err = cfg.Fanout(hub); err != nil {
+			return nil, err
+		}
+		notifier = fanout
+	}
+	a, err := app.New(app.Config{
+		Users: cfg.Store, Friends: cfg.Store, Tokens: cfg.Store,
+		Messages: cfg.Store, Receipts: cfg.Store, Inbox: cfg.Store,
+		Log: cfg.Log, Notifier: notifier,
+		Issuer: cfg.Tokens, Verifier: cfg.Tokens, Passwords: cfg.Passwords,
+		Unread: cfg.UnreadCache, Limiter: cfg.RateLimiter,
+		Metrics: cfg.Metrics, Logger: cfg.Logger, RefreshTTL: cfg.RefreshTTL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg.Metrics.GaugeFunc("messenger_open_sockets", "WebSockets open on this node.", func() float64 { return float64(hub.Sockets()) })
+
+	api, err := http.NewHandler(http.Config{
+		Service:        a,
+		Keys:           cfg.Tokens,
+		Checks:         cfg.Checks,
+		Metrics:        cfg.Metrics.Handler(),
+		AllowedOrigins: cfg.AllowedOrigins,
+		Logger:         cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ws, err := websocket.NewHandler(websocket.HandlerConfig{
+		Hub:            hub,
+		Service:        a,
+		OriginPatterns: cfg.AllowedOrigins,
+		Logger:         cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux := nethttp.NewServeMux()
+	mux.Handle("GET /ws", ws)
+	mux.Handle("/", api)
+	return &Messenger{
+		app: a, hub: hub, log: cfg.Log, ownLog: ownLog, fanout: fanout, metrics: cfg.Metrics,
+		handler: cfg.Metrics.Instrument(mux), logger: cfg.Logger,
+	}, nil
+}
+
+// Handler serves the REST API, /ws, /healthz, /readyz, /metrics and the JWKS.
+func (m *Messenger) Handler() nethttp.Handler { return m.handler }
+
+// Service is the node's use cases, for embedders that drive them directly.
+func (m *Messenger) Service() ports.Service { return m.app }
+
+// Metrics is the node's registry, for embedders that add gauges.
+func (m *Messenger) Metrics() *prometheus.Metrics { return m.metrics }
+
+// Run consumes the message log's groups, keeps presence alive and receives
+// cross-node events until ctx ends or Shutdown is called. It returns nil on a
+// clean stop. Call it once.
+func (m *Messenger) Run(ctx context.Context) error {
+	m.mu.Lock()
+	if m.done != nil || m.stopped {
+		m.mu.Unlock()
+		return errors.New("messenger: Run called twice or after Shutdown")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	m.cancel, m.done = cancel, make(chan struct{})
+	m.mu.Unlock()
+	defer close(m.done)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return m.app.RunConsumers(gctx, m.log) })
+	g.Go(func() error { return m.hub.Run(gctx) })
+	if m.fanout != nil {
+		g.Go(func() error { return m.fanout.Run(gctx) })
+	}
+	err := g.Wait()
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	m.runErr = err
+	return err
+}
+
+// Shutdown closes every socket (clients reconnect elsewhere and resume by
+// sequence), then stops Run after the consumers' in-flight batches, within
+// ctx's deadline. Stop the HTTP server from accepting first. Safe to call twice.
+func (m *Messenger) Shutdown(ctx context.Context) error {
+	m.mu.Lock()
+	m.stopped = true
+	cancel, done := m.cancel, m.done
+	m.mu.Unlock()
+
+	err := m.hub.Shutdown(ctx)
+	if cancel != nil {
+		cancel()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = errors.Join(err, ctx.Err())
+		}
+	}
+	if c, ok := m.log.(io.Closer); ok && m.ownLog {
+		err = errors.Join(err, c.Close())
+	}
+	return err
+}
