@@ -52,6 +52,9 @@ func (c ConversationID) Has(u UserID) bool {
 // Peer returns the member that is not u. It fails with KindForbidden when u is
 // not a member.
 func (c ConversationID) Peer(u UserID) (UserID, error) {
+	if !c.Has(u) {
+		return "", Errorf(KindForbidden, "not a participant of this conversation")
+	}
 	a, b := c.Members()
 	switch u {
 	case a:

@@ -81,7 +81,15 @@ func NewMessage(d Draft, now time.Time) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	conv, err := NewConversationID(d.SenderID, d.ReceiverID)
+	sender, err := ParseUserID(string(d.SenderID))
+	if err != nil {
+		return Message{}, err
+	}
+	receiver, err := ParseUserID(string(d.ReceiverID))
+	if err != nil {
+		return Message{}, err
+	}
+	conv, err := NewConversationID(sender, receiver)
 	if err != nil {
 		return Message{}, err
 	}
@@ -92,11 +100,11 @@ func NewMessage(d Draft, now time.Time) (Message, error) {
 		return Message{}, err
 	}
 	return Message{
-		ID:              DeriveMessageID(d.SenderID, cid),
+		ID:              DeriveMessageID(sender, cid),
 		ClientMessageID: cid,
 		ConversationID:  conv,
-		SenderID:        d.SenderID,
-		ReceiverID:      d.ReceiverID,
+		SenderID:        sender,
+		ReceiverID:      receiver,
 		Text:            d.Text,
 		Type:            typ,
 		Metadata:        meta,
@@ -193,8 +201,109 @@ func ValidateMetadata(raw json.RawMessage) (json.RawMessage, error) {
 	if err := json.Compact(&buf, trimmed); err != nil {
 		return nil, Errorf(KindInvalid, "metadata must be a JSON object")
 	}
-	if !utf8.Valid(buf.Bytes()) || bytes.Contains(buf.Bytes(), []byte(`\u0000`)) || bytes.IndexByte(buf.Bytes(), 0) >= 0 {
-		return nil, Errorf(KindInvalid, "metadata contains a NUL character or invalid UTF-8")
+	if !utf8.Valid(buf.Bytes()) {
+		return nil, Errorf(KindInvalid, "metadata is not valid UTF-8")
+	}
+	if err := storableJSON(buf.Bytes()); err != nil {
+		return nil, err
 	}
 	return json.RawMessage(buf.Bytes()), nil
+}
+
+// Bounds of PostgreSQL's numeric type, which jsonb numbers are stored as: digits
+// before and after the decimal point.
+const (
+	maxNumericIntDigits  = 131072
+	maxNumericFracDigits = 16383
+)
+
+// storableJSON checks what json.Valid lets through but PostgreSQL's jsonb
+// refuses: the escape \u0000, unpaired UTF-16 surrogate escapes, and numbers
+// beyond numeric's range. js must be valid, compact JSON.
+func storableJSON(js []byte) error {
+	inString := false
+	for i := 0; i < len(js); i++ {
+		c := js[i]
+		switch {
+		case inString && c == '"':
+			inString = false
+		case inString && c == '\\':
+			i++
+			if js[i] != 'u' {
+				continue
+			}
+			r := hex4(js[i+1 : i+5])
+			i += 4
+			switch {
+			case r == 0:
+				return Errorf(KindInvalid, "metadata contains a NUL character")
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return Errorf(KindInvalid, "metadata contains an unpaired UTF-16 surrogate")
+			case r >= 0xD800 && r <= 0xDBFF:
+				if i+6 >= len(js) || js[i+1] != '\\' || js[i+2] != 'u' {
+					return Errorf(KindInvalid, "metadata contains an unpaired UTF-16 surrogate")
+				}
+				if lo := hex4(js[i+3 : i+7]); lo < 0xDC00 || lo > 0xDFFF {
+					return Errorf(KindInvalid, "metadata contains an unpaired UTF-16 surrogate")
+				}
+				i += 6
+			}
+		case inString:
+		case c == '"':
+			inString = true
+		case c == '-' || ('0' <= c && c <= '9'):
+			j := i
+			for j < len(js) && bytes.IndexByte([]byte("+-.0123456789eE"), js[j]) >= 0 {
+				j++
+			}
+			if !numericInRange(js[i:j]) {
+				return Errorf(KindInvalid, "metadata contains a number out of range")
+			}
+			i = j - 1
+		}
+	}
+	return nil
+}
+
+// hex4 decodes four hex digits (valid JSON guarantees them).
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		r <<= 4
+		switch {
+		case '0' <= c && c <= '9':
+			r |= rune(c - '0')
+		case 'a' <= c && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		default:
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
+}
+
+// numericInRange reports whether the JSON number fits PostgreSQL's numeric.
+func numericInRange(num []byte) bool {
+	mant, exp, _ := bytes.Cut(bytes.ToLower(num), []byte("e"))
+	mant = bytes.TrimPrefix(mant, []byte("-"))
+	intPart, frac, _ := bytes.Cut(mant, []byte("."))
+	intPart = bytes.TrimLeft(intPart, "0")
+	e := 0
+	if len(exp) > 0 {
+		neg := exp[0] == '-'
+		exp = bytes.TrimLeft(exp, "+-")
+		if len(exp) > 7 {
+			return len(bytes.Trim(append(append([]byte{}, intPart...), frac...), "0")) == 0
+		}
+		for _, d := range exp {
+			e = e*10 + int(d-'0')
+		}
+		if neg {
+			e = -e
+		}
+	}
+	if len(bytes.Trim(append(append([]byte{}, intPart...), frac...), "0")) == 0 {
+		return true // zero, whatever its exponent
+	}
+	return len(intPart)+e <= maxNumericIntDigits && len(frac)-e <= maxNumericFracDigits
 }

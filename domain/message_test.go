@@ -346,7 +346,10 @@ func TestValidateMetadata(t *testing.T) {
 		{"padded object", "  { \"a\" : 1 }  ", `{"a":1}`, domain.KindInternal},
 		{"unicode is kept", `{"a":"é✓"}`, `{"a":"é✓"}`, domain.KindInternal},
 		{"escaped unicode is kept", `{"a":"\u00e9"}`, `{"a":"\u00e9"}`, domain.KindInternal},
-		{"escaped backslash before u0000 text", `{"a":"\\u0000"}`, "", domain.KindInvalid}, // conservative: looks like an escape
+		{"escaped backslash before u0000 text", `{"a":"\\u0000"}`, `{"a":"\\u0000"}`, domain.KindInternal}, // the text \u0000, not a NUL
+		{"NUL escape after an escaped backslash", `{"a":"\\\u0000"}`, "", domain.KindInvalid},
+		{"surrogate pair is kept", `{"a":"\ud83d\ude00"}`, `{"a":"\ud83d\ude00"}`, domain.KindInternal},
+		{"large but storable number", `{"a":1e100}`, `{"a":1e100}`, domain.KindInternal},
 		{"array", "[]", "", domain.KindInvalid},
 		{"nested null only", `{"a":null}`, `{"a":null}`, domain.KindInternal},
 		{"NULL in capitals", "NULL", "", domain.KindInvalid},

@@ -1,7 +1,7 @@
 package domain_test
 
-// Tests of behaviour the domain package gets wrong today. Each one fails until
-// the fix described in its comment lands in domain/.
+// Edge cases of validation: what PostgreSQL cannot store, and what the
+// derived values must agree on.
 
 import (
 	"encoding/json"
