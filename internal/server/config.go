@@ -86,7 +86,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 		PasswordMemoryKiB:  p.integer("MESSENGER_PASSWORD_MEMORY_KIB", 19456),
 		PasswordIterations: p.integer("MESSENGER_PASSWORD_ITERATIONS", 2),
-		LogFormat:       p.str("MESSENGER_LOG_FORMAT", "json"),
+		LogFormat:          p.str("MESSENGER_LOG_FORMAT", "json"),
 	}
 	if c.Addr == "" {
 		port := p.integer("PORT", 3000)
