@@ -1,0 +1,161 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	messenger "github.com/messenger-go/messenger"
+	"github.com/messenger-go/messenger/adapters/kafka"
+	"github.com/messenger-go/messenger/adapters/memory"
+	"github.com/messenger-go/messenger/adapters/postgres"
+	"github.com/messenger-go/messenger/adapters/prometheus"
+	"github.com/messenger-go/messenger/adapters/redis"
+	"github.com/messenger-go/messenger/ports"
+)
+
+// wireStore picks the store: PostgreSQL when configured, else the node's
+// memory default.
+func wireStore(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) error {
+	switch {
+	case cfg.DatabaseURL != "":
+		store, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Config{Logger: logger, Migrate: cfg.Migrate})
+		if err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		d.closers = append(d.closers, store.Close)
+		d.config.Store = store
+		d.config.Checks = append(d.config.Checks, ports.HealthCheck{Name: "postgres", Check: store.Ping})
+		logger.Info("store: postgres", "migrated", cfg.Migrate)
+	default:
+		logger.Info("store: memory")
+	}
+	return nil
+}
+
+// wireLog picks the message log: Kafka when configured (topics created when
+// missing), else the node's memory default.
+func wireLog(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) error {
+	switch {
+	case cfg.KafkaBrokers != "":
+		kc := kafka.Config{Brokers: cfg.KafkaBrokers, ClientID: "messenger-" + cfg.NodeID, Linger: cfg.KafkaLinger, Logger: logger}
+		topics := kafka.Topics()
+		for t, n := range cfg.KafkaPartitions {
+			if _, ok := topics[t]; !ok {
+				return fmt.Errorf("MESSENGER_KAFKA_PARTITIONS: unknown topic %q", t)
+			}
+			topics[t] = n
+		}
+		if err := kafka.EnsureTopics(ctx, kc, topics); err != nil {
+			return fmt.Errorf("kafka topics: %w", err)
+		}
+		pub, err := kafka.NewPublisher(kc)
+		if err != nil {
+			return fmt.Errorf("kafka producer: %w", err)
+		}
+		d.closers = append(d.closers, pub.Close)
+		sub, err := kafka.NewSubscriber(kc)
+		if err != nil {
+			return fmt.Errorf("kafka consumer: %w", err)
+		}
+		d.closers = append(d.closers, sub.Close)
+		d.config.Log = kafkaLog{pub, sub}
+		d.metrics().LabeledGaugeFunc("messenger_consumer_lag", "Records not yet processed, by consumer group (partitions owned by this node).", "group",
+			func() map[string]float64 {
+				out := map[string]float64{}
+				for g, n := range sub.Lag() {
+					out[g] = float64(n)
+				}
+				return out
+			})
+		logger.Info("log: kafka", "brokers", cfg.KafkaBrokers)
+	default:
+		logger.Info("log: memory")
+	}
+	return nil
+}
+
+// kafkaLog joins the producer and the consumers into one messenger.Log.
+type kafkaLog struct {
+	*kafka.Publisher
+	*kafka.Subscriber
+}
+
+// wireRedis picks presence, cross-node fan-out, the unread cache and the send
+// limiter: Redis (through Sentinel, or one address) when configured, else a
+// single node with a local hub, no cache and an in-process limiter.
+func wireRedis(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) error {
+	if !cfg.Redis() {
+		if cfg.SendRateLimit > 0 {
+			rl, err := memory.NewRateLimiter(memory.RateLimiterConfig{PerSecond: float64(cfg.SendRateLimit), Burst: cfg.SendRateLimit})
+			if err != nil {
+				return err
+			}
+			d.config.RateLimiter = rl
+		}
+		logger.Info("presence: this node only")
+		return nil
+	}
+	rc := redis.Config{Password: cfg.RedisPassword, Logger: logger}
+	if len(cfg.RedisSentinels) > 0 {
+		rc.MasterName, rc.Sentinels = cfg.RedisMasterName, cfg.RedisSentinels
+	} else {
+		rc.Addr = cfg.RedisAddr
+	}
+	client, err := redis.Open(rc)
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	d.closers = append(d.closers, client.Close)
+	if err := client.Ping(ctx); err != nil {
+		// Redis only degrades the service: start anyway and let readiness say so.
+		logger.Warn("redis does not answer yet; presence, fan-out and caches degrade until it does", "err", err)
+	}
+	presence, err := redis.NewPresence(client, redis.PresenceConfig{})
+	if err != nil {
+		return err
+	}
+	d.config.Presence = presence
+	node := ports.NodeID(cfg.NodeID)
+	d.config.Fanout = func(local ports.Notifier) (messenger.Fanout, error) {
+		return redis.NewFanout(client, redis.FanoutConfig{Node: node, Presence: presence, Local: local})
+	}
+	if d.config.UnreadCache, err = redis.NewUnreadCache(client, redis.UnreadCacheConfig{}); err != nil {
+		return err
+	}
+	if cfg.SendRateLimit > 0 {
+		if d.config.RateLimiter, err = redis.NewRateLimiter(client, redis.RateLimiterConfig{PerSecond: cfg.SendRateLimit, Burst: cfg.SendRateLimit}); err != nil {
+			return err
+		}
+	}
+	d.config.Checks = append(d.config.Checks, ports.HealthCheck{Name: "redis", Check: client.Ping})
+	logger.Info("presence, fan-out, caches: redis", "sentinels", cfg.RedisSentinels, "addr", cfg.RedisAddr)
+	return nil
+}
+
+// migrate applies the database migrations and exits.
+func migrate(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if cfg.DatabaseURL == "" {
+		return fmt.Errorf("migrate needs a database: set DB_HOST (and DB_*) or MESSENGER_DATABASE_URL")
+	}
+	logger := newLogger(cfg, stderr)
+	store, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Config{Logger: logger, Migrate: true})
+	if err != nil {
+		return err
+	}
+	logger.Info("migrations applied")
+	return store.Close()
+}
+
+// metrics returns the node's registry, creating it on first use.
+func (d *deps) metrics() *prometheus.Metrics {
+	if d.config.Metrics == nil {
+		d.config.Metrics = prometheus.New()
+	}
+	return d.config.Metrics
+}
