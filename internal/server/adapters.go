@@ -39,7 +39,7 @@ func wireStore(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 func wireLog(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) error {
 	switch {
 	case cfg.KafkaBrokers != "":
-		kc := kafka.Config{Brokers: cfg.KafkaBrokers, ClientID: "messenger-" + cfg.NodeID, Linger: cfg.KafkaLinger, Logger: logger}
+		kc := kafka.Config{Brokers: cfg.KafkaBrokers, ClientID: "messenger-" + cfg.NodeID, Linger: cfg.KafkaLinger, TopicPrefix: cfg.KafkaPrefix, Logger: logger}
 		topics := kafka.Topics()
 		for t, n := range cfg.KafkaPartitions {
 			if _, ok := topics[t]; !ok {
@@ -97,7 +97,7 @@ func wireRedis(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 		logger.Info("presence: this node only")
 		return nil
 	}
-	rc := redis.Config{Password: cfg.RedisPassword, Logger: logger}
+	rc := redis.Config{Password: cfg.RedisPassword, KeyPrefix: cfg.RedisKeyPrefix, Logger: logger}
 	if len(cfg.RedisSentinels) > 0 {
 		rc.MasterName, rc.Sentinels = cfg.RedisMasterName, cfg.RedisSentinels
 	} else {

@@ -26,10 +26,12 @@ type Config struct {
 	RedisMasterName string   // MESSENGER_REDIS_MASTER_NAME (default mymaster)
 	RedisAddr       string   // MESSENGER_REDIS_ADDR: a single Redis without Sentinel
 	RedisPassword   string   // REDIS_PASSWORD
+	RedisKeyPrefix  string   // MESSENGER_REDIS_KEY_PREFIX: prefix of every key and channel (shared Redis)
 
 	KafkaBrokers    string         // KAFKA_BROKERS
 	KafkaPartitions map[string]int // MESSENGER_KAFKA_PARTITIONS, e.g. "chat-messages=10,typing-indicators=5"
 	KafkaLinger     time.Duration  // MESSENGER_KAFKA_LINGER (default 2ms)
+	KafkaPrefix     string         // MESSENGER_KAFKA_TOPIC_PREFIX: prefix of topics and groups (shared cluster)
 
 	NodeID string // MESSENGER_NODE_ID (default: host name and port)
 
@@ -70,8 +72,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RedisMasterName: p.str("MESSENGER_REDIS_MASTER_NAME", "mymaster"),
 		RedisAddr:       p.str("MESSENGER_REDIS_ADDR", ""),
 		RedisPassword:   p.str("REDIS_PASSWORD", ""),
+		RedisKeyPrefix:  p.str("MESSENGER_REDIS_KEY_PREFIX", ""),
 		KafkaBrokers:    p.str("KAFKA_BROKERS", ""),
 		KafkaLinger:     p.duration("MESSENGER_KAFKA_LINGER", 2*time.Millisecond),
+		KafkaPrefix:     p.str("MESSENGER_KAFKA_TOPIC_PREFIX", ""),
 		NodeID:          p.str("MESSENGER_NODE_ID", ""),
 
 		JWTPrivateKeyFile: p.str("MESSENGER_JWT_PRIVATE_KEY_FILE", ""),
