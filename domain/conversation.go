@@ -36,8 +36,9 @@ func ParseConversationID(s string) (ConversationID, error) {
 	return NewConversationID(a, b)
 }
 
-// Members returns the two users of the conversation, in id order. It returns
-// empty ids for a value that was not built by NewConversationID or ParseConversationID.
+// Members returns the two users of the conversation, in id order. For a value
+// not built by NewConversationID or ParseConversationID the result is
+// meaningless (parts of the string, possibly empty); Has and Peer stay safe.
 func (c ConversationID) Members() (UserID, UserID) {
 	a, b, _ := strings.Cut(string(c), conversationSep)
 	return UserID(a), UserID(b)

@@ -115,11 +115,17 @@ func NewMessage(d Draft, now time.Time) (Message, error) {
 // Validate checks a message read back from a log or a store: the same rules as
 // NewMessage, plus the consistency of its derived fields.
 func (m Message) Validate() error {
-	if _, err := ParseUserID(string(m.SenderID)); err != nil {
-		return err
+	for _, id := range []UserID{m.SenderID, m.ReceiverID} {
+		canon, err := ParseUserID(string(id))
+		if err != nil {
+			return err
+		}
+		if canon != id {
+			return Errorf(KindInvalid, "user id %q is not in canonical form", clip(string(id)))
+		}
 	}
-	if _, err := ParseUserID(string(m.ReceiverID)); err != nil {
-		return err
+	if m.Sequence < 0 {
+		return Errorf(KindInvalid, "negative sequence")
 	}
 	if err := ValidateText(m.Text); err != nil {
 		return err
@@ -282,28 +288,40 @@ func hex4(b []byte) rune {
 	return r
 }
 
-// numericInRange reports whether the JSON number fits PostgreSQL's numeric.
+// numericInRange reports whether the JSON number fits PostgreSQL's numeric:
+// |exponent| below 2^30-1 (checked before anything else, even for zero), a
+// display scale (fraction digits minus exponent) of at most 16383 (even for
+// zero), and at most 131072 digits before the decimal point.
 func numericInRange(num []byte) bool {
 	mant, exp, _ := bytes.Cut(bytes.ToLower(num), []byte("e"))
 	mant = bytes.TrimPrefix(mant, []byte("-"))
 	intPart, frac, _ := bytes.Cut(mant, []byte("."))
-	intPart = bytes.TrimLeft(intPart, "0")
 	e := 0
 	if len(exp) > 0 {
 		neg := exp[0] == '-'
-		exp = bytes.TrimLeft(exp, "+-")
-		if len(exp) > 7 {
-			return len(bytes.Trim(append(append([]byte{}, intPart...), frac...), "0")) == 0
+		digits := bytes.TrimLeft(bytes.TrimLeft(exp, "+-"), "0")
+		if len(digits) > 10 {
+			return false
 		}
-		for _, d := range exp {
+		for _, d := range digits {
 			e = e*10 + int(d-'0')
+		}
+		if e >= 1<<30-1 {
+			return false
 		}
 		if neg {
 			e = -e
 		}
 	}
-	if len(bytes.Trim(append(append([]byte{}, intPart...), frac...), "0")) == 0 {
-		return true // zero, whatever its exponent
+	if len(frac)-e > maxNumericFracDigits {
+		return false
 	}
-	return len(intPart)+e <= maxNumericIntDigits && len(frac)-e <= maxNumericFracDigits
+	if lead := bytes.TrimLeft(intPart, "0"); len(lead) > 0 {
+		return len(lead)+e <= maxNumericIntDigits
+	}
+	zeros := len(frac) - len(bytes.TrimLeft(frac, "0"))
+	if zeros == len(frac) {
+		return true // zero
+	}
+	return e-zeros <= maxNumericIntDigits
 }

@@ -60,10 +60,11 @@ func (r Registration) Validate() (Registration, error) {
 // NormalizeEmail checks that s is a plain address (no display name) and returns
 // it trimmed and lower-cased, the form in which emails are stored and compared.
 func NormalizeEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
 	if err := ValidateString("email", s, MaxEmailBytes); err != nil {
 		return "", err
 	}
-	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.ToLower(s)
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
 		return "", Errorf(KindInvalid, "invalid email address")
