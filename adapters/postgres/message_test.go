@@ -1,0 +1,280 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/messenger-go/messenger/adapters/postgres"
+	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
+)
+
+// Two consumers that both believe they own a partition (a zombie and its
+// successor) append the same batches at the same time: each message is stored
+// once, every conversation stays contiguous, and both see the same sequences.
+func TestAppendBatchZombieWorkers(t *testing.T) {
+	s := newStore(t)
+	us := createUsers(t, s, 8)
+	const workers, batches, size = 3, 4, 120
+	var all [][]ports.Append
+	convs := map[domain.ConversationID]int{}
+	for bi := range batches {
+		var msgs []domain.Message
+		for i := range size {
+			from, to := us[(bi+i)%len(us)], us[(bi*3+i*5+1)%len(us)]
+			if from.ID == to.ID {
+				to = us[(i+3)%len(us)]
+			}
+			m := newMessage(t, from, to, fmt.Sprintf("b%d m%d", bi, i))
+			msgs = append(msgs, m)
+			convs[m.ConversationID]++
+		}
+		all = append(all, appends(0, int64(bi*size), msgs...))
+	}
+
+	results := make([][][]ports.Appended, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, b := range all {
+				out, err := s.AppendBatch(t.Context(), b)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				results[w] = append(results[w], out)
+			}
+		}()
+	}
+	wg.Wait()
+	for w, err := range errs {
+		require.NoError(t, err, "worker %d", w)
+	}
+
+	assert.Equal(t, int64(batches*size), count(t, s, `SELECT count(*) FROM chats`), "each message stored once")
+	for conv, n := range convs {
+		assert.Equal(t, contiguous(n), storedSequences(t, s, conv), "conversation %s", conv)
+	}
+	for bi := range batches {
+		for i := range size {
+			fresh := 0
+			for w := range workers {
+				got := results[w][bi][i]
+				if !got.Duplicate {
+					fresh++
+				}
+				assert.Equal(t, results[0][bi][i].Message.Sequence, got.Message.Sequence, "batch %d message %d: worker %d sees the stored sequence", bi, i, w)
+			}
+			assert.Equal(t, 1, fresh, "batch %d message %d is new to exactly one worker", bi, i)
+		}
+	}
+}
+
+// Batches that touch the same conversations in opposite orders, some of them
+// new, run concurrently without failing: rows are locked in id order.
+func TestAppendBatchConcurrentOverlappingBatches(t *testing.T) {
+	s := newStore(t)
+	us := createUsers(t, s, 6)
+	type pair struct{ a, b domain.User }
+	var pairs []pair
+	for i := range us {
+		for j := i + 1; j < len(us); j++ {
+			pairs = append(pairs, pair{us[i], us[j]})
+		}
+	}
+	const workers, rounds = 4, 10
+	errs := make(chan error, workers*rounds)
+	var wg sync.WaitGroup
+	for w := range workers {
+		rng := rand.New(rand.NewPCG(uint64(w), 7))
+		var batches [][]ports.Append
+		for r := range rounds {
+			order := rng.Perm(len(pairs))
+			var msgs []domain.Message
+			for _, k := range order {
+				p := pairs[k]
+				if rng.IntN(2) == 0 {
+					p.a, p.b = p.b, p.a
+				}
+				msgs = append(msgs, newMessage(t, p.a, p.b, fmt.Sprintf("w%d r%d", w, r)))
+			}
+			batches = append(batches, appends(int32(w), int64(r*len(msgs)), msgs...))
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, b := range batches {
+				if _, err := s.AppendBatch(t.Context(), b); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+	for _, p := range pairs {
+		assert.Equal(t, contiguous(workers*rounds), storedSequences(t, s, conversationOf(t, p.a, p.b)))
+	}
+}
+
+// A conversation whose counter disagrees with its rows makes AppendBatch fail
+// loudly instead of dropping the message.
+func TestAppendBatchSequenceCollisionIsAnError(t *testing.T) {
+	s := newStore(t)
+	us := createUsers(t, s, 2)
+	conv := conversationOf(t, us[0], us[1])
+	_, err := s.AppendBatch(t.Context(), appends(0, 0, newMessage(t, us[0], us[1], "1"), newMessage(t, us[1], us[0], "2"), newMessage(t, us[0], us[1], "3")))
+	require.NoError(t, err)
+
+	// Roll the counter back, as a restored backup or a manual fix might.
+	_, err = s.Pool().Exec(t.Context(), `UPDATE conversations SET last_sequence = 1 WHERE id = $1`, string(conv))
+	require.NoError(t, err)
+
+	lost := newMessage(t, us[0], us[1], "would collide with 2")
+	_, err = s.AppendBatch(t.Context(), appends(0, 3, lost))
+	require.Error(t, err)
+	assert.Equal(t, domain.KindConflict, domain.KindOf(err), "error %v", err)
+	assert.Equal(t, contiguous(3), storedSequences(t, s, conv), "nothing stored")
+	assert.Equal(t, int64(0), count(t, s, `SELECT count(*) FROM chats WHERE message_id = $1`, string(lost.ID)))
+	assert.Equal(t, int64(1), count(t, s, `SELECT last_sequence FROM conversations WHERE id = $1`, string(conv)), "the counter update rolled back")
+}
+
+func TestAppendBatchRecordsLogPosition(t *testing.T) {
+	s := newStore(t)
+	us := createUsers(t, s, 2)
+	m := newMessage(t, us[0], us[1], "where")
+	_, err := s.AppendBatch(t.Context(), []ports.Append{{Message: m, Position: ports.LogPosition{Partition: 7, Offset: 123456789012}}})
+	require.NoError(t, err)
+	var (
+		partition string
+		offset    int64
+	)
+	require.NoError(t, s.Pool().QueryRow(t.Context(), `SELECT kafka_partition, kafka_offset FROM chats WHERE message_id = $1`, string(m.ID)).Scan(&partition, &offset))
+	assert.Equal(t, "7", partition)
+	assert.Equal(t, int64(123456789012), offset)
+}
+
+func TestAppendBatchUnknownUserIsInvalid(t *testing.T) {
+	s := newStore(t)
+	us := createUsers(t, s, 1)
+	ghost := domain.User{ID: domain.NewUserID()}
+	m := newMessage(t, us[0], ghost, "to nobody")
+	_, err := s.AppendBatch(t.Context(), appends(0, 0, m))
+	require.Error(t, err)
+	assert.Equal(t, domain.KindInvalid, domain.KindOf(err), "error %v", err)
+	assert.Equal(t, int64(0), count(t, s, `SELECT count(*) FROM conversations`))
+}
+
+// The append transaction dies while it holds written rows: it is blocked on a
+// member row that another session keeps locked when its connection is killed
+// or its context ends. Nothing it wrote survives, and retrying the batch
+// stores all of it once.
+func TestAppendBatchInterruptedMidTransaction(t *testing.T) {
+	cases := []struct {
+		name      string
+		interrupt func(t *testing.T, s *postgres.Store, pid int32, cancel context.CancelFunc)
+	}{
+		{"backend terminated", func(t *testing.T, s *postgres.Store, pid int32, _ context.CancelFunc) {
+			var ok bool
+			require.NoError(t, s.Pool().QueryRow(t.Context(), `SELECT pg_terminate_backend($1)`, pid).Scan(&ok))
+			require.True(t, ok, "pg_terminate_backend")
+		}},
+		{"context cancelled", func(t *testing.T, _ *postgres.Store, _ int32, cancel context.CancelFunc) {
+			cancel()
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			us := createUsers(t, s, 3)
+			a, b, c := us[0], us[1], us[2]
+			old := conversationOf(t, a, b)
+			fresh := conversationOf(t, a, c)
+			_, err := s.AppendBatch(t.Context(), appends(0, 0, newMessage(t, a, b, "before")))
+			require.NoError(t, err)
+
+			// Another session holds b's watermark row, as a slow MarkRead would.
+			blocker, err := s.Pool().Acquire(t.Context())
+			require.NoError(t, err)
+			defer blocker.Release()
+			tx, err := blocker.Begin(t.Context())
+			require.NoError(t, err)
+			defer func() { _ = tx.Rollback(context.Background()) }()
+			_, err = tx.Exec(t.Context(), `SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2 FOR UPDATE`, string(old), string(b.ID))
+			require.NoError(t, err)
+
+			batch := appends(0, 1, newMessage(t, a, c, "new conversation"), newMessage(t, a, b, "x"), newMessage(t, b, a, "y"), newMessage(t, a, b, "z"))
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				_, err := s.AppendBatch(ctx, batch)
+				done <- err
+			}()
+
+			pid := waitForBlockedAppend(t, s)
+			tc.interrupt(t, s, pid, cancel)
+			select {
+			case err = <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("AppendBatch did not return after the interruption")
+			}
+			require.Error(t, err)
+			assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "error %v", err)
+
+			// Nothing half-written: seen from the blocker's session, before it lets go.
+			var chats, convs, last, unread int64
+			require.NoError(t, tx.QueryRow(t.Context(), `SELECT
+				(SELECT count(*) FROM chats),
+				(SELECT count(*) FROM conversations),
+				(SELECT last_sequence FROM conversations WHERE id = $1),
+				(SELECT unread_count FROM conversation_members WHERE conversation_id = $1 AND user_id = $2)`,
+				string(old), string(b.ID)).Scan(&chats, &convs, &last, &unread))
+			assert.Equal(t, int64(1), chats, "no message of the batch is stored")
+			assert.Equal(t, int64(1), convs, "the new conversation is not created")
+			assert.Equal(t, int64(1), last, "the counter is unchanged")
+			assert.Equal(t, int64(1), unread, "the unread count is unchanged")
+			require.NoError(t, tx.Rollback(t.Context()))
+
+			// Nothing lost: the retry stores the whole batch once.
+			got, err := s.AppendBatch(t.Context(), batch)
+			require.NoError(t, err)
+			for i, r := range got {
+				assert.False(t, r.Duplicate, "message %d was not stored before", i)
+			}
+			assert.Equal(t, []domain.Sequence{1, 2, 3, 4}, []domain.Sequence{got[0].Message.Sequence, got[1].Message.Sequence, got[2].Message.Sequence, got[3].Message.Sequence})
+			assert.Equal(t, contiguous(4), storedSequences(t, s, old))
+			assert.Equal(t, contiguous(1), storedSequences(t, s, fresh))
+			counts, err := s.UnreadCounts(t.Context(), b.ID)
+			require.NoError(t, err)
+			assert.Equal(t, int64(3), counts.Total, "b received before, x and z")
+		})
+	}
+}
+
+// waitForBlockedAppend returns the pid of the backend whose append statement
+// waits for a lock.
+func waitForBlockedAppend(t *testing.T, s *postgres.Store) int32 {
+	t.Helper()
+	var pid int32
+	require.Eventually(t, func() bool {
+		err := s.Pool().QueryRow(t.Context(), `
+			SELECT pid FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO chats%'`).Scan(&pid)
+		return err == nil
+	}, 10*time.Second, 10*time.Millisecond, "the append never blocked on the member row")
+	return pid
+}
