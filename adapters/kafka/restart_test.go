@@ -1,0 +1,233 @@
+package kafka_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/messenger-go/messenger/adapters/kafka"
+	"github.com/messenger-go/messenger/domain"
+)
+
+// broker is a Kafka broker of the test's own, started by scripts/services.sh
+// in a private state directory, so that restarting it disturbs no other test.
+type broker struct {
+	script string
+	dir    string
+	addr   string
+}
+
+func startBroker(t *testing.T) *broker {
+	t.Helper()
+	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "services.sh"))
+	require.NoError(t, err)
+	_, err = os.Stat(script)
+	require.NoError(t, err, "the services script starts the test's own broker")
+	b := &broker{script: script, dir: t.TempDir()}
+	t.Cleanup(func() { b.terminate(t) })
+	out := b.run(t, "up", "kafka")
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "export MESSENGER_TEST_KAFKA_BROKERS="); ok {
+			b.addr = strings.Trim(v, "'")
+		}
+	}
+	require.NotEmpty(t, b.addr, "broker address in the script's output:\n%s", out)
+	return b
+}
+
+// run runs a subcommand of the services script on the test's state directory
+// and returns its standard output.
+func (b *broker) run(t *testing.T, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command("bash", append([]string{b.script}, args...)...)
+	cmd.Env = append(os.Environ(), "MESSENGER_SERVICES_DIR="+b.dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "services.sh %v:\n%s", args, stderr.String())
+	return out
+}
+
+// pid returns the broker's process id, 0 when it has none.
+func (b *broker) pid() int {
+	raw, err := os.ReadFile(filepath.Join(b.dir, "kafka.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
+	return pid
+}
+
+// signal sends sig to the broker and waits up to timeout for it to exit.
+func (b *broker) signal(sig syscall.Signal, timeout time.Duration) bool {
+	pid := b.pid()
+	if pid <= 0 || syscall.Kill(pid, sig) != nil {
+		return true
+	}
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); {
+		if syscall.Kill(pid, 0) != nil {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// kill ends the broker process with SIGKILL, as a crash would.
+func (b *broker) kill(t *testing.T) {
+	t.Helper()
+	require.Positive(t, b.pid(), "broker pid")
+	require.True(t, b.signal(syscall.SIGKILL, 10*time.Second), "broker killed")
+}
+
+// terminate stops the broker for good, whatever state the script left.
+func (b *broker) terminate(t *testing.T) {
+	if !b.signal(syscall.SIGTERM, 30*time.Second) {
+		t.Log("broker ignored SIGTERM, killing it")
+		b.signal(syscall.SIGKILL, 10*time.Second)
+	}
+}
+
+// TestBrokerRestart publishes from several goroutines while the broker stops
+// and starts again, then checks that every publish that returned nil is in the
+// log, and that the others failed with KindUnavailable.
+func TestBrokerRestart(t *testing.T) {
+	b := startBroker(t)
+	tests := []struct {
+		name string
+		stop func(t *testing.T)
+	}{
+		{name: "graceful stop", stop: func(t *testing.T) { b.run(t, "kafka-stop") }},
+		{name: "killed", stop: b.kill},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := kafka.Config{
+				Brokers:         b.addr,
+				TopicPrefix:     "t" + random(6) + ".",
+				DeliveryTimeout: 30 * time.Second,
+				Logger:          logger(t),
+			}
+			const topic, workers = "restart", 8
+			require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{topic: 3}))
+			p := newPublisher(t, cfg)
+
+			var mu sync.Mutex
+			var acked []string
+			var slow int // acknowledged after waiting through the outage
+			failed := map[domain.Kind]int{}
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			var stopOnce sync.Once
+			stopWorkers := func() {
+				stopOnce.Do(func() { close(stop) })
+				wg.Wait()
+			}
+			t.Cleanup(stopWorkers)
+			for w := range workers {
+				wg.Go(func() {
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						v := fmt.Sprintf("w%d:%d", w, i)
+						ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+						start := time.Now()
+						err := p.Publish(ctx, topic, []byte(fmt.Sprint("w", w)), []byte(v))
+						cancel()
+						mu.Lock()
+						if err == nil {
+							acked = append(acked, v)
+							if time.Since(start) > time.Second {
+								slow++
+							}
+						} else {
+							failed[domain.KindOf(err)]++
+							t.Logf("publish %s: %v", v, err)
+						}
+						mu.Unlock()
+						time.Sleep(2 * time.Millisecond)
+					}
+				})
+			}
+			count := func() int {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(acked)
+			}
+			require.Eventually(t, func() bool { return count() > 0 }, waitFor, 10*time.Millisecond,
+				"publishing works before the stop")
+			time.Sleep(time.Second)
+			before := count()
+			tt.stop(t)
+			time.Sleep(2 * time.Second)
+			b.run(t, "kafka-start")
+			atRestart := count()
+			time.Sleep(2 * time.Second)
+			stopWorkers()
+
+			mu.Lock()
+			t.Logf("acknowledged: %d before the stop, %d more by the restart, %d in all; %d waited through the outage; failed: %v",
+				before, atRestart-before, len(acked), slow, failed)
+			require.Greater(t, len(acked), atRestart, "publishing works after the restart")
+			for kind, n := range failed {
+				assert.Equal(t, domain.KindUnavailable, kind, "%d publishes failed with kind %v", n, kind)
+			}
+			want := append([]string(nil), acked...)
+			mu.Unlock()
+
+			seen := newSink()
+			s := newSubscriber(t, cfg)
+			stopConsume := consume(t, s, "restart-readers", topic, seen.handler)
+			require.Eventually(t, func() bool {
+				seen.mu.Lock()
+				defer seen.mu.Unlock()
+				for _, v := range want {
+					if seen.seen[v] == 0 {
+						return false
+					}
+				}
+				return true
+			}, 2*waitFor, 20*time.Millisecond, "every acknowledged record is in the log")
+			require.NoError(t, stopConsume())
+			dups := 0
+			for _, n := range seen.seen {
+				dups += n - 1
+			}
+			t.Logf("consumed %d distinct records, %d duplicates", len(seen.seen), dups)
+			checkWorkerOrder(t, seen.order)
+		})
+	}
+}
+
+// checkWorkerOrder asserts that each worker's records were first consumed in
+// the order it published them (they share a key).
+func checkWorkerOrder(t *testing.T, order []string) {
+	t.Helper()
+	last := map[string]int{}
+	for _, v := range order {
+		w, n, _ := strings.Cut(v, ":")
+		i, err := strconv.Atoi(n)
+		require.NoError(t, err)
+		if prev, ok := last[w]; ok {
+			assert.Greater(t, i, prev, "worker %s: %s consumed after %s:%d", w, v, w, prev)
+		}
+		last[w] = i
+	}
+}
