@@ -255,7 +255,7 @@ type env struct {
 }
 
 // newEnv starts a server; configure adjusts the configs before construction.
-func newEnv(t *testing.T, configure func(*ws.HubConfig, *ws.HandlerConfig)) *env {
+func newEnv(t testing.TB, configure func(*ws.HubConfig, *ws.HandlerConfig)) *env {
 	t.Helper()
 	svc := newFakeService()
 	hubCfg := ws.HubConfig{Node: "node-1"}
@@ -288,7 +288,7 @@ type client struct {
 }
 
 // dial connects as u with a header token and reads the registered event.
-func (e *env) dial(t *testing.T, u domain.UserID) *client {
+func (e *env) dial(t testing.TB, u domain.UserID) *client {
 	t.Helper()
 	c, _, err := e.dialWith(t, e.url, http.Header{"Authorization": {"Bearer " + e.svc.token(u)}})
 	require.NoError(t, err)
@@ -301,7 +301,7 @@ func (e *env) dial(t *testing.T, u domain.UserID) *client {
 }
 
 // dialWith dials url with header; the response is returned when the server refused.
-func (e *env) dialWith(t *testing.T, url string, header http.Header) (*client, *http.Response, error) {
+func (e *env) dialWith(t testing.TB, url string, header http.Header) (*client, *http.Response, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -315,7 +315,7 @@ func (e *env) dialWith(t *testing.T, url string, header http.Header) (*client, *
 }
 
 // read returns the next frame's event name and data, failing after a timeout.
-func (c *client) read(t *testing.T) (string, json.RawMessage) {
+func (c *client) read(t testing.TB) (string, json.RawMessage) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -330,7 +330,7 @@ func (c *client) read(t *testing.T) (string, json.RawMessage) {
 }
 
 // readEvent reads the next frame, checks its name and decodes its data into v.
-func (c *client) readEvent(t *testing.T, name string, v any) {
+func (c *client) readEvent(t testing.TB, name string, v any) {
 	t.Helper()
 	got, data := c.read(t)
 	require.Equal(t, name, got, "data %s", data)
@@ -340,7 +340,7 @@ func (c *client) readEvent(t *testing.T, name string, v any) {
 }
 
 // readMessage reads the next frame, which must be a newMessage.
-func (c *client) readMessage(t *testing.T) domain.Message {
+func (c *client) readMessage(t testing.TB) domain.Message {
 	t.Helper()
 	var m domain.Message
 	c.readEvent(t, domain.EventNewMessage, &m)
@@ -348,14 +348,14 @@ func (c *client) readMessage(t *testing.T) domain.Message {
 }
 
 // send writes {"event": event, "data": data}.
-func (c *client) send(t *testing.T, event string, data any) {
+func (c *client) send(t testing.TB, event string, data any) {
 	t.Helper()
 	b, err := json.Marshal(map[string]any{"event": event, "data": data})
 	require.NoError(t, err)
 	c.sendRaw(t, b)
 }
 
-func (c *client) sendRaw(t *testing.T, b []byte) {
+func (c *client) sendRaw(t testing.TB, b []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -365,7 +365,7 @@ func (c *client) sendRaw(t *testing.T, b []byte) {
 // readUntilClosed reads and discards frames until the connection ends and
 // returns the close error (a websocket.CloseError when the server closed with
 // a status).
-func (c *client) readUntilClosed(t *testing.T, timeout time.Duration) (int, error) {
+func (c *client) readUntilClosed(t testing.TB, timeout time.Duration) (int, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -381,7 +381,7 @@ func (c *client) readUntilClosed(t *testing.T, timeout time.Duration) (int, erro
 }
 
 // requireCloseStatus checks that err is a close with code and reason.
-func requireCloseStatus(t *testing.T, err error, code websocket.StatusCode, reason string) {
+func requireCloseStatus(t testing.TB, err error, code websocket.StatusCode, reason string) {
 	t.Helper()
 	var ce websocket.CloseError
 	require.ErrorAs(t, err, &ce, "got %v", err)
@@ -390,7 +390,7 @@ func requireCloseStatus(t *testing.T, err error, code websocket.StatusCode, reas
 }
 
 // waitFor polls cond until it holds, failing after a timeout.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -402,7 +402,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // pair returns two fresh users and their conversation.
-func pair(t *testing.T) (domain.UserID, domain.UserID, domain.ConversationID) {
+func pair(t testing.TB) (domain.UserID, domain.UserID, domain.ConversationID) {
 	t.Helper()
 	a, b := domain.NewUserID(), domain.NewUserID()
 	conv, err := domain.NewConversationID(a, b)

@@ -145,11 +145,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.queue <- registered // first in an empty queue; it is never full here
-	if !hub.add(s) {
+	ok, first := hub.add(s)
+	if !ok {
 		_ = conn.Close(closeGoingAway, reasonShutdown)
 		return
 	}
+	// registered goes out now: the socket already receives local events.
+	// Presence follows before reading, off the writer's path, so a slow
+	// presence store delays neither.
 	go s.writeLoop()
+	if first {
+		hub.syncPresence(r.Context(), user)
+	}
 	h.readLoop(s)
 	s.close(closeNow, "")
 	<-s.writerDone

@@ -203,15 +203,17 @@ func (h *Hub) isClosed() bool {
 	return h.closed
 }
 
-// add registers s. It returns false once Shutdown has started.
-func (h *Hub) add(s *socket) bool {
+// add registers s, so that Notify reaches it from now on. It returns false
+// once Shutdown has started. The caller records presence (syncPresence) when
+// first is true: s is the user's only socket here.
+func (h *Hub) add(s *socket) (ok, first bool) {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		return false
+		return false, false
 	}
 	set := h.users[s.user]
-	first := set == nil
+	first = set == nil
 	if first {
 		set = make(map[*socket]struct{})
 		h.users[s.user] = set
@@ -220,10 +222,7 @@ func (h *Hub) add(s *socket) bool {
 	h.active++
 	h.mu.Unlock()
 	h.sockets.Add(1)
-	if first {
-		h.syncPresence(context.Background(), s.user)
-	}
-	return true
+	return true, first
 }
 
 // remove unregisters s, after both its goroutines ended.

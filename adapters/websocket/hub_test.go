@@ -119,6 +119,8 @@ func TestResumeReplaysThenGoesLive(t *testing.T) {
 			}
 			c := e.dial(t, a)
 			c.send(t, domain.EventResume, map[string]any{"conversations": map[domain.ConversationID]domain.Sequence{conv: tt.cursor}})
+			// A reply to a later frame comes after the whole replay.
+			c.send(t, domain.EventJoinChat, map[string]any{"conversationId": conv})
 			var got []domain.Sequence
 			for range tt.want {
 				m := c.readMessage(t)
@@ -126,11 +128,15 @@ func TestResumeReplaysThenGoesLive(t *testing.T) {
 				got = append(got, m.Sequence)
 			}
 			assert.Equal(t, tt.want, got)
+			c.readEvent(t, domain.EventChatRegistered, nil)
 
-			// Then live, with nothing repeated: the next frame is the new message.
+			// Then live, with nothing repeated: the new message, then the
+			// reply to the next frame.
 			next := e.svc.appendMessage(a, b)
 			notify(t, e, next, a, b)
 			assert.Equal(t, next.Sequence, c.readMessage(t).Sequence)
+			c.send(t, domain.EventJoinChat, map[string]any{"conversationId": conv})
+			c.readEvent(t, domain.EventChatRegistered, nil)
 		})
 	}
 }
@@ -353,9 +359,9 @@ func TestPresenceFollowsSockets(t *testing.T) {
 	})
 	a := domain.NewUserID()
 
-	c1 := e.dial(t, a) // registered is written after the socket is added
-	online, regs, unregs := presence.state(a)
-	assert.True(t, online)
+	c1 := e.dial(t, a)
+	waitFor(t, "registration", func() bool { online, _, _ := presence.state(a); return online })
+	_, regs, unregs := presence.state(a)
 	assert.Equal(t, 1, regs)
 	assert.Zero(t, unregs)
 
@@ -365,7 +371,7 @@ func TestPresenceFollowsSockets(t *testing.T) {
 
 	require.NoError(t, c1.conn.Close(websocket.StatusNormalClosure, ""))
 	waitFor(t, "first socket released", func() bool { return e.hub.Sockets() == 1 })
-	online, _, unregs = presence.state(a)
+	online, _, unregs := presence.state(a)
 	assert.True(t, online, "still online while a socket remains")
 	assert.Zero(t, unregs)
 
@@ -418,8 +424,7 @@ func TestPresenceErrorsDoNotFailSockets(t *testing.T) {
 	e := newEnv(t, func(hc *ws.HubConfig, _ *ws.HandlerConfig) { hc.Presence = presence })
 	a, b, _ := pair(t)
 	c := e.dial(t, a)
-	_, regs, _ := presence.state(a)
-	assert.Equal(t, 1, regs, "registration was attempted")
+	waitFor(t, "registration attempt", func() bool { _, regs, _ := presence.state(a); return regs == 1 })
 
 	m := e.svc.appendMessage(b, a)
 	notify(t, e, m, a)
