@@ -15,7 +15,7 @@ import (
 // testPostgres returns the DSN of a fresh, empty database on the server named
 // by MESSENGER_TEST_POSTGRES_DSN, dropped when the test ends. It fails the test
 // when the variable is unset.
-func testPostgres(t *testing.T) string {
+func testPostgres(t testing.TB) string {
 	t.Helper()
 	admin := os.Getenv("MESSENGER_TEST_POSTGRES_DSN")
 	if admin == "" {

@@ -20,6 +20,13 @@ import (
 const messageColumns = `ch.message_id, ch.client_message_id, ch.conversation_id, ch.sequence_id, ch.sender_id,
 	ch.receiver_id, ch.message, ch.message_type, ch.metadata, ch."timestamp", ch.delivered_at, ch.read_at`
 
+// customPlan runs a statement as an unnamed prepared statement, which
+// PostgreSQL plans for the actual arguments on every execution. The batch
+// statements take arrays whose length varies from 1 to thousands; a cached
+// generic plan, chosen after a few small batches, is several times slower for
+// large ones.
+const customPlan = pgx.QueryExecModeCacheDescribe
+
 // AppendBatch implements ports.MessageStore, in one transaction:
 //
 //  1. lock the batch's conversation rows in id order (creating the missing
@@ -150,7 +157,7 @@ func lockConversations(ctx context.Context, tx pgx.Tx, batch []ports.Append) (ma
 		)
 		INSERT INTO conversation_members (conversation_id, user_id)
 		SELECT id, user_a FROM created UNION ALL SELECT id, user_b FROM created`,
-		missing, userA, userB); err != nil {
+		customPlan, missing, userA, userB); err != nil {
 		return nil, err
 	}
 	n, err := lockRows(ctx, tx, missing, convs)
@@ -174,7 +181,7 @@ func lockRows(ctx context.Context, tx pgx.Tx, ids []string, convs map[domain.Con
 		SELECT id, last_sequence FROM conversations
 		WHERE id = ANY($1::text[])
 		ORDER BY id
-		FOR NO KEY UPDATE`, ids)
+		FOR NO KEY UPDATE`, customPlan, ids)
 	if err != nil {
 		return 0, err
 	}
@@ -197,7 +204,7 @@ func lockRows(ctx context.Context, tx pgx.Tx, ids []string, convs map[domain.Con
 
 // messagesByID returns the stored messages among ids.
 func messagesByID(ctx context.Context, tx pgx.Tx, ids []string) (map[domain.MessageID]domain.Message, error) {
-	rows, err := tx.Query(ctx, `SELECT `+messageColumns+` FROM chats ch WHERE ch.message_id = ANY($1::uuid[])`, ids)
+	rows, err := tx.Query(ctx, `SELECT `+messageColumns+` FROM chats ch WHERE ch.message_id = ANY($1::uuid[])`, customPlan, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -276,6 +283,7 @@ func (r *insertRows) exec(ctx context.Context, tx pgx.Tx, convs map[domain.Conve
 			RETURNING 1
 		)
 		SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM advanced), (SELECT count(*) FROM counted)`,
+		customPlan,
 		r.ids, r.clientIDs, r.convs, r.senders, r.receivers, r.texts, r.types, r.metadata,
 		r.sentAt, r.seqs, r.partitions, r.offsets,
 		convIDs, lasts, lastAts,

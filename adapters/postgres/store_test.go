@@ -12,7 +12,7 @@ import (
 
 // newStore returns a store on a fresh, migrated database, closed when the
 // test ends.
-func newStore(t *testing.T) *postgres.Store {
+func newStore(t testing.TB) *postgres.Store {
 	t.Helper()
 	s, err := postgres.Open(t.Context(), testPostgres(t), postgres.Config{Migrate: true, MaxConns: 8})
 	require.NoError(t, err)

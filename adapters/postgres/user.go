@@ -50,7 +50,9 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (domain.User, err
 }
 
 // SearchUsers implements ports.UserStore. Each of the three prefix tests is
-// served by an index on lower(column) text_pattern_ops.
+// served by an index on lower(column) text_pattern_ops; the statement is
+// planned for its argument every time, since a generic plan cannot use an
+// index for LIKE with an unknown pattern.
 func (s *Store) SearchUsers(ctx context.Context, prefix string, exclude domain.UserID, limit int) ([]domain.User, error) {
 	if err := domain.ValidateString("search query", prefix, domain.MaxEmailBytes); err != nil {
 		return nil, err
@@ -73,7 +75,7 @@ func (s *Store) SearchUsers(ctx context.Context, prefix string, exclude domain.U
 		  AND u.id IS DISTINCT FROM $2::uuid
 		ORDER BY u.first_name COLLATE "C", u.last_name COLLATE "C", u.id
 		LIMIT $3`,
-		escapeLike(prefix), excludeID, limit)
+		customPlan, escapeLike(prefix), excludeID, limit)
 	if err != nil {
 		return nil, translate(err, "search users")
 	}
