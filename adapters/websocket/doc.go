@@ -56,7 +56,10 @@
 // right after `registered`. A replay long enough for live traffic to fill the
 // queue ends in the overflow close above; the client resumes from its new cursor.
 //
-// A replay or gap fill reads at most domain.MaxPageLimit messages per call.
+// A replay or gap fill reads HandlerConfig.ReplayPageSize messages per
+// History call (default domain.MaxPageLimit) with the socket's own user as the
+// caller, so a resume of someone else's conversation answers `error` with code
+// forbidden and the other conversations of the request still replay.
 //
 // # Presence
 //

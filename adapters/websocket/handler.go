@@ -154,13 +154,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Presence follows before reading, off the writer's path, so a slow
 	// presence store delays neither.
 	go s.writeLoop()
+	defer func() { // also when a service call panics
+		s.close(closeNow, "") // no-op if the writer already closes
+		<-s.writerDone
+		hub.remove(s)
+	}()
 	if first {
 		hub.syncPresence(r.Context(), user)
 	}
 	h.readLoop(s)
-	s.close(closeNow, "")
-	<-s.writerDone
-	hub.remove(s)
 }
 
 // readLoop reads frames until the connection closes. It reads with a context

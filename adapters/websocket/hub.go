@@ -101,7 +101,7 @@ func (h *Hub) Overflows() int64 { return h.overflows.Load() }
 
 // Notify encodes ev once and queues it on every local socket of users. It never
 // blocks: a socket whose queue is full is closed with the reconnect code. It
-// fails only when ev cannot be encoded (KindInternal); users without a socket
+// fails only when ev cannot be encoded (KindInvalid); users without a socket
 // on this node are skipped silently.
 func (h *Hub) Notify(_ context.Context, users []domain.UserID, ev domain.Event) error {
 	f, err := encodeFrame(ev)
@@ -296,7 +296,7 @@ type frame struct {
 func encodeFrame(ev domain.Event) (*frame, error) {
 	data, err := json.Marshal(ev)
 	if err != nil {
-		return nil, domain.Wrap(domain.KindInternal, err, "websocket: encode event "+ev.Name)
+		return nil, domain.Wrap(domain.KindInvalid, err, "event does not encode as JSON")
 	}
 	f := &frame{event: ev.Name, data: data}
 	if ev.Name != domain.EventNewMessage {

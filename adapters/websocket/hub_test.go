@@ -54,7 +54,7 @@ func TestNotifyRejectsUnencodableEvent(t *testing.T) {
 	e := newEnv(t, nil)
 	err := e.hub.Notify(context.Background(), []domain.UserID{domain.NewUserID()}, domain.Event{Name: "x", Data: make(chan int)})
 	require.Error(t, err)
-	assert.Equal(t, domain.KindInternal, domain.KindOf(err))
+	assert.Equal(t, domain.KindInvalid, domain.KindOf(err))
 }
 
 func TestSlowClientClosedWithReconnectCode(t *testing.T) {
