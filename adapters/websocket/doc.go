@@ -49,11 +49,14 @@
 // writer itself: for each conversation it sends every message after
 // lastSequenceId, page after page, before anything else queued. Live messages
 // that arrive meanwhile wait in the queue and are then filtered by the rules
-// above, so the switch from replay to live loses and repeats nothing. A replay
-// starts at the client's cursor even when live messages of that conversation
-// went out before the resume arrived, so such messages may come again (clients
-// place messages by sequenceId and drop repeats); clients should send resume
-// right after `registered`. A replay long enough for live traffic to fill the
+// above, so the switch from replay to live loses and repeats nothing. Until a
+// new socket's first resume (an empty one included) arrives, or
+// HandlerConfig.ResumeGrace passes (default 1 s), live newMessage frames are
+// held back, so a reconnecting client that resumes right after `registered`
+// gets its replay before anything newer. A later resume starts at the
+// client's cursor even when newer messages of that conversation already went
+// out, so those may come again (clients place messages by sequenceId and drop
+// repeats). A replay long enough for live traffic to fill the
 // queue ends in the overflow close above; the client resumes from its new cursor.
 //
 // A replay or gap fill reads HandlerConfig.ReplayPageSize messages per

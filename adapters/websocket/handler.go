@@ -23,6 +23,7 @@ const (
 	DefaultPingTimeout    = 15 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultRequestTimeout = 10 * time.Second
+	DefaultResumeGrace    = time.Second
 )
 
 // HandlerConfig configures a Handler.
@@ -57,6 +58,12 @@ type HandlerConfig struct {
 	// ReplayPageSize is how many messages one history call of a replay or gap
 	// fill reads, at most domain.MaxPageLimit (the default).
 	ReplayPageSize int
+	// ResumeGrace is how long a new socket holds back live newMessage frames
+	// while waiting for the client's first resume, so that a reconnecting
+	// client gets its replay before anything newer (sequence order). A resume
+	// (an empty one included) ends the wait at once. Default
+	// DefaultResumeGrace; negative means no wait.
+	ResumeGrace time.Duration
 	// Logger receives connection problems. Nil discards them.
 	Logger *slog.Logger
 }
@@ -89,6 +96,12 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	fill(&cfg.RequestTimeout, DefaultRequestTimeout)
 	if cfg.ReadLimit == 0 {
 		cfg.ReadLimit = DefaultReadLimit
+	}
+	switch {
+	case cfg.ResumeGrace == 0:
+		cfg.ResumeGrace = DefaultResumeGrace
+	case cfg.ResumeGrace < 0:
+		cfg.ResumeGrace = 0
 	}
 	if cfg.ReplayPageSize == 0 {
 		cfg.ReplayPageSize = domain.MaxPageLimit

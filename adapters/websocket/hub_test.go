@@ -460,3 +460,35 @@ func seqRange(from, to domain.Sequence) []domain.Sequence {
 	}
 	return out
 }
+
+func TestLiveMessagesWaitForTheFirstResume(t *testing.T) {
+	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = time.Minute })
+	a, b, conv := pair(t)
+	for range 3 {
+		e.svc.appendMessage(b, a)
+	}
+	c := e.dial(t, a)
+	// A message newer than the client's cursor goes live before its resume.
+	live := e.svc.appendMessage(b, a)
+	notify(t, e, live, a)
+	c.send(t, domain.EventResume, map[string]any{"conversations": map[domain.ConversationID]domain.Sequence{conv: 1}})
+	var got []domain.Sequence
+	for range 3 {
+		got = append(got, c.readMessage(t).Sequence)
+	}
+	assert.Equal(t, []domain.Sequence{2, 3, 4}, got, "replay first, the held live message once, in order")
+	next := e.svc.appendMessage(b, a)
+	notify(t, e, next, a)
+	assert.Equal(t, next.Sequence, c.readMessage(t).Sequence)
+}
+
+func TestLiveMessagesFlowWithoutResumeAfterTheGrace(t *testing.T) {
+	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = 50 * time.Millisecond })
+	a, b, _ := pair(t)
+	c := e.dial(t, a)
+	m := e.svc.appendMessage(b, a)
+	notify(t, e, m, a)
+	start := time.Now()
+	assert.Equal(t, m.Sequence, c.readMessage(t).Sequence)
+	assert.Less(t, time.Since(start), 5*time.Second)
+}

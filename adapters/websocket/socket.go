@@ -46,6 +46,10 @@ type socket struct {
 
 	// highest is the highest sequence sent per conversation. Writer only.
 	highest map[domain.ConversationID]domain.Sequence
+	// synced is set by the first resume or when the resume grace ends; until
+	// then live newMessage frames wait in held. Writer only.
+	synced bool
+	held   []*frame
 }
 
 func newSocket(h *Handler, user domain.UserID, conn *websocket.Conn, raw net.Conn) *socket {
@@ -111,6 +115,9 @@ func (s *socket) writeLoop() {
 	cfg := &s.handler.cfg
 	ping := time.NewTicker(cfg.PingInterval)
 	defer ping.Stop()
+	grace := time.NewTimer(cfg.ResumeGrace)
+	defer grace.Stop()
+	graceC := grace.C
 	for {
 		if s.ctx.Err() != nil {
 			return
@@ -120,6 +127,12 @@ func (s *socket) writeLoop() {
 			return
 		case f := <-s.queue:
 			if err := s.handle(f); err != nil {
+				s.fail("write", err)
+				return
+			}
+		case <-graceC:
+			graceC = nil
+			if err := s.sync(); err != nil {
 				s.fail("write", err)
 				return
 			}
@@ -159,12 +172,39 @@ func (s *socket) finish() {
 func (s *socket) handle(f *frame) error {
 	switch {
 	case f.resume != nil:
-		return s.resume(f.resume)
+		if err := s.resume(f.resume); err != nil {
+			return err
+		}
+		return s.sync()
+	case f.conv != "" && !s.synced:
+		if len(s.held) >= cap(s.queue) {
+			s.close(closeTooSlow, reasonTooSlow)
+			return nil
+		}
+		s.held = append(s.held, f)
+		return nil
 	case f.conv != "":
 		return s.deliver(f)
 	default:
 		return s.write(f.data)
 	}
+}
+
+// sync ends the wait for the first resume: the live messages held meanwhile go
+// out through the gap policy, so those the replay already sent are dropped.
+func (s *socket) sync() error {
+	if s.synced {
+		return nil
+	}
+	s.synced = true
+	held := s.held
+	s.held = nil
+	for _, f := range held {
+		if err := s.deliver(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *socket) write(data []byte) error {
