@@ -125,6 +125,9 @@ func TestBrokerRestart(t *testing.T) {
 			const topic, workers = "restart", 8
 			require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{topic: 3}))
 			p := newPublisher(t, cfg)
+			s := newSubscriber(t, cfg)
+			live := newSink() // consumes through the restart
+			stopLive := consume(t, s, "live-readers", topic, live.handler)
 
 			var mu sync.Mutex
 			var acked []string
@@ -192,26 +195,22 @@ func TestBrokerRestart(t *testing.T) {
 			want := append([]string(nil), acked...)
 			mu.Unlock()
 
-			seen := newSink()
-			s := newSubscriber(t, cfg)
-			stopConsume := consume(t, s, "restart-readers", topic, seen.handler)
-			require.Eventually(t, func() bool {
-				seen.mu.Lock()
-				defer seen.mu.Unlock()
-				for _, v := range want {
-					if seen.seen[v] == 0 {
-						return false
-					}
+			after := newSink() // a group that starts after the restart
+			stopAfter := consume(t, s, "later-readers", topic, after.handler)
+			for name, sk := range map[string]*sink{"running through the restart": live, "started after it": after} {
+				require.Eventually(t, func() bool { return sk.hasAll(want) }, 2*waitFor, 20*time.Millisecond,
+					"a group %s consumes every acknowledged record", name)
+				sk.mu.Lock()
+				dups := 0
+				for _, n := range sk.seen {
+					dups += n - 1
 				}
-				return true
-			}, 2*waitFor, 20*time.Millisecond, "every acknowledged record is in the log")
-			require.NoError(t, stopConsume())
-			dups := 0
-			for _, n := range seen.seen {
-				dups += n - 1
+				t.Logf("group %s: %d distinct records, %d duplicates", name, len(sk.seen), dups)
+				checkWorkerOrder(t, sk.order)
+				sk.mu.Unlock()
 			}
-			t.Logf("consumed %d distinct records, %d duplicates", len(seen.seen), dups)
-			checkWorkerOrder(t, seen.order)
+			require.NoError(t, stopLive())
+			require.NoError(t, stopAfter())
 		})
 	}
 }

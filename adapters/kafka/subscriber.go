@@ -185,15 +185,17 @@ type member struct {
 	mu      sync.Mutex
 	closed  bool
 	owned   map[int32]*partition
+	gen     uint64 // counts assignments, so a partition revoked and assigned again is told apart
 	pending []item // fetched while a batch was being retried
 	pausing bool   // a batch is being retried: keep new partitions paused
 }
 
 // partition is the state of one owned partition.
 type partition struct {
-	next   int64 // next offset expected from the log, -1 before the first record
-	first  int64 // offset of the first record fetched since assignment, -1 before
-	stored int64 // offset stored since assignment, -1 when none
+	gen    uint64 // assignment the state belongs to
+	next   int64  // next offset expected from the log, -1 before the first record
+	first  int64  // offset of the first record fetched since assignment, -1 before
+	stored int64  // offset stored since assignment, -1 when none
 	paused bool
 }
 
@@ -201,6 +203,7 @@ type partition struct {
 type item struct {
 	rec   ports.Record
 	epoch *int32 // leader epoch, for the client's log truncation check
+	gen   uint64 // assignment of the partition it was fetched under
 }
 
 func (s *Subscriber) newMember(group, topic string, h ports.BatchHandler) (*member, error) {
@@ -273,8 +276,9 @@ func (m *member) rebalance(c *ckafka.Consumer, ev ckafka.Event) error {
 			return err
 		}
 		m.mu.Lock()
+		m.gen++
 		for _, tp := range e.Partitions {
-			m.owned[tp.Partition] = &partition{next: -1, first: -1, stored: -1}
+			m.owned[tp.Partition] = &partition{gen: m.gen, next: -1, first: -1, stored: -1}
 		}
 		pausing := m.pausing
 		m.mu.Unlock()
@@ -306,11 +310,20 @@ func (m *member) rebalance(c *ckafka.Consumer, ev ckafka.Event) error {
 	return nil
 }
 
-// keepOwned drops the items of partitions no longer owned. m.mu must be held.
+// owns reports whether partition n is still owned under assignment gen.
+// m.mu must be held.
+func (m *member) owns(n int32, gen uint64) bool {
+	p, ok := m.owned[n]
+	return ok && p.gen == gen
+}
+
+// keepOwned drops the items of partitions no longer owned (or revoked and
+// assigned again since they were fetched: the new assignment fetches them
+// anew). m.mu must be held.
 func (m *member) keepOwned(items []item) []item {
 	kept := items[:0]
 	for _, it := range items {
-		if _, ok := m.owned[it.rec.Partition]; ok {
+		if m.owns(it.rec.Partition, it.gen) {
 			kept = append(kept, it)
 		}
 	}
@@ -357,6 +370,10 @@ func (m *member) fill(ctx context.Context) ([]item, error) {
 		}
 		batch = append(batch, it)
 	}
+	// A rebalance served by a Poll above may have taken partitions away.
+	m.mu.Lock()
+	batch = m.keepOwned(batch)
+	m.mu.Unlock()
 	return batch, nil
 }
 
@@ -377,7 +394,9 @@ func (m *member) poll(timeoutMs int) (item, bool, error) {
 		if ok && int64(tp.Offset) < p.next {
 			ok = false
 		}
+		var gen uint64
 		if ok {
+			gen = p.gen
 			p.next = int64(tp.Offset) + 1
 			if p.first < 0 {
 				p.first = int64(tp.Offset)
@@ -397,6 +416,7 @@ func (m *member) poll(timeoutMs int) (item, bool, error) {
 				Time:      e.Timestamp,
 			},
 			epoch: tp.LeaderEpoch,
+			gen:   gen,
 		}, true, nil
 	case ckafka.Error:
 		if e.IsFatal() {
@@ -422,14 +442,17 @@ func (m *member) process(ctx context.Context, batch []item) {
 		for i, it := range batch {
 			recs[i] = it.rec
 		}
-		rejected, err := m.handle(ctx, recs)
+		hctx, release := m.graceful(ctx)
+		rejected, err := m.h(hctx, recs)
 		if err == nil {
-			if len(rejected) > 0 && !m.deadLetter(ctx, rejected, &batch) {
-				return
+			ok := len(rejected) == 0 || m.deadLetter(ctx, hctx, rejected, &batch)
+			release()
+			if ok {
+				m.store(batch)
 			}
-			m.store(batch)
 			return
 		}
+		release()
 		if ctx.Err() != nil {
 			return // not stored: redelivered to whoever owns the partitions next
 		}
@@ -448,17 +471,19 @@ func (m *member) process(ctx context.Context, batch []item) {
 	}
 }
 
-// handle calls the handler. When ctx ends during the call the handler keeps
-// its own context for HandlerGrace more, so a batch in flight can finish.
-func (m *member) handle(ctx context.Context, recs []ports.Record) ([]ports.Rejection, error) {
+// graceful returns the context of one batch's handling: it ends HandlerGrace
+// after ctx does, so that a batch in flight on shutdown can finish, and its
+// dead-letter records be produced. release frees it.
+func (m *member) graceful(ctx context.Context) (hctx context.Context, release func()) {
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
 	stop := context.AfterFunc(ctx, func() {
 		t := time.AfterFunc(m.cfg.HandlerGrace, cancel)
 		context.AfterFunc(hctx, func() { t.Stop() })
 	})
-	defer stop()
-	return m.h(hctx, recs)
+	return hctx, func() {
+		stop()
+		cancel()
+	}
 }
 
 // wait pauses the owned partitions for d (or until ctx ends) while serving
@@ -535,11 +560,12 @@ func (m *member) ownedList() []ckafka.TopicPartition {
 	return parts
 }
 
-// deadLetter produces the rejected records to the dead-letter topic, retrying
-// with backoff until every one is acknowledged or ctx ends (then nothing is
-// stored and the batch is redelivered). It drops from *batch the partitions
-// revoked while it retried, and reports whether the offsets may be stored.
-func (m *member) deadLetter(ctx context.Context, rejected []ports.Rejection, batch *[]item) bool {
+// deadLetter produces the rejected records to the dead-letter topic under
+// hctx, retrying with backoff until every one is acknowledged or ctx ends
+// (then nothing is stored and the batch is redelivered). It drops from *batch
+// the partitions revoked while it retried, and reports whether the offsets
+// may be stored.
+func (m *member) deadLetter(ctx, hctx context.Context, rejected []ports.Rejection, batch *[]item) bool {
 	dlq, err := m.s.deadLetters()
 	if err != nil {
 		m.cfg.Logger.Error("kafka: dead-letter producer", append(m.log(), "err", err)...)
@@ -553,7 +579,7 @@ func (m *member) deadLetter(ctx context.Context, rejected []ports.Rejection, bat
 		results := make([]error, len(todo))
 		var wg sync.WaitGroup
 		for i, r := range todo {
-			wg.Go(func() { results[i] = m.publishDeadLetter(ctx, dlq, r) })
+			wg.Go(func() { results[i] = m.publishDeadLetter(hctx, dlq, r) })
 		}
 		wg.Wait()
 		for i, err := range results {
@@ -572,13 +598,17 @@ func (m *member) deadLetter(ctx context.Context, rejected []ports.Rejection, bat
 		}
 		m.mu.Lock()
 		*batch = m.keepOwned(*batch)
+		m.mu.Unlock()
+		kept := make(map[[2]int64]bool, len(*batch))
+		for _, it := range *batch {
+			kept[[2]int64{int64(it.rec.Partition), it.rec.Offset}] = true
+		}
 		todo = failed[:0:0]
 		for _, r := range failed {
-			if _, ok := m.owned[r.Record.Partition]; ok {
+			if kept[[2]int64{int64(r.Record.Partition), r.Record.Offset}] {
 				todo = append(todo, r)
 			}
 		}
-		m.mu.Unlock()
 		if len(todo) == 0 {
 			return true
 		}
@@ -615,7 +645,7 @@ func (m *member) store(batch []item) {
 	m.mu.Lock()
 	offsets := make([]ckafka.TopicPartition, 0, len(last))
 	for n, it := range last {
-		if _, ok := m.owned[n]; !ok {
+		if !m.owns(n, it.gen) {
 			continue // revoked: the new owner redoes it
 		}
 		offsets = append(offsets, ckafka.TopicPartition{
@@ -635,7 +665,7 @@ func (m *member) store(batch []item) {
 	}
 	m.mu.Lock()
 	for _, tp := range stored {
-		if p, ok := m.owned[tp.Partition]; ok && tp.Error == nil {
+		if p, ok := m.owned[tp.Partition]; ok && tp.Error == nil && p.gen == last[tp.Partition].gen {
 			p.stored = int64(tp.Offset)
 		}
 	}

@@ -57,6 +57,17 @@ func (s *sink) distinct() int {
 	return len(s.seen)
 }
 
+func (s *sink) hasAll(values []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range values {
+		if s.seen[v] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *sink) has(v string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
