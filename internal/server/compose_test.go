@@ -1,0 +1,98 @@
+package server_test
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/messenger-go/messenger/internal/server"
+	"github.com/messenger-go/messenger/ports"
+)
+
+type composeFile struct {
+	Services map[string]struct {
+		Image       string            `yaml:"image"`
+		Command     any               `yaml:"command"`
+		Entrypoint  any               `yaml:"entrypoint"`
+		Environment map[string]string `yaml:"environment"`
+		Ports       []string          `yaml:"ports"`
+	} `yaml:"services"`
+}
+
+// TestComposeStackMatchesTheServer checks docker-compose.yaml where no Docker
+// engine is at hand: it parses, has the guide's services (KRaft Kafka, no
+// ZooKeeper), the guide's Sentinel settings and topics, and its server
+// environment is a valid production configuration of this binary.
+func TestComposeStackMatchesTheServer(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "docker-compose.yaml"))
+	require.NoError(t, err)
+	var c composeFile
+	require.NoError(t, yaml.Unmarshal(data, &c))
+
+	for _, name := range []string{"postgres", "redis-master", "redis-replica", "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3", "kafka", "server-1", "server-2"} {
+		assert.Contains(t, c.Services, name)
+	}
+	for name := range c.Services {
+		assert.NotContains(t, name, "zookeeper")
+	}
+	assert.Contains(t, c.Services["redis-master"].Command, "--port 6379")
+	assert.Contains(t, c.Services["redis-replica"].Command, "--replicaof redis-master 6379")
+
+	kafka := c.Services["kafka"].Environment
+	assert.Equal(t, "broker,controller", kafka["KAFKA_PROCESS_ROLES"], "KRaft mode")
+	assert.Equal(t, "PLAINTEXT://kafka:9092", kafka["KAFKA_ADVERTISED_LISTENERS"])
+
+	sentinel := flatten(c.Services["redis-sentinel-1"].Command)
+	for _, line := range []string{
+		"sentinel monitor mymaster redis-master 6379 2",
+		"sentinel down-after-milliseconds mymaster 5000",
+		"sentinel failover-timeout mymaster 10000",
+		"sentinel parallel-syncs mymaster 1",
+		"sentinel auth-pass mymaster redispass123",
+	} {
+		assert.Contains(t, sentinel, line)
+	}
+
+	topics := flatten(c.Services["kafka-topics"].Entrypoint)
+	for topic, partitions := range map[string]string{
+		ports.TopicChatMessages: "10", ports.TopicTyping: "5", ports.TopicReadReceipts: "5", ports.TopicFriendEvents: "1",
+	} {
+		assert.Contains(t, topics, topic+":"+partitions)
+	}
+
+	for _, name := range []string{"server-1", "server-2"} {
+		env := c.Services[name].Environment
+		cfg, err := server.LoadConfig(func(k string) string { return env[k] })
+		require.NoError(t, err, "%s: the compose environment is a valid configuration", name)
+		assert.True(t, cfg.Production)
+		assert.False(t, cfg.Embedded())
+		assert.Contains(t, cfg.DatabaseURL, "@postgres:5432/messenger")
+		assert.Equal(t, []string{"redis-sentinel-1:26379", "redis-sentinel-2:26379", "redis-sentinel-3:26379"}, cfg.RedisSentinels)
+		assert.Equal(t, "kafka:9092", cfg.KafkaBrokers)
+		assert.Equal(t, ":3000", cfg.Addr)
+		assert.Equal(t, name, cfg.NodeID, "each replica has its own node id")
+		assert.Equal(t, c.Services["postgres"].Environment["POSTGRES_PASSWORD"], env["DB_PASSWORD"])
+		assert.Contains(t, flatten(c.Services["redis-master"].Command), "--requirepass "+env["REDIS_PASSWORD"])
+	}
+}
+
+func flatten(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		parts := make([]string, len(v))
+		for i, p := range v {
+			parts[i] = flatten(p)
+		}
+		return strings.Join(parts, "\n")
+	}
+	return ""
+}
