@@ -29,9 +29,9 @@ const customPlan = pgx.QueryExecModeCacheDescribe
 
 // AppendBatch implements ports.MessageStore, in one transaction:
 //
-//  1. lock the batch's conversation rows in id order (creating the missing
-//     ones with their two member rows), which serialises appends per
-//     conversation and avoids deadlocks between concurrent batches;
+//  1. lock the batch's conversation rows in id order, which serialises the
+//     appends to each conversation and keeps concurrent batches from
+//     deadlocking;
 //  2. look the batch's message ids up: a message id is derived from sender
 //     and clientMessageId, so a hit is a message already stored;
 //  3. number the new messages from each conversation's last_sequence, in
@@ -42,6 +42,12 @@ const customPlan = pgx.QueryExecModeCacheDescribe
 //
 // Because the lookup runs after the locks are held, a second caller appending
 // the same batch at the same time waits, then finds every message stored.
+//
+// When a conversation has no row yet, the transaction is rolled back and run
+// again creating every conversation of the batch (in id order, ON CONFLICT DO
+// NOTHING) before locking them: a transaction never waits for a conversation
+// another one is creating while it holds row locks, so the lock order stays
+// total. Only a conversation's first batch pays for this.
 func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.Appended, error) {
 	if len(batch) == 0 {
 		return []ports.Appended{}, nil
@@ -51,12 +57,20 @@ func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.
 			return nil, domain.Wrap(domain.KindInvalid, err, fmt.Sprintf("message %d of the batch: %s", i, domain.MessageOf(err)))
 		}
 	}
-	var out []ports.Appended
-	err := s.inTx(ctx, "append messages", pgx.TxOptions{}, func(tx pgx.Tx) error {
-		var err error
-		out, err = appendTx(ctx, tx, batch)
-		return err
-	})
+	var (
+		out []ports.Appended
+		err error
+	)
+	for _, create := range []bool{false, true} {
+		err = s.inTx(ctx, "append messages", pgx.TxOptions{}, func(tx pgx.Tx) error {
+			var err error
+			out, err = appendTx(ctx, tx, batch, create)
+			return err
+		})
+		if !errors.Is(err, errNewConversation) {
+			break
+		}
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == codeForeignKeyViolation {
 		// Only a new conversation's members are checked against users.
@@ -68,6 +82,9 @@ func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.
 	return out, nil
 }
 
+// errNewConversation aborts an append that found a conversation without a row.
+var errNewConversation = errors.New("append: the batch starts a conversation")
+
 // conversationRow is a conversation as the append sees it.
 type conversationRow struct {
 	id       domain.ConversationID
@@ -77,8 +94,11 @@ type conversationRow struct {
 	received map[domain.UserID]int64
 }
 
-func appendTx(ctx context.Context, tx pgx.Tx, batch []ports.Append) ([]ports.Appended, error) {
-	convs, err := lockConversations(ctx, tx, batch)
+// appendTx runs AppendBatch's steps in tx. create says whether to create the
+// batch's conversations first; without it, a missing one ends the
+// transaction with errNewConversation.
+func appendTx(ctx context.Context, tx pgx.Tx, batch []ports.Append, create bool) ([]ports.Appended, error) {
+	convs, err := lockConversations(ctx, tx, batch, create)
 	if err != nil {
 		return nil, err
 	}
@@ -121,8 +141,9 @@ func appendTx(ctx context.Context, tx pgx.Tx, batch []ports.Append) ([]ports.App
 }
 
 // lockConversations locks the row of every conversation of the batch, in id
-// order, creating the missing ones, and returns them by id.
-func lockConversations(ctx context.Context, tx pgx.Tx, batch []ports.Append) (map[domain.ConversationID]*conversationRow, error) {
+// order, and returns them by id; with create, it first creates the missing
+// ones with their two member rows.
+func lockConversations(ctx context.Context, tx pgx.Tx, batch []ports.Append, create bool) (map[domain.ConversationID]*conversationRow, error) {
 	convs := make(map[domain.ConversationID]*conversationRow)
 	var ids []string
 	for _, a := range batch {
@@ -134,58 +155,37 @@ func lockConversations(ctx context.Context, tx pgx.Tx, batch []ports.Append) (ma
 	}
 	slices.Sort(ids)
 
-	locked, err := lockRows(ctx, tx, ids, convs)
-	if err != nil || locked == len(ids) {
-		return convs, err
-	}
-
-	// Create the missing conversations in id order (concurrent creators wait
-	// for each other in that order too), then lock them.
-	var missing, userA, userB []string
-	for _, id := range ids {
-		if convs[domain.ConversationID(id)].last < 0 {
+	if create {
+		userA, userB := make([]string, len(ids)), make([]string, len(ids))
+		for i, id := range ids {
 			a, b := domain.ConversationID(id).Members()
-			missing, userA, userB = append(missing, id), append(userA, string(a)), append(userB, string(b))
+			userA[i], userB[i] = string(a), string(b)
+		}
+		// Concurrent creators of the same conversation wait for each other
+		// here, in id order.
+		if _, err := tx.Exec(ctx, `
+			WITH created AS (
+				INSERT INTO conversations (id, user_a, user_b)
+				SELECT c.id, c.a, c.b FROM unnest($1::text[], $2::uuid[], $3::uuid[]) AS c(id, a, b) ORDER BY c.id
+				ON CONFLICT (id) DO NOTHING
+				RETURNING id, user_a, user_b
+			)
+			INSERT INTO conversation_members (conversation_id, user_id)
+			SELECT id, user_a FROM created UNION ALL SELECT id, user_b FROM created`,
+			customPlan, ids, userA, userB); err != nil {
+			return nil, err
 		}
 	}
-	if _, err := tx.Exec(ctx, `
-		WITH created AS (
-			INSERT INTO conversations (id, user_a, user_b)
-			SELECT c.id, c.a, c.b FROM unnest($1::text[], $2::uuid[], $3::uuid[]) AS c(id, a, b) ORDER BY c.id
-			ON CONFLICT (id) DO NOTHING
-			RETURNING id, user_a, user_b
-		)
-		INSERT INTO conversation_members (conversation_id, user_id)
-		SELECT id, user_a FROM created UNION ALL SELECT id, user_b FROM created`,
-		customPlan, missing, userA, userB); err != nil {
-		return nil, err
-	}
-	n, err := lockRows(ctx, tx, missing, convs)
-	if err != nil {
-		return nil, err
-	}
-	if n != len(missing) {
-		return nil, errf("append: %d of %d new conversations could not be locked", len(missing)-n, len(missing))
-	}
-	return convs, nil
-}
 
-// lockRows locks the conversation rows of ids (sorted) and records their last
-// sequence in convs; the rows not found get last = -1. It returns how many it
-// locked.
-func lockRows(ctx context.Context, tx pgx.Tx, ids []string, convs map[domain.ConversationID]*conversationRow) (int, error) {
-	for _, id := range ids {
-		convs[domain.ConversationID(id)].last = -1
-	}
 	rows, err := tx.Query(ctx, `
 		SELECT id, last_sequence FROM conversations
 		WHERE id = ANY($1::text[])
 		ORDER BY id
 		FOR NO KEY UPDATE`, customPlan, ids)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	n := 0
+	locked := 0
 	var (
 		id   string
 		last int64
@@ -196,10 +196,18 @@ func lockRows(ctx context.Context, tx pgx.Tx, ids []string, convs map[domain.Con
 			return errf("append: locked unexpected conversation %q", id)
 		}
 		c.last, c.next = last, last
-		n++
+		locked++
 		return nil
 	})
-	return n, err
+	switch {
+	case err != nil:
+		return nil, err
+	case locked == len(ids):
+		return convs, nil
+	case create:
+		return nil, errf("append: %d of %d conversations could not be locked", len(ids)-locked, len(ids))
+	}
+	return nil, errNewConversation
 }
 
 // messagesByID returns the stored messages among ids.

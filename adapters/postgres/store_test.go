@@ -14,7 +14,14 @@ import (
 // test ends.
 func newStore(t testing.TB) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(t.Context(), testPostgres(t), postgres.Config{Migrate: true, MaxConns: 8})
+	return newStoreWith(t, postgres.Config{})
+}
+
+// newStoreWith is newStore with a config; Migrate and MaxConns are set.
+func newStoreWith(t testing.TB, cfg postgres.Config) *postgres.Store {
+	t.Helper()
+	cfg.Migrate, cfg.MaxConns = true, 8
+	s, err := postgres.Open(t.Context(), testPostgres(t), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s
