@@ -349,18 +349,15 @@ func (m *member) fill(ctx context.Context) ([]item, error) {
 		}
 		timeout := 100
 		if len(batch) > 0 {
-			left := time.Until(deadline)
-			if left <= 0 {
-				break
-			}
-			timeout = int((left + time.Millisecond - 1) / time.Millisecond)
+			// Past the deadline, take only what is already fetched.
+			timeout = int((max(time.Until(deadline), 0) + time.Millisecond - 1) / time.Millisecond)
 		}
 		it, ok, err := m.poll(timeout)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			if len(batch) > 0 && m.cfg.BatchMaxWait == 0 {
+			if len(batch) > 0 && !time.Now().Before(deadline) {
 				break
 			}
 			continue

@@ -141,9 +141,32 @@ func TestConsumeOrderPerKeyAndBatches(t *testing.T) {
 	}
 	wg.Wait()
 
+	tests := []struct {
+		name       string
+		maxRecords int
+		maxWait    time.Duration
+		multi      bool // some batch must hold several records
+	}{
+		{name: "batches of up to 64 records", maxRecords: 64, multi: true},
+		{name: "no batch wait", maxRecords: 64, maxWait: -1},
+		{name: "batches of one record", maxRecords: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := cfg
+			cfg.BatchMaxRecords, cfg.BatchMaxWait = tt.maxRecords, tt.maxWait
+			checkConsumed(t, cfg, topic, keys*perKey, start, tt.multi)
+		})
+	}
+}
+
+// checkConsumed consumes topic with a new group until it saw n records, and
+// checks order, batch sizes and record fields.
+func checkConsumed(t *testing.T, cfg kafka.Config, topic string, n int, start time.Time, wantMulti bool) {
+	t.Helper()
 	sk := newSink()
-	stop := consume(t, newSubscriber(t, cfg), "readers", topic, sk.handler)
-	require.Eventually(t, func() bool { return sk.distinct() == keys*perKey }, waitFor, 10*time.Millisecond)
+	stop := consume(t, newSubscriber(t, cfg), "readers-"+random(4), topic, sk.handler)
+	require.Eventually(t, func() bool { return sk.distinct() == n }, waitFor, 10*time.Millisecond)
 	require.NoError(t, stop())
 
 	checkKeyOrder(t, sk.order)
@@ -168,7 +191,9 @@ func TestConsumeOrderPerKeyAndBatches(t *testing.T) {
 			assert.WithinRange(t, r.Time, start.Add(-time.Second), time.Now())
 		}
 	}
-	assert.True(t, multi, "records are handed over in batches")
+	if wantMulti {
+		assert.True(t, multi, "records are handed over in batches")
+	}
 	parts := map[int32]bool{}
 	for _, p := range keyPartition {
 		parts[p] = true
