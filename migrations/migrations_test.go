@@ -11,11 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/messenger-go/messenger/migrations"
+	"github.com/messenger-go/messenger/testenv"
 )
 
 func open(t *testing.T) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("pgx", testPostgres(t))
+	db, err := sql.Open("pgx", testenv.Postgres(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	return db

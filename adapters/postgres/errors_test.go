@@ -17,6 +17,7 @@ import (
 	"github.com/messenger-go/messenger/adapters/postgres"
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/testenv"
 )
 
 func TestTranslate(t *testing.T) {
@@ -113,7 +114,7 @@ func TestUnreachableDatabaseIsUnavailable(t *testing.T) {
 }
 
 func TestOpenMigratesAndCloses(t *testing.T) {
-	dsn := testPostgres(t)
+	dsn := testenv.Postgres(t)
 	for range 2 { // migrating a current database is a no-op
 		s, err := postgres.Open(t.Context(), dsn, postgres.Config{Migrate: true})
 		require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 	"github.com/messenger-go/messenger/adapters/postgres"
 	"github.com/messenger-go/messenger/ports"
 	"github.com/messenger-go/messenger/ports/portstest"
+	"github.com/messenger-go/messenger/testenv"
 )
 
 // newStore returns a store on a fresh, migrated database, closed when the
@@ -21,7 +22,7 @@ func newStore(t testing.TB) *postgres.Store {
 func newStoreWith(t testing.TB, cfg postgres.Config) *postgres.Store {
 	t.Helper()
 	cfg.Migrate, cfg.MaxConns = true, 8
-	s, err := postgres.Open(t.Context(), testPostgres(t), cfg)
+	s, err := postgres.Open(t.Context(), testenv.Postgres(t), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s

@@ -12,12 +12,13 @@ import (
 	"github.com/messenger-go/messenger/adapters/postgres"
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/testenv"
 )
 
 // The prefix search reads the lower(...) text_pattern_ops indexes, not the
 // whole table: the index scan counters of all three move.
 func TestSearchUsersUsesPrefixIndexes(t *testing.T) {
-	dsn := testPostgres(t)
+	dsn := testenv.Postgres(t)
 	cfg, err := pgxpool.ParseConfig(dsn)
 	require.NoError(t, err)
 	cfg.MaxConns = 1 // one backend, so that its statistics can be flushed on demand
