@@ -174,19 +174,46 @@ func RunLog(t *testing.T, newLog func(t *testing.T, topic string, partitions int
 	})
 
 	t.Run("members of one group share the partitions and take over from a leaving one", func(t *testing.T) {
-		const partitions = 4
+		const partitions, keys = 4, 16
 		topic := newTopic()
 		pub, sub := newLog(t, topic, partitions)
 		group := "g-" + token(8)
 		var seen recordLog
 		own := &ownership{inflight: map[int32]string{}}
-		m1 := startConsumer(t, sub, group, topic, seen.handler("m1", own))
+		var published []string
+		for i := range keys {
+			published = append(published, value(i, i))
+			require.NoError(t, publish(t, pub, topic, keyOf(i), value(i, i)))
+		}
+
+		// m1 holds its first batch while m2 joins: m2 must not get a partition
+		// of that batch until m1 is done with it.
+		holding, release := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		h1 := seen.tracked("m1", own)
+		m1 := startConsumer(t, sub, group, topic, func(ctx context.Context, batch []ports.Record) ([]ports.Rejection, error) {
+			return h1(ctx, batch, func() {
+				once.Do(func() {
+					close(holding)
+					<-release
+				})
+			})
+		})
+		select {
+		case <-holding:
+		case err := <-m1.early():
+			t.Fatalf("Consume returned before the first batch: %v", err)
+		case <-time.After(logWait):
+			t.Fatal("no first batch")
+		}
 		m2 := startConsumer(t, sub, group, topic, seen.handler("m2", own))
+		time.Sleep(time.Second) // the window in which m2 could wrongly take m1's partitions
+		close(release)
 
 		// Publish steadily until both members have handled records.
-		var published []string
 		stopPub := make(chan struct{})
 		pubDone := make(chan error, 1)
+		fresh := make(chan string, 100000)
 		go func() {
 			for i := 0; ; i++ {
 				select {
@@ -195,12 +222,12 @@ func RunLog(t *testing.T, newLog func(t *testing.T, topic string, partitions int
 					return
 				case <-time.After(10 * time.Millisecond):
 				}
-				v := value(i%16, i)
-				if err := publish(t, pub, topic, keyOf(i%16), v); err != nil {
+				v := value(i%keys, 1000+i)
+				if err := publish(t, pub, topic, keyOf(i%keys), v); err != nil {
 					pubDone <- err
 					return
 				}
-				published = append(published, v)
+				fresh <- v
 			}
 		}()
 		waitUntil(t, "both members handled records", func() bool {
@@ -208,18 +235,25 @@ func RunLog(t *testing.T, newLog func(t *testing.T, topic string, partitions int
 		}, m1, m2)
 		close(stopPub)
 		require.NoError(t, <-pubDone)
-
-		m1.stop(t)
-		for i := range 32 {
-			v := value(i%16, 100000+i)
-			require.NoError(t, publish(t, pub, topic, keyOf(i%16), v))
+		close(fresh)
+		for v := range fresh {
 			published = append(published, v)
 		}
+
+		m1.stop(t)
+		var last []string
+		for i := range 2 * keys {
+			v := value(i%keys, 100000+i)
+			require.NoError(t, publish(t, pub, topic, keyOf(i%keys), v))
+			last = append(last, v)
+		}
+		published = append(published, last...)
 		waitUntil(t, "everything consumed", func() bool { return seen.hasAll(published) }, m2)
 		m2.stop(t)
-		last := published[len(published)-32:]
 		assert.Subset(t, seen.valuesOf("m2"), last, "the remaining member takes every partition")
+		own.mu.Lock()
 		assert.Empty(t, own.violations, "a partition is consumed by one member at a time")
+		own.mu.Unlock()
 		seen.checkRecords(t, topic, partitions)
 		seen.checkKeyOrder(t)
 	})
@@ -295,9 +329,16 @@ type ownership struct {
 	violations []string
 }
 
-// handler returns a handler that records batches under member's name.
+// handler returns a handler that records batches under member's name. With
+// own, it also reports two members handling one partition at once; work, when
+// given, runs while the batch is in flight.
 func (l *recordLog) handler(member string, own *ownership) ports.BatchHandler {
-	return func(ctx context.Context, batch []ports.Record) ([]ports.Rejection, error) {
+	h := l.tracked(member, own)
+	return func(ctx context.Context, batch []ports.Record) ([]ports.Rejection, error) { return h(ctx, batch, nil) }
+}
+
+func (l *recordLog) tracked(member string, own *ownership) func(ctx context.Context, batch []ports.Record, work func()) ([]ports.Rejection, error) {
+	return func(ctx context.Context, batch []ports.Record, work func()) ([]ports.Rejection, error) {
 		if own != nil {
 			parts := map[int32]bool{}
 			for _, r := range batch {
@@ -322,13 +363,16 @@ func (l *recordLog) handler(member string, own *ownership) ports.BatchHandler {
 			}()
 		}
 		l.mu.Lock()
-		defer l.mu.Unlock()
 		if l.set == nil {
 			l.set = map[string]bool{}
 		}
 		for _, r := range batch {
 			l.seen = append(l.seen, seenRecord{member, r})
 			l.set[string(r.Value)] = true
+		}
+		l.mu.Unlock()
+		if work != nil {
+			work()
 		}
 		return nil, nil
 	}
