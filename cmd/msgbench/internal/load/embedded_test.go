@@ -1,0 +1,111 @@
+package load_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	messenger "github.com/messenger-go/messenger"
+	"github.com/messenger-go/messenger/adapters/auth"
+	"github.com/messenger-go/messenger/cmd/msgbench/internal/load"
+)
+
+const testKey = "../../../../testdata/jwt-test-key.pem"
+
+// startEmbedded runs a node of the embedded default in this process, signing
+// with the test key.
+func startEmbedded(t *testing.T) string {
+	t.Helper()
+	pem, err := os.ReadFile(testKey)
+	require.NoError(t, err)
+	tokens, err := auth.NewTokens(auth.TokenConfig{PrivateKeyPEM: pem})
+	require.NoError(t, err)
+	passwords, err := auth.NewPasswords(auth.PasswordConfig{Params: auth.TestPasswordParams})
+	require.NoError(t, err)
+	m, err := messenger.New(messenger.Config{Tokens: tokens, Passwords: passwords})
+	require.NoError(t, err)
+	srv := httptest.NewServer(m.Handler())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		_ = m.Shutdown(sctx)
+		cancel()
+		<-done
+		srv.Close()
+	})
+	return srv.URL
+}
+
+// Against the real node: every message is answered, delivered once, in
+// order, to both members; the node's own socket count agrees.
+func TestStepAgainstEmbeddedNode(t *testing.T) {
+	url := startEmbedded(t)
+	pem, err := os.ReadFile(testKey)
+	require.NoError(t, err)
+	b := newBench(t, load.Config{
+		Targets: []string{url}, Users: 20, Register: true, KeyPEM: pem,
+		ServerPIDs:  []int{os.Getpid()}, // the node runs in this process
+		Watch:       []load.Watched{{Name: "test", PID: os.Getpid()}},
+		SampleEvery: 200 * time.Millisecond,
+	})
+	assert.Equal(t, 20, b.Held())
+	st := runStep(t, b, 300, 300*time.Millisecond, 1500*time.Millisecond)
+
+	assert.EqualValues(t, 450, st.Scheduled)
+	assert.Equal(t, st.Scheduled, st.Accepted, "errors: %v", st.Errors)
+	assert.Empty(t, st.Errors)
+	assert.EqualValues(t, 0, st.Lost)
+	assert.EqualValues(t, 0, st.Duplicated)
+	assert.EqualValues(t, 0, st.OutOfOrder)
+	assert.EqualValues(t, 0, st.NotEchoed)
+	assert.EqualValues(t, 0, st.WarmupErrors)
+	assert.Equal(t, 450, st.Delivery.Count)
+	assert.Greater(t, st.Delivery.P50, 0.0)
+	assert.GreaterOrEqual(t, st.Delivery.Max, st.Delivery.P99)
+	assert.InDelta(t, 300, st.AcceptedRate, 30)
+	assert.False(t, st.LagAvailable, "the memory log has no consumer lag metric")
+	assert.EqualValues(t, 20, st.ServerSockets)
+	assert.Greater(t, st.ServerCPUCores, 0.0)
+	require.Len(t, st.Components, 1)
+	assert.Equal(t, "test", st.Components[0].Name)
+	assert.Len(t, st.Series, 2)
+
+	// A second step continues the same conversations.
+	st2 := runStep(t, b, 200, 0, time.Second)
+	assert.Equal(t, st2.Scheduled, st2.Accepted)
+	assert.EqualValues(t, 0, st2.Lost+st2.Duplicated+st2.OutOfOrder)
+
+	r := b.Close()
+	assert.EqualValues(t, 0, r.MissingSequences)
+	assert.EqualValues(t, 0, r.Reconnects)
+	assert.Len(t, r.Steps, 2)
+	assert.Equal(t, 20, r.Setup.SocketsHeld)
+}
+
+// Sockets of users the node never registered, with minted tokens.
+func TestLocalHolderHoldsSockets(t *testing.T) {
+	url := startEmbedded(t)
+	pem, err := os.ReadFile(testKey)
+	require.NoError(t, err)
+	h, err := load.NewLocalHolder(load.Config{Targets: []string{url}, Users: 30, KeyPEM: pem, Settle: -1})
+	require.NoError(t, err)
+	res := load.MeasureConns(context.Background(), load.ConnsConfig{
+		Targets: []string{url}, ServerPIDs: []int{os.Getpid()}, Hold: 500 * time.Millisecond, Target: 30,
+	}, []load.Holder{h})
+	h.Close()
+	assert.Equal(t, 30, res.Held)
+	assert.Equal(t, 30, res.HeldAtEnd)
+	assert.EqualValues(t, 0, res.Failed)
+	assert.EqualValues(t, 30, res.ServerSockets)
+	assert.Greater(t, res.ServerRSSAfter, int64(0))
+	assert.Greater(t, res.ClientRSSPerSocket, 0.0)
+	assert.Empty(t, res.Errors)
+}

@@ -1,0 +1,18 @@
+package load
+
+import (
+	"time"
+
+	"github.com/messenger-go/messenger/cmd/msgbench/internal/report"
+)
+
+var (
+	ClientMessageIDForTest      = clientMessageID
+	ParseClientMessageIDForTest = parseClientMessageID
+	ErrorKindForTest            = errorKind
+)
+
+func SaturatedForTest(s report.Step, p99 time.Duration) (bool, string) { return saturated(s, p99) }
+
+// PairForTest is the sender and receiver of message i.
+func (b *Bench) PairForTest(i int64) (from, to *User) { return b.pair(i) }

@@ -1,0 +1,135 @@
+package measure
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ClockTick is the unit of the CPU times in /proc/<pid>/stat (USER_HZ, 100
+// on every Linux platform Go supports).
+const ClockTick = 10 * time.Millisecond
+
+// ProcSample is one reading of a process (or a process tree).
+type ProcSample struct {
+	CPU time.Duration // user + system time consumed so far
+	RSS int64         // resident set size in bytes
+}
+
+// ParseStat reads the utime and stime fields of a /proc/<pid>/stat line,
+// together with the parent pid.
+func ParseStat(line []byte) (cpu time.Duration, ppid int, err error) {
+	// The command name (field 2) may hold spaces and parentheses: the fields
+	// after it start behind its last ')'.
+	i := bytes.LastIndexByte(line, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("malformed stat line")
+	}
+	f := strings.Fields(string(line[i+1:]))
+	// f[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
+	if len(f) < 13 {
+		return 0, 0, fmt.Errorf("stat line has %d fields after the name", len(f))
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	ut, err2 := strconv.ParseInt(f[11], 10, 64)
+	st, err3 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return 0, 0, fmt.Errorf("malformed stat numbers")
+	}
+	return time.Duration(ut+st) * ClockTick, ppid, nil
+}
+
+// ParseStatusRSS reads VmRSS from a /proc/<pid>/status file, in bytes.
+func ParseStatusRSS(status []byte) (int64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		line := sc.Text()
+		rest, ok := strings.CutPrefix(line, "VmRSS:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("malformed VmRSS line %q", line)
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("malformed VmRSS line %q", line)
+		}
+		return kb << 10, nil
+	}
+	return 0, fmt.Errorf("no VmRSS (a kernel thread or a zombie?)")
+}
+
+// Proc reads processes from a /proc tree (root "/proc" on a live system).
+type Proc struct {
+	Root string
+}
+
+// Sample reads one process.
+func (p Proc) Sample(pid int) (ProcSample, error) {
+	dir := filepath.Join(p.Root, strconv.Itoa(pid))
+	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		return ProcSample{}, err
+	}
+	cpu, _, err := ParseStat(stat)
+	if err != nil {
+		return ProcSample{}, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	status, err := os.ReadFile(filepath.Join(dir, "status"))
+	if err != nil {
+		return ProcSample{}, err
+	}
+	rss, err := ParseStatusRSS(status)
+	if err != nil {
+		return ProcSample{}, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	return ProcSample{CPU: cpu, RSS: rss}, nil
+}
+
+// Tree sums pid and every live descendant of it (PostgreSQL's backends, for
+// instance, are children of the postmaster). Processes that exit between
+// reads are skipped; their CPU is lost from the sum, so deltas over a tree
+// are a lower bound.
+func (p Proc) Tree(pid int) (ProcSample, error) {
+	root, err := p.Sample(pid)
+	if err != nil {
+		return ProcSample{}, err
+	}
+	entries, err := os.ReadDir(p.Root)
+	if err != nil {
+		return root, err
+	}
+	children := map[int][]int{}
+	for _, e := range entries {
+		cpid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join(p.Root, e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		if _, ppid, err := ParseStat(stat); err == nil {
+			children[ppid] = append(children[ppid], cpid)
+		}
+	}
+	sum := root
+	queue := children[pid]
+	for len(queue) > 0 {
+		c := queue[0]
+		queue = queue[1:]
+		if s, err := p.Sample(c); err == nil {
+			sum.CPU += s.CPU
+			sum.RSS += s.RSS
+		}
+		queue = append(queue, children[c]...)
+	}
+	return sum, nil
+}

@@ -1,0 +1,106 @@
+package measure_test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/messenger-go/messenger/cmd/msgbench/internal/measure"
+)
+
+// statLine is a /proc/<pid>/stat line with the given name, ppid, utime and stime.
+func statLine(pid int, name string, ppid, utime, stime int) string {
+	return strconv.Itoa(pid) + " (" + name + ") S " + strconv.Itoa(ppid) +
+		" 1 1 0 -1 4194560 100 0 0 0 " + strconv.Itoa(utime) + " " + strconv.Itoa(stime) +
+		" 0 0 20 0 8 0 123 456789 1234 18446744073709551615\n"
+}
+
+func TestParseStat(t *testing.T) {
+	tests := []struct {
+		name    string
+		line    string
+		cpu     time.Duration
+		ppid    int
+		wantErr bool
+	}{
+		{"plain", statLine(42, "messenger", 1, 150, 50), 2 * time.Second, 1, false},
+		{"name with spaces and parens", statLine(7, "a (b) c", 3, 1, 2), 30 * time.Millisecond, 3, false},
+		{"truncated", "42 (x) S 1 2 3", 0, 0, true},
+		{"no name", "garbage", 0, 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cpu, ppid, err := measure.ParseStat([]byte(tc.line))
+			if tc.wantErr {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.cpu, cpu)
+			assert.Equal(t, tc.ppid, ppid)
+		})
+	}
+}
+
+func TestParseStatusRSS(t *testing.T) {
+	tests := []struct {
+		name    string
+		status  string
+		want    int64
+		wantErr bool
+	}{
+		{"present", "Name:\tx\nVmPeak:\t  9 kB\nVmRSS:\t   2048 kB\nThreads:\t3\n", 2048 << 10, false},
+		{"absent", "Name:\tkthreadd\nThreads:\t1\n", 0, true},
+		{"bad unit", "VmRSS:\t 12 MB\n", 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := measure.ParseStatusRSS([]byte(tc.status))
+			if tc.wantErr {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestProcTreeSumsDescendants(t *testing.T) {
+	root := t.TempDir()
+	write := func(pid, ppid, utime, rssKiB int) {
+		t.Helper()
+		dir := filepath.Join(root, strconv.Itoa(pid))
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "stat"), []byte(statLine(pid, "p", ppid, utime, 0)), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "status"), []byte("VmRSS:\t"+strconv.Itoa(rssKiB)+" kB\n"), 0o644))
+	}
+	write(10, 1, 100, 1000) // postmaster
+	write(11, 10, 10, 100)  // backend
+	write(12, 11, 1, 10)    // grandchild
+	write(20, 1, 500, 5000) // unrelated
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "self"), 0o755))
+
+	p := measure.Proc{Root: root}
+	one, err := p.Sample(10)
+	require.NoError(t, err)
+	assert.Equal(t, measure.ProcSample{CPU: time.Second, RSS: 1000 << 10}, one)
+
+	tree, err := p.Tree(10)
+	require.NoError(t, err)
+	assert.Equal(t, measure.ProcSample{CPU: 1110 * time.Millisecond, RSS: 1110 << 10}, tree)
+
+	_, err = p.Sample(99)
+	assert.Error(t, err, "a missing pid is an error")
+}
+
+func TestProcReadsThisProcess(t *testing.T) {
+	s, err := measure.Proc{Root: "/proc"}.Sample(os.Getpid())
+	require.NoError(t, err)
+	assert.Greater(t, s.RSS, int64(1<<20), "a Go test binary holds more than 1 MiB")
+}
