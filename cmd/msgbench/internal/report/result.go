@@ -24,7 +24,7 @@ type Run struct {
 	SocketErrors     map[string]int64 `json:"socketErrors,omitempty"`
 	// HighestSustained is the highest target rate of a step that was not
 	// saturated (0 when none).
-	HighestSustained float64 `json:"highestSustainedRate"`
+	HighestSustained float64  `json:"highestSustainedRate"`
 	Notes            []string `json:"notes,omitempty"`
 }
 
@@ -145,8 +145,8 @@ type Point struct {
 type Conns struct {
 	Target          int     `json:"target"`
 	ClientProcesses int     `json:"clientProcesses"`
-	Held            int     `json:"held"`       // by the clients, once connecting ended
-	HeldAtEnd       int     `json:"heldAtEnd"`  // by the clients, at the end of the hold
+	Held            int     `json:"held"`      // by the clients, once connecting ended
+	HeldAtEnd       int     `json:"heldAtEnd"` // by the clients, at the end of the hold
 	ServerSockets   float64 `json:"serverSockets"`
 	Failed          int64   `json:"failed"`
 	ConnectSeconds  float64 `json:"connectSeconds"`
