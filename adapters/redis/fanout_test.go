@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -201,16 +200,26 @@ func TestFanoutRun(t *testing.T) {
 
 	f, err := redis.NewFanout(c, redis.FanoutConfig{Node: "n1", Presence: p, Local: newRecorder()})
 	require.NoError(t, err)
+	// Two at the same time: one runs (retrying, as Redis is down), the other
+	// is refused at once.
 	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	var first error
-	wg.Go(func() { first = f.Run(ctx) }) // keeps retrying: Redis is down
-	require.Eventually(t, func() bool {
-		return domain.KindOf(f.Run(ctx)) == domain.KindConflict
-	}, time.Second, 10*time.Millisecond, "a second Run at the same time")
+	results := make(chan error, 2)
+	for range 2 {
+		go func() { results <- f.Run(ctx) }()
+	}
+	select {
+	case err := <-results:
+		assert.Equal(t, domain.KindConflict, domain.KindOf(err), "a second Run at the same time: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("neither Run returned: a second Run at the same time was not refused")
+	}
 	cancel()
-	wg.Wait()
-	require.NoError(t, first, "Run ends without error when its context ends")
+	select {
+	case err := <-results:
+		require.NoError(t, err, "Run ends without error when its context ends")
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
 	ctx2, cancel2 := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel2()
 	require.NoError(t, f.Run(ctx2), "Run again after the first returned")

@@ -3,8 +3,6 @@ package redis_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/messenger-go/messenger/adapters/redis"
 	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/testenv"
 )
 
 // env is where the test Redis runs.
@@ -23,34 +22,25 @@ type env struct {
 	Prefix                     string
 }
 
-// redisEnv reads the endpoints scripts/services.sh exports and fails the test
-// when they are missing. Each call gets its own key prefix.
+// redisEnv returns the shared test Redis (through its Sentinels when it has
+// them) under a key prefix of the calling test's own; it fails the test when
+// there is no Redis.
 func redisEnv(t *testing.T) env {
 	t.Helper()
-	e := env{
-		Addr:       os.Getenv("MESSENGER_TEST_REDIS_ADDR"),
-		MasterName: os.Getenv("MESSENGER_TEST_REDIS_MASTER"),
-		Password:   os.Getenv("MESSENGER_TEST_REDIS_PASSWORD"),
-		Prefix:     "test:" + domain.NewUUID()[:8] + ":",
-	}
-	if s := os.Getenv("MESSENGER_TEST_REDIS_SENTINELS"); s != "" {
-		e.Sentinels = strings.Split(s, ",")
-	}
-	if e.MasterName == "" || len(e.Sentinels) == 0 {
-		t.Fatal("Redis with Sentinels is required: run `eval \"$(scripts/services.sh up redis)\"` (MESSENGER_TEST_REDIS_MASTER and MESSENGER_TEST_REDIS_SENTINELS are unset)")
-	}
-	return e
+	r := testenv.Redis(t)
+	return env{Addr: r.Addr, MasterName: r.MasterName, Password: r.Password, Sentinels: r.Sentinels, Prefix: r.Prefix}
 }
 
-// config is the adapter configuration of e, through the Sentinels.
+// config is the adapter configuration of e: through the Sentinels when there
+// are any.
 func (e env) config() redis.Config {
-	return redis.Config{
-		MasterName:       e.MasterName,
-		Sentinels:        e.Sentinels,
-		Password:         e.Password,
-		SentinelPassword: e.Password,
-		KeyPrefix:        e.Prefix,
+	cfg := redis.Config{Password: e.Password, KeyPrefix: e.Prefix}
+	if len(e.Sentinels) > 0 {
+		cfg.MasterName, cfg.Sentinels, cfg.SentinelPassword = e.MasterName, e.Sentinels, e.Password
+	} else {
+		cfg.Addr = e.Addr
 	}
+	return cfg
 }
 
 // open returns a client through the Sentinels, closed at the end of the test.
@@ -66,12 +56,17 @@ func open(t *testing.T, e env) *redis.Client {
 // the adapter wrote.
 func raw(t *testing.T, e env) *goredis.Client {
 	t.Helper()
-	rdb := goredis.NewFailoverClient(&goredis.FailoverOptions{
-		MasterName:       e.MasterName,
-		SentinelAddrs:    e.Sentinels,
-		Password:         e.Password,
-		SentinelPassword: e.Password,
-	})
+	var rdb *goredis.Client
+	if len(e.Sentinels) > 0 {
+		rdb = goredis.NewFailoverClient(&goredis.FailoverOptions{
+			MasterName:       e.MasterName,
+			SentinelAddrs:    e.Sentinels,
+			Password:         e.Password,
+			SentinelPassword: e.Password,
+		})
+	} else {
+		rdb = goredis.NewClient(&goredis.Options{Addr: e.Addr, Password: e.Password})
+	}
 	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb
 }
