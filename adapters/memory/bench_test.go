@@ -1,0 +1,82 @@
+package memory_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/messenger-go/messenger/adapters/memory"
+	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
+)
+
+// BenchmarkAppendBatch stores batches of 100 messages spread over 500
+// conversations, the consumer's shape under load.
+func BenchmarkAppendBatch(b *testing.B) {
+	s := memory.NewStore()
+	users := make([]domain.UserID, 1000)
+	for i := range users {
+		users[i] = domain.NewUserID()
+	}
+	const size = 100
+	batch := make([]ports.Append, size)
+	n := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i += size {
+		b.StopTimer()
+		for j := range batch {
+			pair := (n % 500) * 2
+			m, err := domain.NewMessage(domain.Draft{SenderID: users[pair], ReceiverID: users[pair+1], Text: "hello there", ClientMessageID: fmt.Sprint(n)}, time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			batch[j] = ports.Append{Message: m}
+			n++
+		}
+		b.StartTimer()
+		if _, err := s.AppendBatch(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLog publishes records from 4 goroutines and consumes them with one
+// group of 2 members; it reports records/s end to end.
+func BenchmarkLog(b *testing.B) {
+	l, err := memory.NewLog(memory.LogConfig{Topics: map[string]int{"t": 10}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	var got atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range 2 {
+		go func() {
+			_ = l.Consume(ctx, "g", "t", func(_ context.Context, batch []ports.Record) ([]ports.Rejection, error) {
+				got.Add(int64(len(batch)))
+				return nil, nil
+			})
+		}()
+	}
+	value := make([]byte, 300)
+	start := time.Now()
+	b.ResetTimer()
+	b.SetParallelism(2)
+	var key atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		k := []byte(fmt.Sprint(key.Add(1)))
+		for pb.Next() {
+			if err := l.Publish(ctx, "t", k, value); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	for got.Load() < int64(b.N) {
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
+}
