@@ -1,0 +1,1002 @@
+#!/usr/bin/env bash
+# Local test services for the messenger backend, run as plain processes on
+# loopback (no Docker needed):
+#
+#   PostgreSQL 15    a throwaway cluster, trust auth, fsync off
+#   Redis            master + replica + three Sentinels (quorum 2, "mymaster")
+#   Apache Kafka 4.x one combined KRaft broker+controller, jars from Maven Central
+#
+# Usage:
+#   scripts/services.sh up [postgres] [redis] [kafka]   start (default: all), print exports
+#   scripts/services.sh down [postgres] [redis] [kafka] stop (default: all) and remove state
+#   scripts/services.sh env                             print the exports of what is running
+#   scripts/services.sh status [service...]             human readable; exit 1 if something is down
+#   scripts/services.sh kafka-stop | kafka-start        stop / restart the broker (same storage, ports)
+#   scripts/services.sh redis-start                     restart killed Redis/Sentinel processes (same ports)
+#
+# `up` is idempotent: services that already run and answer are reused. It prints
+# only `export NAME=value` lines on stdout (progress goes to stderr) and writes the
+# same lines to $MESSENGER_SERVICES_DIR/env, so callers do
+#
+#   eval "$(scripts/services.sh up)"
+#
+# Environment:
+#   MESSENGER_SERVICES_DIR           state dir (default .services, relative to the repo root)
+#   MESSENGER_CACHE_DIR              download cache kept across runs (default .cache)
+#   MESSENGER_KAFKA_VERSION          org.apache.kafka:kafka_2.13 version (default 4.1.2)
+#   MESSENGER_REDIS_PASSWORD         optional requirepass/masterauth for Redis and Sentinels
+#   MESSENGER_REDIS_DOWN_AFTER_MS    Sentinel down-after-milliseconds (default 1000)
+#   MESSENGER_REDIS_FAILOVER_TIMEOUT_MS  Sentinel failover-timeout (default 10000)
+#   MESSENGER_SERVICES_TIMEOUT       seconds to wait for each service (default 120)
+set -euo pipefail
+
+SCRIPT_PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+SCRIPT_DIR="$(dirname "$SCRIPT_PATH")"
+REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+
+abspath() {
+	case "$1" in
+	/*) printf '%s\n' "$1" ;;
+	*) printf '%s\n' "$REPO_ROOT/$1" ;;
+	esac
+}
+
+DIR="$(abspath "${MESSENGER_SERVICES_DIR:-.services}")"
+CACHE_DIR="$(abspath "${MESSENGER_CACHE_DIR:-.cache}")"
+KAFKA_VERSION="${MESSENGER_KAFKA_VERSION:-4.1.2}"
+REDIS_PASSWORD="${MESSENGER_REDIS_PASSWORD:-}"
+REDIS_DOWN_AFTER_MS="${MESSENGER_REDIS_DOWN_AFTER_MS:-1000}"
+REDIS_FAILOVER_TIMEOUT_MS="${MESSENGER_REDIS_FAILOVER_TIMEOUT_MS:-10000}"
+WAIT_TIMEOUT="${MESSENGER_SERVICES_TIMEOUT:-120}"
+REDIS_MASTER_NAME="mymaster"
+ALL_SERVICES=(postgres redis kafka)
+MARKER=".messenger-services"
+
+export DEBIAN_FRONTEND=noninteractive
+
+# ---------------------------------------------------------------------------
+# helpers
+
+T0=$SECONDS
+log() { printf '[services %3ds] %s\n' "$((SECONDS - T0))" "$*" >&2; }
+die() {
+	log "ERROR: $*"
+	exit 1
+}
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+pid_alive() { # pidfile
+	local pid
+	[ -s "$1" ] || return 1
+	pid="$(head -n1 "$1" 2>/dev/null | tr -dc '0-9')"
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+pid_of() { # pidfile; prints nothing when there is none
+	[ -s "$1" ] || return 0
+	head -n1 "$1" 2>/dev/null | tr -dc '0-9' || true
+}
+
+tcp_open() { # port
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Stops the process in a pidfile: TERM, wait up to $2 seconds, then KILL.
+stop_pidfile() { # pidfile [timeout]
+	local pidfile="$1" timeout="${2:-20}" pid i
+	[ -s "$pidfile" ] || return 0
+	pid="$(pid_of "$pidfile")"
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < timeout * 10; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			log "pid $pid ($(basename "$pidfile")) did not stop in ${timeout}s, killing"
+			kill -KILL "$pid" 2>/dev/null || true
+			sleep 0.2
+		fi
+	fi
+	rm -f "$pidfile"
+}
+
+# Stops the processes of several pidfiles at once: TERM to all, then wait.
+stop_pidfiles() { # timeout pidfiles...
+	local timeout="$1" f pid pids=() i alive
+	shift
+	for f in "$@"; do
+		pid="$(pid_of "$f")"
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null || true
+			pids+=("$pid")
+		fi
+	done
+	for ((i = 0; i < timeout * 10 && ${#pids[@]} > 0; i++)); do
+		alive=()
+		for pid in "${pids[@]}"; do
+			if kill -0 "$pid" 2>/dev/null; then alive+=("$pid"); fi
+		done
+		pids=("${alive[@]+"${alive[@]}"}")
+		[ "${#pids[@]}" -eq 0 ] && break
+		sleep 0.1
+	done
+	for pid in "${pids[@]+"${pids[@]}"}"; do
+		log "pid $pid did not stop in ${timeout}s, killing"
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	rm -f "$@"
+}
+
+# True when a TCP port shows up in /proc/net/tcp* (bound, listening or used
+# by a connection) or something answers on it.
+port_in_use() { # port
+	local hex
+	hex="$(printf ':%04X ' "$1")"
+	grep -q -F -- "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null && return 0
+	tcp_open "$1"
+}
+
+# Prints a free loopback TCP port in [20000, 32000) (below the Linux ephemeral
+# range, so clients' outgoing connections never take it) not picked before in this run.
+# Callers run it in $(...), so the picked list lives in a file.
+pick_port() {
+	local p i picked=""
+	picked=" $(cat "$DIR/.picked-ports" "$PG_DIR/port" "$REDIS_DIR/ports" "$KAFKA_DIR/ports" 2>/dev/null | tr '\n' ' ') "
+	for ((i = 0; i < 500; i++)); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+		case "$picked" in *" $p "*) continue ;; esac
+		port_in_use "$p" && continue
+		echo "$p" >>"$DIR/.picked-ports"
+		printf '%s\n' "$p"
+		return 0
+	done
+	die "no free port found"
+}
+
+wait_until() { # timeout command...
+	local timeout="$1" deadline
+	shift
+	deadline=$((SECONDS + timeout))
+	until "$@"; do
+		if ((SECONDS >= deadline)); then
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+ensure_state_dir() {
+	mkdir -p "$DIR"
+	touch "$DIR/$MARKER"
+	chmod 755 "$DIR"
+}
+
+# ---------------------------------------------------------------------------
+# package installation (Debian, non-interactive)
+
+APT_UPDATED=0
+apt_install() { # packages...
+	is_root || die "missing packages ($*): install them or run as root"
+	command -v apt-get >/dev/null || die "missing packages ($*) and no apt-get"
+	ensure_state_dir
+	local aptlog="$DIR/apt.log" policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
+	# Keep the packages' own system services (postgres on 5432, redis on 6379)
+	# from starting during the install: they are not used.
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		made_policy=1
+	fi
+	if [ "$APT_UPDATED" -eq 0 ]; then
+		log "apt-get update"
+		apt-get update -q >>"$aptlog" 2>&1 </dev/null 9>&- || rc=$?
+		APT_UPDATED=1
+	fi
+	if [ "$rc" -eq 0 ]; then
+		log "apt-get install -y $*"
+		apt-get install -y -q --no-install-recommends "$@" >>"$aptlog" 2>&1 </dev/null 9>&- || rc=$?
+	fi
+	[ "$made_policy" -eq 1 ] && rm -f "$policy"
+	if [ "$rc" -ne 0 ]; then
+		tail -n 30 "$aptlog" >&2
+		die "apt-get failed (see $aptlog)"
+	fi
+}
+
+PG_BIN=""
+find_pg_bin() {
+	local d
+	for d in /usr/lib/postgresql/15/bin /usr/lib/postgresql/*/bin; do
+		if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
+			PG_BIN="$d"
+			return 0
+		fi
+	done
+	if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then
+		PG_BIN="$(dirname "$(command -v pg_ctl)")"
+		return 0
+	fi
+	return 1
+}
+
+ensure_packages() { # services...
+	local pkgs=() s
+	for s in "$@"; do
+		case "$s" in
+		postgres)
+			find_pg_bin || pkgs+=(postgresql postgresql-client)
+			;;
+		redis)
+			command -v redis-server >/dev/null || pkgs+=(redis-server)
+			command -v redis-cli >/dev/null || pkgs+=(redis-tools)
+			;;
+		kafka)
+			command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)
+			command -v mvn >/dev/null || pkgs+=(maven)
+			;;
+		esac
+	done
+	if [ "${#pkgs[@]}" -gt 0 ]; then
+		apt_install "${pkgs[@]}"
+	fi
+	for s in "$@"; do
+		if [ "$s" = postgres ]; then
+			find_pg_bin || die "PostgreSQL binaries (initdb, pg_ctl) not found"
+		fi
+	done
+}
+
+# ---------------------------------------------------------------------------
+# PostgreSQL
+
+PG_DIR="$DIR/postgres"
+PG_DATA="$PG_DIR/data"
+PG_LOG="$PG_DIR/postgres.log"
+
+# The cluster lives in $PG_DIR/data, or, when the postgres user cannot reach
+# the state dir (e.g. under a 0700 test temp dir), in a dir of its own under
+# /tmp recorded in $PG_DIR/datadir.
+pg_locate() {
+	if [ -s "$PG_DIR/datadir" ]; then
+		PG_DATA="$(cat "$PG_DIR/datadir")"
+	else
+		PG_DATA="$PG_DIR/data"
+	fi
+	PG_LOG="$(dirname "$PG_DATA")/postgres.log"
+}
+
+as_pg() {
+	if is_root; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+pg_port() { cat "$PG_DIR/port" 2>/dev/null; }
+
+pg_healthy() {
+	local port
+	pg_locate
+	port="$(pg_port)" || return 1
+	[ -n "$port" ] && [ -s "$PG_DATA/postmaster.pid" ] || return 1
+	pg_isready -q -h 127.0.0.1 -p "$port" -U postgres -t 2 >/dev/null 2>&1
+}
+
+pg_stop() {
+	pg_locate
+	if [ -s "$PG_DATA/postmaster.pid" ] && find_pg_bin; then
+		log "postgres: stopping"
+		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null 2>&1 </dev/null ||
+			stop_pidfile "$PG_DATA/postmaster.pid" 10 || true
+	fi
+	case "$PG_DATA" in
+	/tmp/messenger-pg.*/data) rm -rf "$(dirname "$PG_DATA")" ;;
+	esac
+	rm -rf "$PG_DIR"
+	rm -f "$DIR/postgres.env"
+}
+
+pg_up() {
+	local t=$SECONDS port
+	if pg_healthy; then
+		log "postgres: already running on 127.0.0.1:$(pg_port)"
+	else
+		pg_stop
+		port="$(pick_port)"
+		mkdir -p "$PG_DIR"
+		chmod 755 "$PG_DIR"
+		if is_root; then
+			chown postgres:postgres "$PG_DIR"
+			if ! runuser -u postgres -- test -w "$PG_DIR"; then
+				local ext
+				ext="$(mktemp -d /tmp/messenger-pg.XXXXXX)"
+				chown postgres:postgres "$ext"
+				echo "$ext/data" >"$PG_DIR/datadir"
+				log "postgres: user postgres cannot reach $PG_DIR; cluster in $ext"
+			fi
+		fi
+		pg_locate
+		log "postgres: initdb"
+		as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 \
+			--locale=C.UTF-8 --no-sync >"$PG_DIR/initdb.log" 2>&1 </dev/null ||
+			as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 \
+				--locale=C --no-sync >"$PG_DIR/initdb.log" 2>&1 </dev/null ||
+			{
+				tail -n 20 "$PG_DIR/initdb.log" >&2
+				die "postgres: initdb failed"
+			}
+		cat >>"$PG_DATA/postgresql.conf" <<EOF
+
+# messenger test cluster (scripts/services.sh)
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = ''
+max_connections = 300
+shared_buffers = 128MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+wal_level = minimal
+max_wal_senders = 0
+checkpoint_timeout = 30min
+log_min_messages = warning
+log_min_error_statement = panic
+log_checkpoints = off
+EOF
+		cat >"$PG_DATA/pg_hba.conf" <<EOF
+local all all trust
+host  all all 127.0.0.1/32 trust
+host  all all ::1/128 trust
+EOF
+		printf '%s\n' "$port" >"$PG_DIR/port"
+		log "postgres: starting on 127.0.0.1:$port"
+		if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$WAIT_TIMEOUT" start \
+			>/dev/null 2>&1 </dev/null 9>&-; then
+			tail -n 30 "$PG_LOG" >&2 || true
+			die "postgres: pg_ctl start failed (log: $PG_LOG)"
+		fi
+		wait_until "$WAIT_TIMEOUT" pg_healthy || die "postgres: not ready after ${WAIT_TIMEOUT}s"
+		log "postgres: ready in $((SECONDS - t))s"
+	fi
+	port="$(pg_port)"
+	{
+		echo "MESSENGER_TEST_POSTGRES_DSN=postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+	} >"$DIR/postgres.env"
+}
+
+# ---------------------------------------------------------------------------
+# Redis: master, replica, three Sentinels
+
+REDIS_DIR="$DIR/redis"
+
+redis_cli() { # port args...
+	local port="$1"
+	shift
+	if [ -n "$REDIS_PASSWORD" ]; then
+		REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -h 127.0.0.1 -p "$port" "$@" 2>/dev/null </dev/null
+	else
+		redis-cli -h 127.0.0.1 -p "$port" "$@" 2>/dev/null </dev/null
+	fi
+}
+
+redis_ports() { # prints "master replica s1 s2 s3"
+	cat "$REDIS_DIR/ports" 2>/dev/null
+}
+
+redis_pong() { [ "$(redis_cli "$1" PING)" = PONG ]; }
+
+redis_link_up() { redis_cli "$1" INFO replication | grep -q '^master_link_status:up'; }
+
+# Field of `SENTINEL master mymaster` (flat key/value reply).
+sentinel_field() { # port field
+	redis_cli "$1" SENTINEL master "$REDIS_MASTER_NAME" | awk -v k="$2" 'prev == k { print; exit } { prev = $0 }'
+}
+
+# A sentinel knows the master, the replica and the two other sentinels.
+sentinel_ready() { # port
+	local addr flags
+	addr="$(redis_cli "$1" SENTINEL get-master-addr-by-name "$REDIS_MASTER_NAME" | tr '\n' ' ')"
+	[ -n "$addr" ] && [ "$addr" != " " ] || return 1
+	flags="$(sentinel_field "$1" flags)"
+	[ "$flags" = "master" ] || return 1
+	[ "$(sentinel_field "$1" num-slaves)" = "1" ] || return 1
+	[ "$(sentinel_field "$1" num-other-sentinels)" = "2" ] || return 1
+}
+
+# All three sentinels are ready and agree on the master, which has its replica.
+redis_all_sentinels_ready() {
+	local ports s addr first=""
+	read -r -a ports <<<"$(redis_ports)"
+	for s in "${ports[@]:2:3}"; do
+		sentinel_ready "$s" || return 1
+		addr="$(redis_cli "$s" SENTINEL get-master-addr-by-name "$REDIS_MASTER_NAME" | paste -sd: -)"
+		[ -z "$first" ] && first="$addr"
+		[ "$addr" = "$first" ] || return 1
+	done
+	redis_cli "${first##*:}" INFO replication | grep -q '^connected_slaves:[1-9]'
+}
+
+redis_pidfiles() {
+	echo "$DIR/redis-master.pid" "$DIR/redis-replica.pid" \
+		"$DIR/sentinel-1.pid" "$DIR/sentinel-2.pid" "$DIR/sentinel-3.pid"
+}
+
+redis_healthy() {
+	local f ports
+	[ -s "$REDIS_DIR/ports" ] || return 1
+	for f in $(redis_pidfiles); do
+		pid_alive "$f" || return 1
+	done
+	read -r -a ports <<<"$(redis_ports)"
+	[ "$(redis_cli "${ports[0]}" PING)" = "PONG" ] || return 1
+	[ "$(redis_cli "${ports[1]}" PING)" = "PONG" ] || return 1
+	redis_all_sentinels_ready
+}
+
+# Starts again, from their (possibly Sentinel-rewritten) configs and on the
+# same ports, the Redis and Sentinel processes that are gone, e.g. after a
+# failover test killed the master; then waits until the group is whole again.
+redis_restart_dead() { # timeout
+	local name i
+	[ -s "$REDIS_DIR/ports" ] && [ -f "$REDIS_DIR/master.conf" ] || return 1
+	for name in master replica; do
+		if ! pid_alive "$DIR/redis-$name.pid"; then
+			log "redis: restarting $name"
+			redis-server "$REDIS_DIR/$name.conf" >>"$REDIS_DIR/start.log" 2>&1 </dev/null 9>&- || return 1
+		fi
+	done
+	for i in 1 2 3; do
+		if ! pid_alive "$DIR/sentinel-$i.pid"; then
+			log "redis: restarting sentinel-$i"
+			redis-server "$REDIS_DIR/sentinel-$i.conf" --sentinel >>"$REDIS_DIR/start.log" 2>&1 </dev/null 9>&- || return 1
+		fi
+	done
+	wait_until "$1" redis_healthy
+}
+
+redis_stop() {
+	if compgen -G "$DIR/redis-*.pid" >/dev/null || compgen -G "$DIR/sentinel-*.pid" >/dev/null; then
+		log "redis: stopping"
+	fi
+	# shellcheck disable=SC2046
+	stop_pidfiles 10 $(redis_pidfiles)
+	rm -rf "$REDIS_DIR"
+	rm -f "$DIR/redis.env"
+}
+
+redis_auth_conf() {
+	if [ -n "$REDIS_PASSWORD" ]; then
+		echo "requirepass \"$REDIS_PASSWORD\""
+		echo "masterauth \"$REDIS_PASSWORD\""
+	fi
+}
+
+redis_server_conf() { # name port [replicaof-port]
+	local name="$1" port="$2" of="${3:-}"
+	mkdir -p "$REDIS_DIR/$name"
+	cat <<EOF
+# generated by scripts/services.sh
+bind 127.0.0.1
+port $port
+protected-mode no
+daemonize yes
+pidfile $DIR/redis-$name.pid
+logfile $REDIS_DIR/$name.log
+dir $REDIS_DIR/$name
+save ""
+appendonly no
+loglevel warning
+repl-diskless-sync yes
+repl-diskless-sync-delay 0
+replica-announce-ip 127.0.0.1
+EOF
+	redis_auth_conf
+	if [ -n "$of" ]; then
+		echo "replicaof 127.0.0.1 $of"
+	fi
+}
+
+redis_up() {
+	local t=$SECONDS master replica s1 s2 s3 i port name
+	if redis_healthy; then
+		read -r master replica s1 s2 s3 <<<"$(redis_ports)"
+		log "redis: already running (master 127.0.0.1:$master)"
+	elif redis_restart_dead 30; then
+		read -r master replica s1 s2 s3 <<<"$(redis_ports)"
+		log "redis: running again on the same ports in $((SECONDS - t))s"
+	else
+		redis_stop
+		mkdir -p "$REDIS_DIR"
+		master="$(pick_port)"
+		replica="$(pick_port)"
+		s1="$(pick_port)"
+		s2="$(pick_port)"
+		s3="$(pick_port)"
+		echo "$master $replica $s1 $s2 $s3" >"$REDIS_DIR/ports"
+
+		redis_server_conf master "$master" >"$REDIS_DIR/master.conf"
+		redis_server_conf replica "$replica" "$master" >"$REDIS_DIR/replica.conf"
+		log "redis: starting master on 127.0.0.1:$master, replica on 127.0.0.1:$replica"
+		redis-server "$REDIS_DIR/master.conf" >>"$REDIS_DIR/start.log" 2>&1 </dev/null 9>&- ||
+			die "redis: master failed to start (see $REDIS_DIR/master.log)"
+		wait_until 30 redis_pong "$master" ||
+			die "redis: master not answering (see $REDIS_DIR/master.log)"
+		redis-server "$REDIS_DIR/replica.conf" >>"$REDIS_DIR/start.log" 2>&1 </dev/null 9>&- ||
+			die "redis: replica failed to start (see $REDIS_DIR/replica.log)"
+		wait_until 30 redis_link_up "$replica" ||
+			die "redis: replica did not sync (see $REDIS_DIR/replica.log)"
+
+		i=0
+		for port in "$s1" "$s2" "$s3"; do
+			i=$((i + 1))
+			name="sentinel-$i"
+			mkdir -p "$REDIS_DIR/$name"
+			{
+				cat <<EOF
+# generated by scripts/services.sh (Sentinel rewrites this file)
+bind 127.0.0.1
+port $port
+protected-mode no
+daemonize yes
+pidfile $DIR/$name.pid
+logfile $REDIS_DIR/$name.log
+dir $REDIS_DIR/$name
+sentinel announce-ip 127.0.0.1
+sentinel monitor $REDIS_MASTER_NAME 127.0.0.1 $master 2
+sentinel down-after-milliseconds $REDIS_MASTER_NAME $REDIS_DOWN_AFTER_MS
+sentinel failover-timeout $REDIS_MASTER_NAME $REDIS_FAILOVER_TIMEOUT_MS
+sentinel parallel-syncs $REDIS_MASTER_NAME 1
+EOF
+				if [ -n "$REDIS_PASSWORD" ]; then
+					echo "sentinel auth-pass $REDIS_MASTER_NAME \"$REDIS_PASSWORD\""
+					echo "requirepass \"$REDIS_PASSWORD\""
+					echo "sentinel sentinel-pass \"$REDIS_PASSWORD\""
+				fi
+			} >"$REDIS_DIR/$name.conf"
+			redis-server "$REDIS_DIR/$name.conf" --sentinel >>"$REDIS_DIR/start.log" 2>&1 </dev/null 9>&- ||
+				die "redis: $name failed to start (see $REDIS_DIR/$name.log)"
+		done
+		log "redis: sentinels on 127.0.0.1:$s1,$s2,$s3; waiting for them to agree"
+		if ! wait_until "$WAIT_TIMEOUT" redis_all_sentinels_ready; then
+			for port in "$s1" "$s2" "$s3"; do
+				log "sentinel $port: $(redis_cli "$port" SENTINEL master "$REDIS_MASTER_NAME" | tr '\n' ' ')"
+			done
+			die "redis: sentinels not ready after ${WAIT_TIMEOUT}s"
+		fi
+		log "redis: ready in $((SECONDS - t))s"
+	fi
+	# The current master (it may have moved after a failover test).
+	local cur
+	cur="$(redis_cli "$s1" SENTINEL get-master-addr-by-name "$REDIS_MASTER_NAME" | paste -sd: - || true)"
+	[ -n "$cur" ] || cur="127.0.0.1:$master"
+	{
+		echo "MESSENGER_TEST_REDIS_ADDR=$cur"
+		echo "MESSENGER_TEST_REDIS_MASTER=$REDIS_MASTER_NAME"
+		echo "MESSENGER_TEST_REDIS_SENTINELS=127.0.0.1:$s1,127.0.0.1:$s2,127.0.0.1:$s3"
+		echo "MESSENGER_TEST_REDIS_REPLICA_ADDR=127.0.0.1:$replica"
+		if [ -n "$REDIS_PASSWORD" ]; then
+			echo "MESSENGER_TEST_REDIS_PASSWORD=$REDIS_PASSWORD"
+		fi
+		echo "MESSENGER_TEST_REDIS_MASTER_PIDFILE=$DIR/redis-master.pid"
+		echo "MESSENGER_TEST_REDIS_REPLICA_PIDFILE=$DIR/redis-replica.pid"
+		echo "MESSENGER_TEST_REDIS_SENTINEL_PIDFILES=$DIR/sentinel-1.pid,$DIR/sentinel-2.pid,$DIR/sentinel-3.pid"
+		echo "MESSENGER_TEST_REDIS_START=$(command_prefix) redis-start"
+	} >"$DIR/redis.env"
+}
+
+# ---------------------------------------------------------------------------
+# Kafka (KRaft, one combined broker+controller)
+
+KAFKA_DIR="$DIR/kafka"
+KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
+KAFKA_LIBS="$KAFKA_HOME/libs"
+
+kafka_cached() {
+	[ -f "$KAFKA_HOME/.complete" ] && compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null
+}
+
+pom_sum() { sha256sum "$SCRIPT_DIR/kafka/pom.xml" | cut -d' ' -f1; }
+
+# Copies the broker's jars from Maven Central into the cache once; parallel
+# callers (tests starting brokers of their own) wait for the first one.
+kafka_fetch() {
+	if kafka_cached; then
+		# Running brokers use these jars, so they are not replaced under them.
+		if [ "$(cat "$KAFKA_HOME/.complete")" != "$(pom_sum)" ]; then
+			log "kafka: note: scripts/kafka/pom.xml changed since $KAFKA_HOME was filled; rm -rf it to fetch again"
+		fi
+		return 0
+	fi
+	mkdir -p "$CACHE_DIR"
+	# In a subshell, so the lock's fd is gone before any daemon starts.
+	(
+		flock -w 900 8 || die "kafka: could not lock $CACHE_DIR/.kafka-$KAFKA_VERSION.lock"
+		kafka_cached && exit 0
+		t=$SECONDS
+		tmp="$(mktemp -d "$CACHE_DIR/.kafka-$KAFKA_VERSION.XXXXXX")"
+		log "kafka: resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central"
+		if ! mvn -q -B -f "$SCRIPT_DIR/kafka/pom.xml" \
+			-Dkafka.version="$KAFKA_VERSION" \
+			dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp/libs" \
+			>"$tmp/mvn.log" 2>&1 </dev/null 9>&- 8>&-; then
+			tail -n 40 "$tmp/mvn.log" >&2
+			rm -rf "$tmp"
+			die "kafka: mvn dependency:copy-dependencies failed"
+		fi
+		pom_sum >"$tmp/.complete"
+		rm -rf "$KAFKA_HOME"
+		mv "$tmp" "$KAFKA_HOME"
+		log "kafka: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars in $KAFKA_LIBS ($((SECONDS - t))s)"
+	) 8>"$CACHE_DIR/.kafka-$KAFKA_VERSION.lock" || exit 1
+	kafka_cached || die "kafka: no jars in $KAFKA_LIBS"
+}
+
+kafka_ports() { cat "$KAFKA_DIR/ports" 2>/dev/null; } # "broker controller"
+
+kafka_java() { # main-class args...
+	java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+		-Djava.awt.headless=true \
+		-Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" \
+		-Dkafka.logs.dir="$KAFKA_DIR/logs" \
+		-cp "$KAFKA_LIBS/*" "$@"
+}
+
+kafka_log_started() {
+	grep -q -E 'Kafka Server started|started \(kafka\.server\.KafkaRaftServer\)' "$KAFKA_DIR/kafka.log" 2>/dev/null
+}
+
+# Done waiting: the broker logged its start and takes connections, or it died.
+kafka_started_or_dead() { # broker-port pid
+	{ kafka_log_started && tcp_open "$1"; } || ! kill -0 "$2" 2>/dev/null
+}
+
+kafka_healthy() {
+	local broker
+	read -r broker _ <<<"$(kafka_ports)"
+	[ -n "${broker:-}" ] && pid_alive "$DIR/kafka.pid" && tcp_open "$broker"
+}
+
+kafka_write_config() { # broker-port controller-port
+	local broker="$1" controller="$2"
+	mkdir -p "$KAFKA_DIR/data" "$KAFKA_DIR/logs"
+	cat >"$KAFKA_DIR/server.properties" <<EOF
+# generated by scripts/services.sh
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller
+listeners=PLAINTEXT://127.0.0.1:$broker,CONTROLLER://127.0.0.1:$controller
+advertised.listeners=PLAINTEXT://127.0.0.1:$broker
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$KAFKA_DIR/data
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=10
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+delete.topic.enable=true
+log.retention.hours=2
+log.segment.bytes=16777216
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+controlled.shutdown.enable=true
+EOF
+	cat >"$KAFKA_DIR/log4j2.properties" <<EOF
+# generated by scripts/services.sh: warnings only, plus the startup line
+status = warn
+appender.out.type = Console
+appender.out.name = STDOUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.out.ref = STDOUT
+logger.raftserver.name = kafka.server.KafkaRaftServer
+logger.raftserver.level = info
+logger.kafka.name = kafka.Kafka\$
+logger.kafka.level = info
+EOF
+}
+
+# Starts the broker from the existing config and storage, waits until it answers.
+kafka_start() {
+	local t=$SECONDS broker controller pid
+	[ -f "$KAFKA_DIR/server.properties" ] || die "kafka: no config in $KAFKA_DIR (run: $SCRIPT_PATH up kafka)"
+	kafka_fetch
+	read -r broker controller <<<"$(kafka_ports)"
+	if kafka_healthy; then
+		log "kafka: already running on 127.0.0.1:$broker"
+		return 0
+	fi
+	stop_pidfile "$DIR/kafka.pid" 5
+	log "kafka: starting broker on 127.0.0.1:$broker (controller :$controller)"
+	if [ -s "$KAFKA_DIR/kafka.log" ]; then
+		mv -f "$KAFKA_DIR/kafka.log" "$KAFKA_DIR/kafka.log.1"
+	fi
+	: >"$KAFKA_DIR/kafka.log"
+	# The process writes its own pid, then becomes the JVM; it keeps no fd of ours.
+	# shellcheck disable=SC2016
+	setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$DIR/kafka.pid" \
+		java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+		-Djava.awt.headless=true \
+		-Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" \
+		-Dkafka.logs.dir="$KAFKA_DIR/logs" \
+		-cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_DIR/server.properties" \
+		>>"$KAFKA_DIR/kafka.log" 2>&1 </dev/null 9>&- &
+	disown $! 2>/dev/null || true
+	wait_until 10 test -s "$DIR/kafka.pid" || die "kafka: no pidfile"
+	pid="$(pid_of "$DIR/kafka.pid")"
+	if ! wait_until "$WAIT_TIMEOUT" kafka_started_or_dead "$broker" "$pid"; then
+		tail -n 30 "$KAFKA_DIR/kafka.log" >&2
+		die "kafka: not ready after ${WAIT_TIMEOUT}s (log: $KAFKA_DIR/kafka.log)"
+	fi
+	if ! kill -0 "$pid" 2>/dev/null; then
+		tail -n 30 "$KAFKA_DIR/kafka.log" >&2
+		die "kafka: broker exited (log: $KAFKA_DIR/kafka.log)"
+	fi
+	log "kafka: ready in $((SECONDS - t))s"
+}
+
+kafka_stop_broker() {
+	if [ -s "$DIR/kafka.pid" ]; then
+		log "kafka: stopping broker"
+		stop_pidfile "$DIR/kafka.pid" 30
+	fi
+}
+
+kafka_stop() {
+	kafka_stop_broker
+	rm -rf "$KAFKA_DIR"
+	rm -f "$DIR/kafka.env"
+}
+
+kafka_up() {
+	local t=$SECONDS broker controller cluster_id
+	if kafka_healthy && kafka_log_started; then
+		read -r broker controller <<<"$(kafka_ports)"
+		log "kafka: already running on 127.0.0.1:$broker"
+	elif [ -f "$KAFKA_DIR/server.properties" ] && [ -f "$KAFKA_DIR/data/meta.properties" ] && (kafka_start); then
+		# Stopped (kafka-stop) but intact: same storage and ports.
+		read -r broker controller <<<"$(kafka_ports)"
+	else
+		kafka_stop
+		kafka_fetch
+		mkdir -p "$KAFKA_DIR"
+		broker="$(pick_port)"
+		controller="$(pick_port)"
+		echo "$broker $controller" >"$KAFKA_DIR/ports"
+		kafka_write_config "$broker" "$controller"
+		# Same form as `kafka-storage random-uuid` (16 random bytes, base64url
+		# without padding), without paying for another JVM start.
+		cluster_id="-"
+		while [ "${cluster_id#-}" != "$cluster_id" ]; do # a leading '-' reads as an option
+			cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+		done
+		log "kafka: formatting storage (cluster $cluster_id)"
+		if ! kafka_java kafka.tools.StorageTool format -t "$cluster_id" \
+			-c "$KAFKA_DIR/server.properties" --ignore-formatted \
+			>>"$KAFKA_DIR/format.log" 2>&1 </dev/null; then
+			cat "$KAFKA_DIR/format.log" >&2
+			die "kafka: storage format failed"
+		fi
+		kafka_start
+		log "kafka: up in $((SECONDS - t))s"
+	fi
+	{
+		echo "MESSENGER_TEST_KAFKA_BROKERS=127.0.0.1:$broker"
+		echo "MESSENGER_TEST_KAFKA_PIDFILE=$DIR/kafka.pid"
+		echo "MESSENGER_TEST_KAFKA_STOP=$(command_prefix) kafka-stop"
+		echo "MESSENGER_TEST_KAFKA_START=$(command_prefix) kafka-start"
+	} >"$DIR/kafka.env"
+}
+
+# ---------------------------------------------------------------------------
+# env output
+
+# A shell command line that runs this script on this state dir, for the
+# *_START/*_STOP variables (run them with sh -c).
+command_prefix() {
+	local p
+	p="$(printf 'MESSENGER_SERVICES_DIR=%q MESSENGER_CACHE_DIR=%q MESSENGER_KAFKA_VERSION=%q' \
+		"$DIR" "$CACHE_DIR" "$KAFKA_VERSION")"
+	if [ -n "$REDIS_PASSWORD" ]; then
+		p="$p $(printf 'MESSENGER_REDIS_PASSWORD=%q' "$REDIS_PASSWORD")"
+	fi
+	printf '%s %q' "$p" "$SCRIPT_PATH"
+}
+
+# Prints `export NAME='value'` for every service whose env fragment exists.
+print_env() {
+	local f line name value
+	{
+		echo "MESSENGER_SERVICES_DIR=$DIR"
+		for f in "$DIR/postgres.env" "$DIR/redis.env" "$DIR/kafka.env"; do
+			[ -f "$f" ] && cat "$f"
+		done
+	} | while IFS= read -r line; do
+		name="${line%%=*}"
+		value="${line#*=}"
+		printf "export %s=%s\n" "$name" "$(quote "$value")"
+	done
+}
+
+# Shell-quotes a value only when needed, so plain values stay readable.
+quote() {
+	case "$1" in
+	*[!A-Za-z0-9_./:,@%+=?-]*) printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")" ;;
+	*) printf '%s' "$1" ;;
+	esac
+}
+
+write_env() {
+	print_env >"$DIR/env.tmp"
+	mv "$DIR/env.tmp" "$DIR/env"
+}
+
+# ---------------------------------------------------------------------------
+# commands
+
+parse_services() { # args... -> SERVICES array
+	SERVICES=()
+	local s
+	if [ "$#" -eq 0 ]; then
+		SERVICES=("${ALL_SERVICES[@]}")
+		return
+	fi
+	for s in "$@"; do
+		case "$s" in
+		postgres | postgresql | pg) SERVICES+=(postgres) ;;
+		redis) SERVICES+=(redis) ;;
+		kafka) SERVICES+=(kafka) ;;
+		*) die "unknown service '$s' (want: ${ALL_SERVICES[*]})" ;;
+		esac
+	done
+}
+
+with_lock() {
+	ensure_state_dir
+	exec 9>"$DIR/.lock"
+	if ! flock -w 600 9; then
+		die "could not lock $DIR/.lock"
+	fi
+}
+
+cmd_up() {
+	parse_services "$@"
+	with_lock
+	log "up: ${SERVICES[*]} (state dir $DIR)"
+	: >"$DIR/.picked-ports"
+	ensure_packages "${SERVICES[@]}"
+	local s
+	for s in "${SERVICES[@]}"; do
+		case "$s" in
+		postgres) pg_up ;;
+		redis) redis_up ;;
+		kafka) kafka_up ;;
+		esac
+	done
+	write_env
+	log "up: done in $((SECONDS - T0))s; env in $DIR/env"
+	cat "$DIR/env"
+}
+
+cmd_down() {
+	parse_services "$@"
+	if [ ! -d "$DIR" ]; then
+		log "down: nothing to do ($DIR does not exist)"
+		return 0
+	fi
+	[ -f "$DIR/$MARKER" ] || die "$DIR was not made by this script (no $MARKER); not touching it"
+	with_lock
+	local s
+	for s in "${SERVICES[@]}"; do
+		case "$s" in
+		postgres) pg_stop ;;
+		redis) redis_stop ;;
+		kafka) kafka_stop ;;
+		esac
+	done
+	if [ "$#" -eq 0 ]; then
+		# Everything is stopped: drop the whole state dir (the cache dir stays).
+		exec 9>&-
+		rm -rf "$DIR"
+		log "down: done, removed $DIR"
+	else
+		write_env
+		log "down: stopped ${SERVICES[*]}"
+	fi
+}
+
+cmd_env() {
+	[ -d "$DIR" ] || die "no services in $DIR (run: $SCRIPT_PATH up)"
+	print_env
+}
+
+cmd_status() {
+	parse_services "$@"
+	local s rc=0 ports
+	for s in "${SERVICES[@]}"; do
+		case "$s" in
+		postgres)
+			if find_pg_bin >/dev/null && pg_healthy; then
+				echo "postgres: running on 127.0.0.1:$(pg_port)"
+			else
+				echo "postgres: down"
+				rc=1
+			fi
+			;;
+		redis)
+			if command -v redis-cli >/dev/null && redis_healthy; then
+				read -r -a ports <<<"$(redis_ports)"
+				echo "redis: running, current master $(redis_cli "${ports[2]}" SENTINEL get-master-addr-by-name "$REDIS_MASTER_NAME" | paste -sd: -)" \
+					"(started as master 127.0.0.1:${ports[0]}, replica 127.0.0.1:${ports[1]}), sentinels 127.0.0.1:${ports[2]},${ports[3]},${ports[4]}"
+			else
+				echo "redis: down"
+				rc=1
+			fi
+			;;
+		kafka)
+			if kafka_healthy; then
+				read -r -a ports <<<"$(kafka_ports)"
+				echo "kafka: running on 127.0.0.1:${ports[0]} (controller :${ports[1]}, pid $(pid_of "$DIR/kafka.pid"))"
+			else
+				echo "kafka: down"
+				rc=1
+			fi
+			;;
+		esac
+	done
+	return "$rc"
+}
+
+cmd_kafka_stop() {
+	[ -f "$KAFKA_DIR/server.properties" ] || die "kafka: not set up in $KAFKA_DIR"
+	kafka_stop_broker
+	log "kafka: stopped"
+}
+
+cmd_kafka_start() {
+	kafka_start
+}
+
+cmd_redis_start() {
+	command -v redis-server >/dev/null || die "redis-server not installed"
+	redis_restart_dead "$WAIT_TIMEOUT" || die "redis: not healthy after restarting dead processes (logs in $REDIS_DIR)"
+	log "redis: all processes running"
+}
+
+usage() {
+	sed -n '2,/^set -euo/p' "$SCRIPT_PATH" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//' >&2
+}
+
+main() {
+	local cmd="${1:-}"
+	[ "$#" -gt 0 ] && shift
+	case "$cmd" in
+	up) cmd_up "$@" ;;
+	down) cmd_down "$@" ;;
+	env) cmd_env ;;
+	status) cmd_status "$@" ;;
+	kafka-stop) cmd_kafka_stop ;;
+	kafka-start) cmd_kafka_start ;;
+	redis-start) cmd_redis_start ;;
+	-h | --help | help) usage ;;
+	*)
+		usage
+		exit 2
+		;;
+	esac
+}
+
+main "$@"

@@ -1,0 +1,48 @@
+// Package testenv gives tests real PostgreSQL, Redis (with Sentinel) and Kafka.
+//
+// Each helper takes a testing.TB, marks itself as a helper, registers its
+// cleanup with t.Cleanup, and fails the test (t.Fatalf) when the service is
+// not there: it never skips.
+//
+//   - [Postgres] returns the DSN of a fresh database created for the calling
+//     test and dropped (WITH (FORCE)) when it ends.
+//   - [Redis] returns the addresses of a Redis master, its Sentinels and a
+//     key prefix unique to the test; keys under the prefix are removed when
+//     the test ends.
+//   - [Kafka] returns the broker list, a topic-name prefix unique to the test
+//     and, where the broker can be stopped and started, functions for that.
+//
+// # Where the services come from
+//
+// First from the environment that `scripts/services.sh up` prints (and writes
+// to $MESSENGER_SERVICES_DIR/env):
+//
+//	MESSENGER_TEST_POSTGRES_DSN      admin DSN of a throwaway cluster
+//	MESSENGER_TEST_REDIS_ADDR        master host:port when started
+//	MESSENGER_TEST_REDIS_MASTER      Sentinel master name (mymaster)
+//	MESSENGER_TEST_REDIS_SENTINELS   comma-separated Sentinel host:port
+//	MESSENGER_TEST_REDIS_PASSWORD    optional
+//	MESSENGER_TEST_REDIS_START       command restarting killed Redis processes
+//	MESSENGER_TEST_KAFKA_BROKERS     bootstrap servers
+//	MESSENGER_TEST_KAFKA_STOP        command stopping the broker
+//	MESSENGER_TEST_KAFKA_START       command starting it again (same storage, ports)
+//	MESSENGER_SERVICES_DIR           state dir with pidfiles and logs
+//
+// so `eval "$(scripts/services.sh up)" && go test ./...` works, and so does
+// `make test`. When a variable is unset, the env file of a running
+// `scripts/services.sh up` is read: $MESSENGER_SERVICES_DIR/env, or
+// .services/env in the module root found from the working directory.
+//
+// Otherwise, where a Docker engine answers, one container per service is
+// started once per test binary with testcontainers (postgres module, generic
+// redis and apache/kafka images) and shared by all tests in it; the reaper
+// removes them when the process exits. In that mode Redis runs without
+// Sentinel: RedisEnv.Sentinels and MasterName are empty, and
+// KafkaEnv.Stop/Start/Restart and RedisEnv.Start are nil.
+//
+// With neither, the helpers fail the test with a message saying to run
+// `scripts/services.sh up` (or `make test`).
+//
+// This package imports pgx and testcontainers but no Redis or Kafka client,
+// so that importing it stays cheap.
+package testenv
