@@ -207,38 +207,34 @@ func (l *Log) Consume(ctx context.Context, groupName, topicName string, h ports.
 	m := t.join(groupName)
 	defer t.leave(m)
 	var backoff time.Duration
-	for {
+	for ctx.Err() == nil {
 		batch, wake := t.fetch(m, l.cfg.MaxBatch)
 		if len(batch) == 0 {
 			select {
 			case <-ctx.Done():
-				return nil
 			case <-wake:
-				continue
 			}
+			continue
 		}
 		rejected, err := h(ctx, batch)
 		if err == nil {
 			l.deadLetter(t, rejected)
 			t.commit(m, batch, l.cfg.Retention)
 			backoff = 0
-			if ctx.Err() != nil {
-				return nil
-			}
 			continue
 		}
 		t.release(m, batch)
 		if ctx.Err() != nil {
-			return nil
+			break
 		}
 		backoff = min(max(2*backoff, l.cfg.MinBackoff), l.cfg.MaxBackoff)
 		l.log.Warn("batch handler failed; retrying", "topic", t.name, "group", groupName, "records", len(batch), "backoff", backoff, "error", err)
 		select {
 		case <-ctx.Done():
-			return nil
 		case <-time.After(backoff):
 		}
 	}
+	return nil
 }
 
 // deadLetter appends rejected records to the dead-letter topic of t, creating
