@@ -215,10 +215,17 @@ func translate(err error) error {
 	return domain.Wrap(domain.KindUnavailable, err, "redis unavailable")
 }
 
+// transientReplies start the reply errors a failover or a restart causes.
+var transientReplies = []string{
+	"READONLY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "BUSY",
+	"MAXCLIENTS", "ERR max number of clients",
+	"EXECABORT", // a MULTI whose commands a demoted master refused
+}
+
 // transientReply reports whether a server reply error is one a failover or a
 // restart causes.
 func transientReply(msg string) bool {
-	for _, p := range []string{"READONLY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "BUSY", "MAXCLIENTS", "ERR max number of clients"} {
+	for _, p := range transientReplies {
 		if strings.HasPrefix(msg, p) {
 			return true
 		}

@@ -175,7 +175,9 @@ type wireEnvelope struct {
 // Local, until ctx ends (then it returns nil). When the subscription breaks
 // (a failover, a restart, a silent connection) it subscribes again, retrying
 // with a short backoff for as long as Redis is down; events published in the
-// gap are lost. Run may not be called twice at the same time.
+// gap are lost. Run may not be called twice at the same time. End Run before
+// closing the Client; if the Client is closed first, Run returns
+// KindUnavailable.
 func (f *Fanout) Run(ctx context.Context) error {
 	if f.local == nil {
 		return domain.Errorf(domain.KindInvalid, "redis fanout: Run needs a Local notifier")
@@ -197,6 +199,9 @@ func (f *Fanout) Run(ctx context.Context) error {
 		err := f.subscription(ctx)
 		if ctx.Err() != nil {
 			break
+		}
+		if errors.Is(err, goredis.ErrClosed) {
+			return domain.Wrap(domain.KindUnavailable, err, "redis fanout: the client was closed while Run was running")
 		}
 		f.c.log.Warn("redis fanout: subscription lost, subscribing again", "node", f.node, "err", err)
 		sleep(ctx, f.backoff)
@@ -224,7 +229,7 @@ func (f *Fanout) subscription(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if err != nil {
-			if time.Since(lastHeard) > 2*f.health+f.c.timeout {
+			if errors.Is(err, goredis.ErrClosed) || time.Since(lastHeard) > 2*f.health+f.c.timeout {
 				return err
 			}
 			if isTimeout(err) {

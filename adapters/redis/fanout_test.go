@@ -248,3 +248,30 @@ func TestNewFanoutValidates(t *testing.T) {
 		})
 	}
 }
+
+// Closing the client under a running subscriber ends Run with an error
+// instead of retrying forever.
+func TestFanoutRunEndsWhenClientCloses(t *testing.T) {
+	e := redisEnv(t)
+	alice := domain.NewUserID()
+	n1 := startNode(t, e, "n1")
+	c, err := redis.Open(e.config())
+	require.NoError(t, err)
+	p, err := redis.NewPresence(c, redis.PresenceConfig{})
+	require.NoError(t, err)
+	require.NoError(t, p.Register(t.Context(), alice, "n2"))
+	n2 := &node{id: "n2", client: c, presence: p, hub: newRecorder(alice)}
+	n2.fanout, err = redis.NewFanout(c, redis.FanoutConfig{Node: "n2", Presence: p, Local: n2.hub})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- n2.fanout.Run(t.Context()) }()
+	untilRouted(t, n1, n2, alice, 5*time.Second)
+
+	require.NoError(t, c.Close())
+	select {
+	case err := <-done:
+		assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "%v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run kept going on a closed client")
+	}
+}
