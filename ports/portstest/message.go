@@ -540,6 +540,45 @@ func runReceipts(t *testing.T, newStores func(t *testing.T) MessageStores) {
 				assert.Equal(t, domain.Sequence(7), wm)
 				assert.True(t, advanced)
 			})
+			t.Run("concurrent marks never move the watermark back", func(t *testing.T) {
+				c, _, b, conv := setup(t)
+				var wg sync.WaitGroup
+				type result struct {
+					wm       domain.Sequence
+					advanced bool
+					err      error
+				}
+				results := make([]result, 12)
+				for i := range results {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						upTo := domain.Sequence(i%6 + 1)
+						wm, advanced, err := kind.mark(c, conv, b.ID, upTo, at(100+i))
+						results[i] = result{wm, advanced, err}
+					}()
+				}
+				wg.Wait()
+				advances := 0
+				for i, r := range results {
+					require.NoError(t, r.err)
+					assert.GreaterOrEqual(t, r.wm, domain.Sequence(i%6+1), "mark %d returns a watermark at least its own", i)
+					if r.advanced {
+						advances++
+					}
+				}
+				assert.GreaterOrEqual(t, advances, 1)
+				assert.LessOrEqual(t, advances, 6, "each advance moves to a higher sequence")
+				wm, advanced, err := kind.mark(c, conv, b.ID, 0, at(300))
+				require.NoError(t, err)
+				assert.Equal(t, domain.Sequence(6), wm)
+				assert.False(t, advanced)
+				for _, m := range c.history(conv) {
+					if m.ReceiverID == b.ID {
+						assert.NotNil(t, kind.field(m), "sequence %d stamped", m.Sequence)
+					}
+				}
+			})
 			t.Run("members have their own watermarks", func(t *testing.T) {
 				c, a, b, conv := setup(t)
 				_, _, err := kind.mark(c, conv, b.ID, 5, at(100))
