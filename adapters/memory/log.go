@@ -31,7 +31,9 @@ type LogConfig struct {
 	// Retention is how long a record is kept once every consumer group that
 	// has joined its topic has committed it. A group that joins later starts
 	// from the oldest record kept, as with Kafka's retention. Records of a topic
-	// no group consumes are kept. Default 1 minute; negative keeps every record.
+	// no group consumes are kept, and a group keeps its offsets (and so holds
+	// records back) for the life of the Log, even with no member left.
+	// Default 1 minute; negative keeps every record.
 	Retention time.Duration
 	// Logger receives handler failures. Nil discards.
 	Logger *slog.Logger
