@@ -31,5 +31,10 @@ services-up:
 services-down:
 	bash $(SERVICES) down
 
+## bench: the load benchmark on the local stack, embedded default and real nodes side by side
+## (scripts/bench.sh; BENCH_QUICK=1 for a smoke run); report in bench/out/latest/report.md
+bench:
+	bash scripts/bench.sh
+
 clean:
 	rm -rf bin

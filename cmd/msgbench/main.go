@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -66,6 +67,7 @@ type options struct {
 	sendTimeout   time.Duration
 	tokenTTL      time.Duration
 	connectTimout time.Duration
+	cpuProfile    string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -108,6 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.sendTimeout, "send-timeout", load.DefaultSendTimeout, "a send not answered this long after its intended time fails")
 	fs.DurationVar(&o.tokenTTL, "token-ttl", load.DefaultTokenTTL, "lifetime of minted tokens")
 	fs.DurationVar(&o.connectTimout, "connect-timeout", 10*time.Minute, "with -conns-only: longest connecting phase")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the generator's own CPU profile to this file")
 	fs.BoolVar(&o.connsChild, "conns-child", false, "internal: hold sockets for a parent msgbench, status on stdout")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -116,6 +119,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)

@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# The messenger benchmark: starts the local stack (scripts/services.sh), runs
+# cmd/msgbench against the embedded default and against one and then two real
+# server nodes (PostgreSQL + Kafka + Redis Sentinel), with 1,000 and 10,000
+# connected users, up a ladder of rates until a step saturates, then holds
+# 50,000 sockets on several nodes without sending, and writes a report.
+#
+# Usage:
+#   scripts/bench.sh            the full ladder (about 45 minutes on 2 cores)
+#   BENCH_QUICK=1 scripts/bench.sh   a smoke run of a few minutes
+#
+# Output (not committed): $BENCH_OUT, default bench/out/<UTC time>/, with
+#   report.md          every run side by side, targets checked
+#   <run>.json, .svg   each run's result and latency over time
+#   logs/              server and generator logs
+# and bench/out/latest pointing at it.
+#
+# Environment (defaults in brackets):
+#   BENCH_OUT           output directory [bench/out/<time>]
+#   BENCH_USERS         connected users of each run, space-separated [1000 10000]
+#   BENCH_NODES         real-stack node counts, space-separated [1 2]
+#   BENCH_EMBEDDED      1: also run the embedded default (one node, memory) [1]
+#   BENCH_RATES         the fixed ladder, messages/s [1000,2000,5000]
+#   BENCH_RATE_STEP     then add this per step until saturation [2500]
+#   BENCH_RATE_MAX      never beyond [40000]
+#   BENCH_DURATION      measured time per step [60s]
+#   BENCH_WARMUP        unmeasured time per step before it [10s]
+#   BENCH_CONNS         sockets of the connections-only step, 0 to skip [50000]
+#   BENCH_CONNS_NODES   server nodes holding them [4]
+#   BENCH_CONNS_PROCS   client processes holding them [3]
+#   BENCH_CONNS_HOLD    how long they are held [30s]
+#   BENCH_SOURCE_IPS    client source addresses [127.0.0.2-127.0.0.9]
+#   BENCH_BASE_PORT     first server port; servers listen below 32768 [3101]
+#   BENCH_ACK_EVERY     clients acknowledge deliveries this often, 0 never [1s]
+#   BENCH_KEEP_GOING    1: run every ladder step even after saturation [0]
+#   BENCH_EXTRA         more msgbench flags for every message run []
+#   BENCH_KEEP_SERVICES 1: leave a stack this script started running [0]
+#   BENCH_SERVICES_DIR  the stack's state dir; the default is the benchmark's
+#                       own stack, stopped at the end if this script started
+#                       it; .services shares the test stack [bench/out/services]
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+cd "$REPO_ROOT"
+
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	: "${BENCH_USERS:=200 1000}"
+	: "${BENCH_RATES:=500,1000}"
+	: "${BENCH_RATE_STEP:=0}"
+	: "${BENCH_DURATION:=10s}"
+	: "${BENCH_WARMUP:=3s}"
+	: "${BENCH_CONNS:=4000}"
+	: "${BENCH_CONNS_NODES:=2}"
+	: "${BENCH_CONNS_PROCS:=2}"
+	: "${BENCH_CONNS_HOLD:=5s}"
+fi
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+OUT="${BENCH_OUT:-bench/out/$STAMP}"
+USERS_LIST="${BENCH_USERS:-1000 10000}"
+NODES_LIST="${BENCH_NODES:-1 2}"
+EMBEDDED="${BENCH_EMBEDDED:-1}"
+RATES="${BENCH_RATES:-1000,2000,5000}"
+RATE_STEP="${BENCH_RATE_STEP:-2500}"
+RATE_MAX="${BENCH_RATE_MAX:-40000}"
+DURATION="${BENCH_DURATION:-60s}"
+WARMUP="${BENCH_WARMUP:-10s}"
+CONNS="${BENCH_CONNS:-50000}"
+CONNS_NODES="${BENCH_CONNS_NODES:-4}"
+CONNS_PROCS="${BENCH_CONNS_PROCS:-3}"
+CONNS_HOLD="${BENCH_CONNS_HOLD:-30s}"
+SOURCE_IPS="${BENCH_SOURCE_IPS:-127.0.0.2-127.0.0.9}"
+PORT="${BENCH_BASE_PORT:-3101}"
+ACK_EVERY="${BENCH_ACK_EVERY:-1s}"
+KEEP_GOING="${BENCH_KEEP_GOING:-0}"
+read -r -a EXTRA <<<"${BENCH_EXTRA:-}"
+KEY="$REPO_ROOT/testdata/jwt-test-key.pem"
+OWN_SERVICES=0
+RUN_ID="b$(date -u +%m%d%H%M%S)"
+
+T0=$SECONDS
+log() { printf '[bench %4ds] %s\n' "$((SECONDS - T0))" "$*" >&2; }
+die() {
+	log "ERROR: $*"
+	exit 1
+}
+
+mkdir -p "$OUT/logs" "$OUT/bin"
+OUT="$(cd "$OUT" && pwd)"
+# Keep results out of git without touching the repository's .gitignore.
+mkdir -p "$REPO_ROOT/bench/out"
+[ -f "$REPO_ROOT/bench/out/.gitignore" ] || printf '*\n' >"$REPO_ROOT/bench/out/.gitignore"
+case "$OUT" in "$REPO_ROOT/bench/out/"*) ln -sfn "$OUT" "$REPO_ROOT/bench/out/latest" ;; esac
+log "output in $OUT"
+
+# One process may hold at most the hard limit of open files (20,000 here).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# ---------------------------------------------------------------------------
+# build
+
+log "building messenger and msgbench"
+go build -o "$OUT/bin/messenger" ./cmd/messenger
+go build -o "$OUT/bin/msgbench" ./cmd/msgbench
+MESSENGER="$OUT/bin/messenger"
+MSGBENCH="$OUT/bin/msgbench"
+
+# ---------------------------------------------------------------------------
+# server nodes
+
+NODE_PIDS=()
+NODE_URLS=()
+DATABASES=()
+PREFIXES=()
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# next_port sets NODE_PORT to a free port at or above PORT.
+next_port() {
+	while ! port_free "$PORT"; do PORT=$((PORT + 1)); done
+	[ "$PORT" -lt 32768 ] || die "no free port below 32768"
+	NODE_PORT="$PORT"
+	PORT=$((PORT + 1))
+}
+
+# start_node NAME [VAR=value...]: one messenger process in the background.
+start_node() {
+	local name="$1" port pid i
+	shift
+	next_port
+	port="$NODE_PORT"
+	env "$@" \
+		MESSENGER_ADDR="127.0.0.1:$port" \
+		MESSENGER_NODE_ID="$name" \
+		MESSENGER_JWT_PRIVATE_KEY_FILE="$KEY" \
+		MESSENGER_SEND_RATE_LIMIT=0 \
+		MESSENGER_PASSWORD_MEMORY_KIB=64 \
+		MESSENGER_PASSWORD_ITERATIONS=1 \
+		MESSENGER_LOG_LEVEL=warn \
+		"$MESSENGER" >"$OUT/logs/$name.log" 2>&1 </dev/null &
+	pid=$!
+	NODE_PIDS+=("$pid")
+	NODE_URLS+=("http://127.0.0.1:$port")
+	for ((i = 0; i < 600; i++)); do
+		if curl -sf -o /dev/null "http://127.0.0.1:$port/readyz"; then
+			log "node $name ready on 127.0.0.1:$port (pid $pid)"
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || {
+			tail -n 20 "$OUT/logs/$name.log" >&2
+			die "node $name exited"
+		}
+		sleep 0.2
+	done
+	tail -n 20 "$OUT/logs/$name.log" >&2
+	die "node $name not ready after 120 s"
+}
+
+# stop_nodes: TERM every node started, KILL what is left after 30 s.
+stop_nodes() {
+	local pid i
+	for pid in "${NODE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for pid in "${NODE_PIDS[@]}"; do
+		for ((i = 0; i < 300; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	NODE_PIDS=()
+	NODE_URLS=()
+}
+
+# real_env NAME: the configuration of a real-stack node set, on a fresh
+# database, topic prefix and key prefix so that runs never share state.
+REAL_ENV=()
+new_real_env() {
+	local name="$1" db dsn
+	db="$(printf '%s_%s' "$RUN_ID" "$name" | tr -c 'a-zA-Z0-9_\n' '_' | tr '[:upper:]' '[:lower:]')"
+	psql "$MESSENGER_TEST_POSTGRES_DSN" -qAtc "CREATE DATABASE $db" >/dev/null ||
+		die "cannot create database $db"
+	DATABASES+=("$db")
+	PREFIXES+=("$RUN_ID-$name-")
+	dsn="${MESSENGER_TEST_POSTGRES_DSN%%\?*}"
+	dsn="${dsn%/*}/$db?sslmode=disable"
+	REAL_ENV=(
+		MESSENGER_DATABASE_URL="$dsn"
+		KAFKA_BROKERS="$MESSENGER_TEST_KAFKA_BROKERS"
+		MESSENGER_REDIS_SENTINELS="$MESSENGER_TEST_REDIS_SENTINELS"
+		MESSENGER_REDIS_MASTER_NAME="${MESSENGER_TEST_REDIS_MASTER:-mymaster}"
+		MESSENGER_KAFKA_TOPIC_PREFIX="$RUN_ID-$name-"
+		MESSENGER_REDIS_KEY_PREFIX="$RUN_ID:$name:"
+	)
+	if [ -n "${MESSENGER_TEST_REDIS_PASSWORD:-}" ]; then
+		REAL_ENV+=(REDIS_PASSWORD="$MESSENGER_TEST_REDIS_PASSWORD")
+	fi
+}
+
+# drop_state: the databases and topics this script made.
+drop_state() {
+	local db prefix
+	for db in "${DATABASES[@]}"; do
+		psql "$MESSENGER_TEST_POSTGRES_DSN" -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+	done
+	DATABASES=()
+	if [ -d "$KAFKA_LIBS" ] && command -v java >/dev/null; then
+		for prefix in "${PREFIXES[@]}"; do
+			java -Xmx256m -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand \
+				--bootstrap-server "$MESSENGER_TEST_KAFKA_BROKERS" --delete --if-exists \
+				--topic "${prefix//./\\.}.*" >>"$OUT/logs/topics.log" 2>&1 || true
+		done
+	fi
+	PREFIXES=()
+}
+
+cleanup() {
+	local rc=$?
+	stop_nodes
+	drop_state
+	if [ "$OWN_SERVICES" = 1 ] && [ "${BENCH_KEEP_SERVICES:-0}" != 1 ]; then
+		log "stopping the stack this run started"
+		bash scripts/services.sh down >>"$OUT/logs/services.log" 2>&1 || true
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------
+# services
+
+# The benchmark's own stack by default: tests that restart the shared one
+# (make test stops it at the end) cannot pull it away mid-run.
+export MESSENGER_SERVICES_DIR="${BENCH_SERVICES_DIR:-$REPO_ROOT/bench/out/services}"
+if ! bash scripts/services.sh status >/dev/null 2>&1; then
+	OWN_SERVICES=1
+fi
+log "starting the local stack (scripts/services.sh up, state in $MESSENGER_SERVICES_DIR)"
+eval "$(bash scripts/services.sh up 2>"$OUT/logs/services.log")" || {
+	tail -n 20 "$OUT/logs/services.log" >&2
+	die "services did not start"
+}
+: "${MESSENGER_TEST_POSTGRES_DSN:?services.sh gave no PostgreSQL}"
+: "${MESSENGER_TEST_KAFKA_BROKERS:?services.sh gave no Kafka}"
+: "${MESSENGER_TEST_REDIS_SENTINELS:?services.sh gave no Redis Sentinels}"
+SERVICES_DIR="${MESSENGER_SERVICES_DIR:-$REPO_ROOT/.services}"
+pidfile_pid() { head -n1 "$1" 2>/dev/null | tr -dc '0-9'; }
+WATCH=()
+p="$(pidfile_pid "$SERVICES_DIR/postgres/data/postmaster.pid")" && [ -n "$p" ] && WATCH+=("postgres=$p")
+p="$(pidfile_pid "$SERVICES_DIR/kafka.pid")" && [ -n "$p" ] && WATCH+=("kafka=$p")
+p="$(pidfile_pid "$SERVICES_DIR/redis-master.pid")" && [ -n "$p" ] && WATCH+=("redis=$p")
+WATCH_FLAG="$(
+	IFS=,
+	echo "${WATCH[*]}"
+)"
+KAFKA_LIBS="${MESSENGER_CACHE_DIR:-$REPO_ROOT/.cache}/kafka-${MESSENGER_KAFKA_VERSION:-4.1.2}/libs"
+
+
+join() {
+	local IFS=,
+	echo "$*"
+}
+
+# ---------------------------------------------------------------------------
+# runs
+
+RESULTS=()
+
+# message_run NAME USERS: the ladder against the nodes running now.
+message_run() {
+	local name="$1" users="$2" flags=()
+	log "run $name: $users users on ${#NODE_URLS[@]} node(s), rates $RATES then +$RATE_STEP"
+	[ "$KEEP_GOING" = 1 ] && flags+=(-keep-going)
+	if [ -n "$WATCH_FLAG" ] && [ "${name#embedded}" = "$name" ]; then
+		flags+=(-watch "$WATCH_FLAG")
+	fi
+	"$MSGBENCH" \
+		-label "$name" \
+		-targets "$(join "${NODE_URLS[@]}")" \
+		-server-pids "$(join "${NODE_PIDS[@]}")" \
+		-users "$users" \
+		-rates "$RATES" -rate-step "$RATE_STEP" -rate-max "$RATE_MAX" \
+		-duration "$DURATION" -warmup "$WARMUP" \
+		-ack-every "$ACK_EVERY" \
+		-key "$KEY" \
+		-source-ips "$SOURCE_IPS" \
+		-run-id "$RUN_ID$name" \
+		-json "$OUT/$name.json" -svg "$OUT/$name.svg" \
+		"${flags[@]}" "${EXTRA[@]}" \
+		>"$OUT/$name.txt" 2>"$OUT/logs/$name.msgbench.log" ||
+		log "run $name failed (see $OUT/logs/$name.msgbench.log)"
+	cat "$OUT/$name.txt" >&2 || true
+	[ -f "$OUT/$name.json" ] && RESULTS+=("$OUT/$name.json")
+	return 0
+}
+
+for users in $USERS_LIST; do
+	if [ "$EMBEDDED" = 1 ]; then
+		start_node "embedded-u$users"
+		message_run "embedded-1node-u$users" "$users"
+		stop_nodes
+	fi
+	for nodes in $NODES_LIST; do
+		name="real-${nodes}node-u$users"
+		new_real_env "$name"
+		for ((k = 1; k <= nodes; k++)); do
+			start_node "$name-n$k" "${REAL_ENV[@]}"
+		done
+		message_run "$name" "$users"
+		stop_nodes
+		drop_state
+	done
+done
+
+if [ "$CONNS" -gt 0 ]; then
+	name="real-${CONNS_NODES}node-conns$CONNS"
+	new_real_env "$name"
+	for ((k = 1; k <= CONNS_NODES; k++)); do
+		start_node "$name-n$k" "${REAL_ENV[@]}"
+	done
+	log "run $name: $CONNS sockets on $CONNS_NODES nodes from $CONNS_PROCS client processes"
+	"$MSGBENCH" -conns-only \
+		-label "$name" \
+		-targets "$(join "${NODE_URLS[@]}")" \
+		-server-pids "$(join "${NODE_PIDS[@]}")" \
+		-users "$CONNS" -client-procs "$CONNS_PROCS" -hold "$CONNS_HOLD" \
+		-key "$KEY" -source-ips "$SOURCE_IPS" -run-id "$RUN_ID" \
+		-json "$OUT/$name.json" \
+		>"$OUT/$name.txt" 2>"$OUT/logs/$name.msgbench.log" ||
+		log "run $name failed (see $OUT/logs/$name.msgbench.log)"
+	cat "$OUT/$name.txt" >&2 || true
+	[ -f "$OUT/$name.json" ] && RESULTS+=("$OUT/$name.json")
+	stop_nodes
+	drop_state
+fi
+
+# ---------------------------------------------------------------------------
+# report
+
+[ "${#RESULTS[@]}" -gt 0 ] || die "no run produced a result"
+"$MSGBENCH" report -o "$OUT/report.md" -title "Messenger benchmark $STAMP" \
+	-note "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(go version | cut -d' ' -f3); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified tree)'); load average at the end $(cut -d' ' -f1-3 /proc/loadavg)." \
+	-note "Everything runs on this one machine: the generator, the server nodes, PostgreSQL, Kafka and Redis share its cores. PostgreSQL, Kafka and Redis are the ones scripts/services.sh runs (other processes may use them too, which shows in their CPU figures). Embedded runs use one node of the default in-memory configuration; real runs use PostgreSQL + Kafka + Redis Sentinel with a fresh database, topic prefix and key prefix each. Users alternate between the nodes, so with two nodes every conversation spans both." \
+	-note "Ladder: $RATES messages/s, then +$RATE_STEP until a step saturates (or $RATE_MAX); each step ${WARMUP} warm-up then ${DURATION} measured; clients acknowledge every ${ACK_EVERY}." \
+	"${RESULTS[@]}"
+log "report: $OUT/report.md"
