@@ -10,18 +10,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/messenger-go/messenger/adapters/kafka"
+	"github.com/messenger-go/messenger/testenv"
 )
 
 // env returns a Config for the test broker, with a topic prefix of its own.
 func env(t testing.TB) kafka.Config {
 	t.Helper()
-	brokers := os.Getenv("MESSENGER_TEST_KAFKA_BROKERS")
-	if brokers == "" {
-		t.Fatal("MESSENGER_TEST_KAFKA_BROKERS is not set: start the services with scripts/services.sh up kafka")
-	}
+	k := testenv.Kafka(t)
 	return kafka.Config{
-		Brokers:     brokers,
-		TopicPrefix: "t" + random(6) + ".",
+		Brokers:     k.Brokers,
+		TopicPrefix: k.TopicPrefix,
 		Logger:      logger(t),
 	}
 }
