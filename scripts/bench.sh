@@ -339,9 +339,14 @@ fi
 # report
 
 [ "${#RESULTS[@]}" -gt 0 ] || die "no run produced a result"
+if [ "$OWN_SERVICES" = 1 ]; then
+	SERVICES_NOTE="PostgreSQL, Kafka and Redis were started by scripts/services.sh for this run alone."
+else
+	SERVICES_NOTE="PostgreSQL, Kafka and Redis were already running (scripts/services.sh, state in $MESSENGER_SERVICES_DIR) and may have served other clients too, which shows in their CPU figures."
+fi
 "$MSGBENCH" report -o "$OUT/report.md" -title "Messenger benchmark $STAMP" \
 	-note "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(go version | cut -d' ' -f3); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified tree)'); load average at the end $(cut -d' ' -f1-3 /proc/loadavg)." \
-	-note "Everything runs on this one machine: the generator, the server nodes, PostgreSQL, Kafka and Redis share its cores. PostgreSQL, Kafka and Redis are the ones scripts/services.sh runs (other processes may use them too, which shows in their CPU figures). Embedded runs use one node of the default in-memory configuration; real runs use PostgreSQL + Kafka + Redis Sentinel with a fresh database, topic prefix and key prefix each. Users alternate between the nodes, so with two nodes every conversation spans both." \
+	-note "Everything runs on this one machine: the generator, the server nodes, PostgreSQL, Kafka and Redis share its cores. $SERVICES_NOTE Embedded runs use one node of the default in-memory configuration; real runs use PostgreSQL + Kafka + Redis Sentinel with a fresh database, topic prefix and key prefix each. Users alternate between the nodes, so with two nodes every conversation spans both." \
 	-note "Ladder: $RATES messages/s, then +$RATE_STEP until a step saturates (or $RATE_MAX); each step ${WARMUP} warm-up then ${DURATION} measured; clients acknowledge every ${ACK_EVERY}." \
 	"${RESULTS[@]}"
 log "report: $OUT/report.md"

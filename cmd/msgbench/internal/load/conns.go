@@ -32,6 +32,9 @@ type HolderStatus struct {
 	RSS    int64            `json:"rss"`
 	Errors map[string]int64 `json:"errors,omitempty"`
 	Err    string           `json:"err,omitempty"` // a fatal error
+	// ConnectSeconds is the time spent opening sockets, minting tokens
+	// before it left out (known once Done).
+	ConnectSeconds float64 `json:"connectSeconds,omitempty"`
 }
 
 // LocalHolder holds sockets with a Bench of unregistered users in this process.
@@ -71,6 +74,9 @@ func (h *LocalHolder) Status() HolderStatus {
 	st := HolderStatus{Held: h.b.Held(), Failed: failed, Done: done, Errors: h.b.SocketErrors()}
 	if err != nil {
 		st.Err = err.Error()
+	}
+	if done {
+		st.ConnectSeconds = h.b.Result().Setup.ConnectSeconds
 	}
 	if s, err := (measure.Proc{Root: h.b.cfg.ProcRoot}).Sample(pid()); err == nil {
 		st.RSS = s.RSS
@@ -129,6 +135,7 @@ func MeasureConns(ctx context.Context, cfg ConnsConfig, holders []Holder) report
 			sum.Failed += s.Failed
 			sum.RSS += s.RSS
 			sum.Done = sum.Done && s.Done
+			sum.ConnectSeconds = max(sum.ConnectSeconds, s.ConnectSeconds)
 			if s.Err != "" {
 				sum.Err = s.Err
 			}
@@ -145,7 +152,11 @@ func MeasureConns(ctx context.Context, cfg ConnsConfig, holders []Holder) report
 		sleep(ctx, 500*time.Millisecond)
 	}
 	s := status()
-	res.ConnectSeconds = time.Since(t0).Seconds()
+	res.ReadySeconds = time.Since(t0).Seconds()
+	res.ConnectSeconds = s.ConnectSeconds
+	if res.ConnectSeconds == 0 {
+		res.ConnectSeconds = res.ReadySeconds
+	}
 	res.Held = s.Held
 	res.Failed = s.Failed
 	if res.ConnectSeconds > 0 {

@@ -108,4 +108,7 @@ func TestLocalHolderHoldsSockets(t *testing.T) {
 	assert.Greater(t, res.ServerRSSAfter, int64(0))
 	assert.Greater(t, res.ClientRSSPerSocket, 0.0)
 	assert.Empty(t, res.Errors)
+	assert.Greater(t, res.ConnectSeconds, 0.0)
+	assert.GreaterOrEqual(t, res.ReadySeconds, res.ConnectSeconds, "ready includes minting")
+	assert.InDelta(t, 30/res.ConnectSeconds, res.ConnectRate, 1e-6)
 }

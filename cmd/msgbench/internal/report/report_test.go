@@ -85,13 +85,20 @@ func TestMarkdownChecksTargets(t *testing.T) {
 	}
 }
 
+func TestMarkdownWithoutTargetRates(t *testing.T) {
+	md := markdown(t, report.Run{Label: "r", Mode: report.ModeMessages, Steps: []report.Step{step(1000, nil)}})
+	assert.Contains(t, md, "No step ran at 2000/s or 5000/s")
+	assert.NotContains(t, md, "| run | check |")
+}
+
 func TestMarkdownConnections(t *testing.T) {
 	md := markdown(t, report.Run{Label: "50k", Mode: report.ModeConnections, Conns: &report.Conns{
 		Target: 50000, Held: 49990, Failed: 10, HeldAtEnd: 49990, RSSPerSocket: 20 * 1024,
+		ReadySeconds: 40, ConnectSeconds: 25, ConnectRate: 1999.6,
 		ServerRSSBefore: 100 << 20, ServerRSSAfter: 1100 << 20, Errors: map[string]int64{"connect: timeout": 10},
 	}})
 	assert.Contains(t, md, "## Connections only")
-	assert.Contains(t, md, "| 50k | 50000 | 49990 | 10 |")
+	assert.Contains(t, md, "| 50k | 50000 | 49990 | 10 | 40.0 | 25.0 | 2000 |")
 	assert.Contains(t, md, "100.0 MiB → 1.07 GiB | 20.0 KiB |")
 	assert.Contains(t, md, "connect: timeout ×10")
 	assert.NotContains(t, md, "## Every step", "no message steps in a connections run")

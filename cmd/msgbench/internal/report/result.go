@@ -149,6 +149,11 @@ type Conns struct {
 	HeldAtEnd       int     `json:"heldAtEnd"` // by the clients, at the end of the hold
 	ServerSockets   float64 `json:"serverSockets"`
 	Failed          int64   `json:"failed"`
+	// ReadySeconds is the wall time from start to every socket tried,
+	// client processes starting and minting tokens included.
+	ReadySeconds float64 `json:"readySeconds"`
+	// ConnectSeconds is the longest time a client spent opening sockets
+	// (the clients open theirs in parallel).
 	ConnectSeconds  float64 `json:"connectSeconds"`
 	ConnectRate     float64 `json:"connectsPerSecond"`
 	HoldSeconds     float64 `json:"holdSeconds"`

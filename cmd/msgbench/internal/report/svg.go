@@ -14,7 +14,7 @@ func SVG(w io.Writer, r Run) error {
 	const (
 		width, left, right = 960, 64, 150
 		top, plotH         = 36, 300
-		lagTop, lagH       = top + plotH + 40, 90
+		lagTop, lagH       = top + plotH + 64, 90
 		minMs, maxMs       = 0.1, 10000.0
 	)
 	var points []Point

@@ -62,8 +62,8 @@ func Text(w io.Writer, r Run) error {
 		fmt.Fprintf(w, "missing sequences %d, reconnects %d, highest rate sustained %.0f/s\n", r.MissingSequences, r.Reconnects, r.HighestSustained)
 	}
 	if c := r.Conns; c != nil {
-		fmt.Fprintf(w, "connections: %d of %d held (%d failed) in %.1fs (%.0f/s) by %d client process(es); servers count %.0f; %d held after %.0fs\n",
-			c.Held, c.Target, c.Failed, c.ConnectSeconds, c.ConnectRate, c.ClientProcesses, c.ServerSockets, c.HeldAtEnd, c.HoldSeconds)
+		fmt.Fprintf(w, "connections: %d of %d held (%d failed) in %.1fs (%.0f/s; %.1fs with process start and tokens) by %d client process(es); servers count %.0f; %d held after %.0fs\n",
+			c.Held, c.Target, c.Failed, c.ConnectSeconds, c.ConnectRate, c.ReadySeconds, c.ClientProcesses, c.ServerSockets, c.HeldAtEnd, c.HoldSeconds)
 		fmt.Fprintf(w, "server RSS %s -> %s: %s per socket; client %s per socket; server CPU holding %.2f cores\n",
 			bytesStr(float64(c.ServerRSSBefore)), bytesStr(float64(c.ServerRSSAfter)), bytesStr(c.RSSPerSocket),
 			bytesStr(c.ClientRSSPerSocket), c.ServerCPUCoresHolding)
