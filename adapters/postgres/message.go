@@ -20,13 +20,6 @@ import (
 const messageColumns = `ch.message_id, ch.client_message_id, ch.conversation_id, ch.sequence_id, ch.sender_id,
 	ch.receiver_id, ch.message, ch.message_type, ch.metadata, ch."timestamp", ch.delivered_at, ch.read_at`
 
-// customPlan runs a statement as an unnamed prepared statement, which
-// PostgreSQL plans for the actual arguments on every execution. The batch
-// statements take arrays whose length varies from 1 to thousands; a cached
-// generic plan, chosen after a few small batches, is several times slower for
-// large ones.
-const customPlan = pgx.QueryExecModeCacheDescribe
-
 // AppendBatch implements ports.MessageStore, in one transaction:
 //
 //  1. lock the batch's conversation rows in id order, which serialises the
@@ -43,6 +36,9 @@ const customPlan = pgx.QueryExecModeCacheDescribe
 // Because the lookup runs after the locks are held, a second caller appending
 // the same batch at the same time waits, then finds every message stored.
 //
+// A batch costs three round trips: BEGIN, lock and lookup in one pipeline;
+// the insert; COMMIT.
+//
 // When a conversation has no row yet, the transaction is rolled back and run
 // again creating every conversation of the batch (in id order, ON CONFLICT DO
 // NOTHING) before locking them: a transaction never waits for a conversation
@@ -57,59 +53,172 @@ func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.
 			return nil, domain.Wrap(domain.KindInvalid, err, fmt.Sprintf("message %d of the batch: %s", i, domain.MessageOf(err)))
 		}
 	}
-	var (
-		out []ports.Appended
-		err error
-	)
-	for _, create := range []bool{false, true} {
-		err = s.inTx(ctx, "append messages", pgx.TxOptions{}, func(tx pgx.Tx) error {
-			var err error
-			out, err = appendTx(ctx, tx, batch, create)
-			return err
-		})
-		if !errors.Is(err, errNewConversation) {
-			break
+	const what = "append messages"
+	create := false
+	for attempt := 0; ; attempt++ {
+		out, err := s.appendOnce(ctx, batch, create)
+		switch {
+		case err == nil:
+			return out, nil
+		case errors.Is(err, errNewConversation) && !create:
+			create = true
+			continue
+		case retryable(err) && attempt < s.txRetries && ctx.Err() == nil:
+			s.log.WarnContext(ctx, "postgres: transaction retried", "op", what, "attempt", attempt+1, "error", err)
+			continue
 		}
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == codeForeignKeyViolation {
+			// Only a new conversation's members are checked against users.
+			return nil, domain.Wrap(domain.KindInvalid, err, what+": sender or receiver does not exist")
+		}
+		return nil, translate(err, what)
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == codeForeignKeyViolation {
-		// Only a new conversation's members are checked against users.
-		return nil, domain.Wrap(domain.KindInvalid, err, "append messages: sender or receiver does not exist")
-	}
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // errNewConversation aborts an append that found a conversation without a row.
 var errNewConversation = errors.New("append: the batch starts a conversation")
 
+// SQL of the append. $1 of the first three is the batch's conversation ids,
+// sorted.
+const (
+	// Concurrent creators of the same conversation wait for each other here,
+	// in id order.
+	createConversationsSQL = `
+		WITH created AS (
+			INSERT INTO conversations (id, user_a, user_b)
+			SELECT c.id, c.a, c.b FROM unnest($1::text[], $2::uuid[], $3::uuid[]) AS c(id, a, b) ORDER BY c.id
+			ON CONFLICT (id) DO NOTHING
+			RETURNING id, user_a, user_b
+		)
+		INSERT INTO conversation_members (conversation_id, user_id)
+		SELECT id, user_a FROM created UNION ALL SELECT id, user_b FROM created`
+	lockConversationsSQL = `
+		SELECT id, last_sequence FROM conversations
+		WHERE id = ANY($1::text[])
+		ORDER BY id
+		FOR NO KEY UPDATE`
+	storedMessagesSQL = `SELECT ` + messageColumns + ` FROM chats ch WHERE ch.message_id = ANY($1::uuid[])`
+	insertMessagesSQL = `
+		WITH inserted AS (
+			INSERT INTO chats (message_id, client_message_id, conversation_id, sender_id, receiver_id, message,
+				message_type, metadata, "timestamp", sequence_id, kafka_partition, kafka_offset)
+			SELECT m.id, m.cid, m.conv, m.sender, m.receiver, m.body, m.typ, NULLIF(m.meta, '')::jsonb, m.at, m.seq, m.part, m.off
+			FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[],
+				$9::timestamptz[], $10::int8[], $11::text[], $12::int8[])
+				AS m(id, cid, conv, sender, receiver, body, typ, meta, at, seq, part, off)
+			RETURNING 1
+		), advanced AS (
+			UPDATE conversations c SET last_sequence = u.last, last_message_at = u.at
+			FROM unnest($13::text[], $14::int8[], $15::timestamptz[]) AS u(id, last, at)
+			WHERE c.id = u.id
+			RETURNING 1
+		), counted AS (
+			UPDATE conversation_members cm SET unread_count = cm.unread_count + u.n
+			FROM unnest($16::text[], $17::uuid[], $18::int8[]) AS u(conv, usr, n)
+			WHERE cm.conversation_id = u.conv AND cm.user_id = u.usr
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM advanced), (SELECT count(*) FROM counted)`
+)
+
 // conversationRow is a conversation as the append sees it.
 type conversationRow struct {
 	id       domain.ConversationID
+	locked   bool
 	last     int64     // last sequence before the batch
 	next     int64     // last sequence after the batch
 	lastAt   time.Time // timestamp of the message with sequence next
 	received map[domain.UserID]int64
 }
 
-// appendTx runs AppendBatch's steps in tx. create says whether to create the
-// batch's conversations first; without it, a missing one ends the
-// transaction with errNewConversation.
-func appendTx(ctx context.Context, tx pgx.Tx, batch []ports.Append, create bool) ([]ports.Appended, error) {
-	convs, err := lockConversations(ctx, tx, batch, create)
+// appendOnce runs one transaction of AppendBatch. create says whether to
+// create the batch's conversations first; without it, a missing one ends the
+// transaction with errNewConversation. Errors are the driver's, untranslated.
+func (s *Store) appendOnce(ctx context.Context, batch []ports.Append, create bool) ([]ports.Appended, error) {
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
+	// The pool destroys a connection released inside a transaction, so an
+	// append that fails half-way leaves nothing behind even when the
+	// rollback cannot be sent.
+	defer conn.Release()
+	committed := false
+	defer func() {
+		if !committed && !conn.Conn().IsClosed() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_, _ = conn.Exec(rctx, "ROLLBACK")
+		}
+	}()
 
-	ids := make([]string, len(batch))
+	convs := make(map[domain.ConversationID]*conversationRow)
+	var convIDs []string
+	msgIDs := make([]string, len(batch))
 	for i, a := range batch {
-		ids[i] = string(a.Message.ID)
+		msgIDs[i] = string(a.Message.ID)
+		id := a.Message.ConversationID
+		if _, ok := convs[id]; !ok {
+			convs[id] = &conversationRow{id: id, received: make(map[domain.UserID]int64, 2)}
+			convIDs = append(convIDs, string(id))
+		}
 	}
-	stored, err := messagesByID(ctx, tx, ids)
-	if err != nil {
+	slices.Sort(convIDs)
+
+	// Round trip 1: begin, lock, look up. Each statement of a READ COMMITTED
+	// transaction sees what committed before it started, so the lookup sees
+	// every append that held these locks before.
+	var (
+		first  pgx.Batch
+		stored = make(map[domain.MessageID]domain.Message)
+	)
+	first.Queue("BEGIN")
+	// The arrays' lengths vary from one to thousands: plan for each.
+	first.Queue("SET LOCAL plan_cache_mode = force_custom_plan")
+	if create {
+		userA, userB := make([]string, len(convIDs)), make([]string, len(convIDs))
+		for i, id := range convIDs {
+			a, b := domain.ConversationID(id).Members()
+			userA[i], userB[i] = string(a), string(b)
+		}
+		first.Queue(createConversationsSQL, convIDs, userA, userB)
+	}
+	first.Queue(lockConversationsSQL, convIDs).Query(func(rows pgx.Rows) error {
+		var (
+			id   string
+			last int64
+		)
+		_, err := pgx.ForEachRow(rows, []any{&id, &last}, func() error {
+			c := convs[domain.ConversationID(id)]
+			if c == nil {
+				return errf("append: locked unexpected conversation %q", id)
+			}
+			c.locked, c.last, c.next = true, last, last
+			return nil
+		})
+		return err
+	})
+	first.Queue(storedMessagesSQL, msgIDs).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			m, err := scanMessage(rows)
+			if err != nil {
+				return err
+			}
+			stored[m.ID] = m
+		}
+		return rows.Err()
+	})
+	if err := conn.SendBatch(ctx, &first).Close(); err != nil {
 		return nil, err
+	}
+	for _, c := range convs {
+		if !c.locked {
+			if create {
+				return nil, errf("append: conversation %s could not be locked", c.id)
+			}
+			return nil, errNewConversation
+		}
 	}
 
 	out := make([]ports.Appended, len(batch))
@@ -131,99 +240,26 @@ func appendTx(ctx context.Context, tx pgx.Tx, batch []ports.Append, create bool)
 		ins.add(m, a.Position)
 		out[i] = ports.Appended{Message: m}
 	}
-	if len(ins.ids) == 0 {
-		return out, nil
-	}
-	if err := ins.exec(ctx, tx, convs); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
 
-// lockConversations locks the row of every conversation of the batch, in id
-// order, and returns them by id; with create, it first creates the missing
-// ones with their two member rows.
-func lockConversations(ctx context.Context, tx pgx.Tx, batch []ports.Append, create bool) (map[domain.ConversationID]*conversationRow, error) {
-	convs := make(map[domain.ConversationID]*conversationRow)
-	var ids []string
-	for _, a := range batch {
-		id := a.Message.ConversationID
-		if _, ok := convs[id]; !ok {
-			convs[id] = &conversationRow{id: id, received: make(map[domain.UserID]int64, 2)}
-			ids = append(ids, string(id))
-		}
-	}
-	slices.Sort(ids)
-
-	if create {
-		userA, userB := make([]string, len(ids)), make([]string, len(ids))
-		for i, id := range ids {
-			a, b := domain.ConversationID(id).Members()
-			userA[i], userB[i] = string(a), string(b)
-		}
-		// Concurrent creators of the same conversation wait for each other
-		// here, in id order.
-		if _, err := tx.Exec(ctx, `
-			WITH created AS (
-				INSERT INTO conversations (id, user_a, user_b)
-				SELECT c.id, c.a, c.b FROM unnest($1::text[], $2::uuid[], $3::uuid[]) AS c(id, a, b) ORDER BY c.id
-				ON CONFLICT (id) DO NOTHING
-				RETURNING id, user_a, user_b
-			)
-			INSERT INTO conversation_members (conversation_id, user_id)
-			SELECT id, user_a FROM created UNION ALL SELECT id, user_b FROM created`,
-			customPlan, ids, userA, userB); err != nil {
+	// Round trip 2: insert. Round trip 3: commit. COMMIT is not pipelined
+	// with the insert: the server would run it even after this side gave up
+	// (a cancelled context, a lost connection), and an append reported as
+	// failed must not be stored behind the caller's back.
+	if len(ins.ids) > 0 {
+		var second pgx.Batch
+		ins.queue(&second, convs)
+		if err := conn.SendBatch(ctx, &second).Close(); err != nil {
 			return nil, err
 		}
 	}
-
-	rows, err := tx.Query(ctx, `
-		SELECT id, last_sequence FROM conversations
-		WHERE id = ANY($1::text[])
-		ORDER BY id
-		FOR NO KEY UPDATE`, customPlan, ids)
+	tag, err := conn.Exec(ctx, "COMMIT")
 	if err != nil {
 		return nil, err
 	}
-	locked := 0
-	var (
-		id   string
-		last int64
-	)
-	_, err = pgx.ForEachRow(rows, []any{&id, &last}, func() error {
-		c := convs[domain.ConversationID(id)]
-		if c == nil {
-			return errf("append: locked unexpected conversation %q", id)
-		}
-		c.last, c.next = last, last
-		locked++
-		return nil
-	})
-	switch {
-	case err != nil:
-		return nil, err
-	case locked == len(ids):
-		return convs, nil
-	case create:
-		return nil, errf("append: %d of %d conversations could not be locked", len(ids)-locked, len(ids))
+	if tag.String() != "COMMIT" {
+		return nil, errf("append: transaction ended with %q instead of COMMIT", tag.String())
 	}
-	return nil, errNewConversation
-}
-
-// messagesByID returns the stored messages among ids.
-func messagesByID(ctx context.Context, tx pgx.Tx, ids []string) (map[domain.MessageID]domain.Message, error) {
-	rows, err := tx.Query(ctx, `SELECT `+messageColumns+` FROM chats ch WHERE ch.message_id = ANY($1::uuid[])`, customPlan, ids)
-	if err != nil {
-		return nil, err
-	}
-	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.Message, error) { return scanMessage(r) })
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[domain.MessageID]domain.Message, len(msgs))
-	for _, m := range msgs {
-		out[m.ID] = m
-	}
+	committed = true
 	return out, nil
 }
 
@@ -249,9 +285,9 @@ func (r *insertRows) add(m domain.Message, pos ports.LogPosition) {
 	r.sentAt = append(r.sentAt, m.SentAt)
 }
 
-// exec inserts the rows and advances the conversations and unread counts, in
-// one statement.
-func (r *insertRows) exec(ctx context.Context, tx pgx.Tx, convs map[domain.ConversationID]*conversationRow) error {
+// queue adds to b the statement that inserts the rows and advances the
+// conversations and unread counts.
+func (r *insertRows) queue(b *pgx.Batch, convs map[domain.ConversationID]*conversationRow) {
 	var (
 		convIDs   []string
 		lasts     []int64
@@ -269,42 +305,22 @@ func (r *insertRows) exec(ctx context.Context, tx pgx.Tx, convs map[domain.Conve
 			memConvs, memUsers, memCounts = append(memConvs, string(c.id)), append(memUsers, string(u)), append(memCounts, n)
 		}
 	}
-	var inserted, advanced, counted int64
-	err := tx.QueryRow(ctx, `
-		WITH inserted AS (
-			INSERT INTO chats (message_id, client_message_id, conversation_id, sender_id, receiver_id, message,
-				message_type, metadata, "timestamp", sequence_id, kafka_partition, kafka_offset)
-			SELECT m.id, m.cid, m.conv, m.sender, m.receiver, m.body, m.typ, NULLIF(m.meta, '')::jsonb, m.at, m.seq, m.part, m.off
-			FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[],
-				$9::timestamptz[], $10::int8[], $11::text[], $12::int8[])
-				AS m(id, cid, conv, sender, receiver, body, typ, meta, at, seq, part, off)
-			RETURNING 1
-		), advanced AS (
-			UPDATE conversations c SET last_sequence = u.last, last_message_at = u.at
-			FROM unnest($13::text[], $14::int8[], $15::timestamptz[]) AS u(id, last, at)
-			WHERE c.id = u.id
-			RETURNING 1
-		), counted AS (
-			UPDATE conversation_members cm SET unread_count = cm.unread_count + u.n
-			FROM unnest($16::text[], $17::uuid[], $18::int8[]) AS u(conv, usr, n)
-			WHERE cm.conversation_id = u.conv AND cm.user_id = u.usr
-			RETURNING 1
-		)
-		SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM advanced), (SELECT count(*) FROM counted)`,
-		customPlan,
+	b.Queue(insertMessagesSQL,
 		r.ids, r.clientIDs, r.convs, r.senders, r.receivers, r.texts, r.types, r.metadata,
 		r.sentAt, r.seqs, r.partitions, r.offsets,
 		convIDs, lasts, lastAts,
 		memConvs, memUsers, memCounts,
-	).Scan(&inserted, &advanced, &counted)
-	if err != nil {
-		return err
-	}
-	if inserted != int64(len(r.ids)) || advanced != int64(len(convIDs)) || counted != int64(len(memConvs)) {
-		return errf("append: inserted %d of %d messages, advanced %d of %d conversations, counted %d of %d members",
-			inserted, len(r.ids), advanced, len(convIDs), counted, len(memConvs))
-	}
-	return nil
+	).QueryRow(func(row pgx.Row) error {
+		var inserted, advanced, counted int64
+		if err := row.Scan(&inserted, &advanced, &counted); err != nil {
+			return err
+		}
+		if inserted != int64(len(r.ids)) || advanced != int64(len(convIDs)) || counted != int64(len(memConvs)) {
+			return errf("append: inserted %d of %d messages, advanced %d of %d conversations, counted %d of %d members",
+				inserted, len(r.ids), advanced, len(convIDs), counted, len(memConvs))
+		}
+		return nil
+	})
 }
 
 // History implements ports.MessageStore.

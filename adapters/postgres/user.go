@@ -49,6 +49,11 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (domain.User, err
 	return u, translate(err, "user")
 }
 
+// customPlan runs a statement as an unnamed prepared statement, which
+// PostgreSQL plans for the actual arguments on every execution, instead of a
+// cached generic plan.
+const customPlan = pgx.QueryExecModeCacheDescribe
+
 // SearchUsers implements ports.UserStore. Each of the three prefix tests is
 // served by an index on lower(column) text_pattern_ops; the statement is
 // planned for its argument every time, since a generic plan cannot use an
