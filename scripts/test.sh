@@ -15,7 +15,8 @@ trap cleanup EXIT
 
 echo "== starting local services" >&2
 started=1
-eval "$(bash scripts/services.sh up)"
+exports=$(bash scripts/services.sh up)
+eval "$exports"
 
 echo "== go vet" >&2
 go vet ./...
