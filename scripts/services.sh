@@ -822,7 +822,7 @@ print_env() {
 	{
 		echo "MESSENGER_SERVICES_DIR=$DIR"
 		for f in "$DIR/postgres.env" "$DIR/redis.env" "$DIR/kafka.env"; do
-			[ -f "$f" ] && cat "$f"
+			if [ -f "$f" ]; then cat "$f"; fi
 		done
 	} | while IFS= read -r line; do
 		name="${line%%=*}"
