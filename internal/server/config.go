@@ -47,6 +47,7 @@ type Config struct {
 	PasswordMemoryKiB  int // MESSENGER_PASSWORD_MEMORY_KIB: argon2id memory (default 19456)
 	PasswordIterations int // MESSENGER_PASSWORD_ITERATIONS: argon2id passes (default 2)
 
+	PprofAddr       string        // MESSENGER_PPROF_ADDR: serve net/http/pprof there (e.g. 127.0.0.1:6060); off by default
 	ShutdownTimeout time.Duration // MESSENGER_SHUTDOWN_TIMEOUT (default 20s)
 	LogLevel        slog.Level    // MESSENGER_LOG_LEVEL: debug, info, warn, error (default info)
 	LogFormat       string        // MESSENGER_LOG_FORMAT: json or text (default json)
@@ -87,6 +88,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AllowedOrigins:  p.list("MESSENGER_ALLOWED_ORIGINS"),
 		SendRateLimit:   p.integer("MESSENGER_SEND_RATE_LIMIT", 50),
 		ShutdownTimeout: p.duration("MESSENGER_SHUTDOWN_TIMEOUT", 20*time.Second),
+		PprofAddr:       p.str("MESSENGER_PPROF_ADDR", ""),
 
 		PasswordMemoryKiB:  p.integer("MESSENGER_PASSWORD_MEMORY_KIB", 19456),
 		PasswordIterations: p.integer("MESSENGER_PASSWORD_ITERATIONS", 2),
