@@ -30,7 +30,7 @@ func TestLoadConfigGuideEnv(t *testing.T) {
 		"REDIS_SENTINEL": "true", "REDIS_PASSWORD": "redispass123",
 		"REDIS_SENTINEL_HOST_1": "redis-sentinel-1", "REDIS_SENTINEL_HOST_2": "redis-sentinel-2",
 		"REDIS_SENTINEL_HOST_3": "redis-sentinel-3:26390",
-		"KAFKA_BROKERS": "kafka:9092", "PORT": "3000", "NODE_ENV": "production",
+		"KAFKA_BROKERS":         "kafka:9092", "PORT": "3000", "NODE_ENV": "production",
 		"MESSENGER_JWT_PRIVATE_KEY_FILE": "/keys/jwt.pem",
 	}))
 	require.NoError(t, err)
