@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.rateMax, "rate-max", 100000, "highest rate -rate-step goes to")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time of each step (with -conns-only: default hold time)")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "time at each step's rate before measuring")
-	fs.DurationVar(&o.drain, "drain", 15*time.Second, "longest wait after a step for the last deliveries")
+	fs.DurationVar(&o.drain, "drain", 15*time.Second, "after a step, stop waiting for the last deliveries when none came for this long")
 	fs.DurationVar(&o.satP99, "saturation-p99", time.Second, "a step whose delivery p99 exceeds this is saturated")
 	fs.BoolVar(&o.keepGoing, "keep-going", false, "run every step of the ladder even after one saturates")
 	fs.StringVar(&o.keyFile, "key", "", "the servers' signing key (PEM): mint access tokens with it")

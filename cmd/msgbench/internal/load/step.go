@@ -22,12 +22,16 @@ type StepConfig struct {
 	Warmup   time.Duration // sent at the rate, not measured
 	Duration time.Duration // measured
 	// Drain bounds the wait, after the last send, for accepted messages to
-	// reach their receivers. Default 15 s.
+	// reach their sockets while none arrives: the wait goes on as long as
+	// deliveries come in (up to 5 minutes). Default 15 s.
 	Drain time.Duration
 	// SaturationP99 marks the step saturated when the delivery p99 exceeds
 	// it. Default 1 s.
 	SaturationP99 time.Duration
 }
+
+// maxDrain bounds the whole drain of a step.
+const maxDrain = 5 * time.Minute
 
 // Send states of a record.
 const (
@@ -165,14 +169,22 @@ func (b *Bench) Step(ctx context.Context, cfg StepConfig) report.Step {
 	}
 	st.wg.Wait()
 
-	// Drain: wait until every accepted message reached both sockets.
+	// Drain: wait until every accepted message reached both sockets, as
+	// long as deliveries keep coming (a saturated step may be far behind).
 	drainStart := time.Now()
-	deadline := drainStart.Add(cfg.Drain)
-	for ctx.Err() == nil {
-		if c := st.count(); c.lost == 0 && c.notEchoed == 0 || time.Now().After(deadline) {
+	lastProgress, lastPending := drainStart, int64(-1)
+	for ctx.Err() == nil && time.Since(drainStart) < maxDrain {
+		c := st.count()
+		pending := c.lost + c.notEchoed
+		if pending == 0 {
 			break
 		}
-		sleep(ctx, 50*time.Millisecond)
+		if pending != lastPending {
+			lastPending, lastProgress = pending, time.Now()
+		} else if time.Since(lastProgress) > cfg.Drain {
+			break
+		}
+		sleep(ctx, 100*time.Millisecond)
 	}
 	drained := time.Since(drainStart)
 	stopProgress()

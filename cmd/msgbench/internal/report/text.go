@@ -23,14 +23,14 @@ func Text(w io.Writer, r Run) error {
 	}
 	if len(r.Steps) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "rate/s\taccepted/s\tdelivered/s\tsend p50\tp95\tp99\tmax\tdelivery p50\tp95\tp99\tmax\terrors\tlost\tdup\tooo\tlag max\tsrv cores\tsrv µs/msg\tRSS/socket\t")
+		fmt.Fprintln(tw, "rate/s\taccepted/s\tdelivered/s\tsend p50\tp95\tp99\tmax\tdelivery p50\tp95\tp99\tmax\terrors\tlost\tdup\tooo\tlag max\tsrv cores\tsrv µs/msg\tsrv RSS\t")
 		for _, st := range r.Steps {
 			fmt.Fprintf(tw, "%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%.2f\t%.0f\t%s\t\n",
 				st.Rate, st.AcceptedRate, st.DeliveredRate,
 				msStr(st.Send.P50), msStr(st.Send.P95), msStr(st.Send.P99), msStr(st.Send.Max),
 				msStr(st.Delivery.P50), msStr(st.Delivery.P95), msStr(st.Delivery.P99), msStr(st.Delivery.Max),
 				errorCount(st), st.Lost, st.Duplicated, st.OutOfOrder, lagStr(st),
-				st.ServerCPUCores, st.ServerCPUPerMessage, bytesStr(st.RSSPerSocket))
+				st.ServerCPUCores, st.ServerCPUPerMessage, bytesStr(float64(st.ServerRSS)))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
