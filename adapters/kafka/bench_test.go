@@ -21,9 +21,9 @@ import (
 // publishers. It reports throughput and the latency of Publish (enqueue to
 // acknowledgement) at p50 and p99.
 func BenchmarkPublish(b *testing.B) {
-	for _, linger := range []time.Duration{-1, time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond} {
-		for _, publishers := range []int{1, 64} {
-			name := fmt.Sprintf("linger=%v/publishers=%d", max(linger, 0), publishers)
+	for _, linger := range []time.Duration{0, time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond} {
+		for _, publishers := range []int{1, 64, 256} {
+			name := fmt.Sprintf("linger=%v/publishers=%d", linger, publishers)
 			b.Run(name, func(b *testing.B) { benchPublish(b, linger, publishers) })
 		}
 	}

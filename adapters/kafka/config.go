@@ -15,7 +15,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultClientID        = "messenger"
-	DefaultLinger          = 5 * time.Millisecond
+	DefaultLinger          = time.Duration(0)
 	DefaultDeliveryTimeout = 30 * time.Second
 	DefaultMaxMessageBytes = 1 << 20
 	DefaultBatchMaxRecords = 500
@@ -45,9 +45,15 @@ type Config struct {
 	// Default none.
 	TopicPrefix string
 
-	// Linger is how long the producer waits for more records to batch them
-	// (linger.ms). Higher values trade Publish latency for throughput. Zero
-	// means DefaultLinger; a negative value means no wait.
+	// Linger is how long the producer waits for more records before it sends
+	// a batch (linger.ms). Zero (DefaultLinger) sends as soon as a connection
+	// is free: records still batch up while the previous requests are in
+	// flight (five at most with idempotence). Since every Publish waits for its
+	// acknowledgement, a linger adds its full length to Publish latency and,
+	// with a fixed number of concurrent callers, cuts throughput: on one
+	// machine with 64 callers, 0 gave about 39k records/s at p50 1 ms, 1 ms
+	// about 28k at 1.8 ms, 5 ms about 11k at 6 ms (BenchmarkPublish). A linger
+	// can pay off when the brokers, not the callers, are the limit.
 	Linger time.Duration
 
 	// DeliveryTimeout bounds how long the producer keeps retrying a record
@@ -120,10 +126,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TopicPrefix != "" && !validName(c.TopicPrefix) {
 		return c, domain.Errorf(domain.KindInvalid, "kafka: invalid topic prefix %q", c.TopicPrefix)
 	}
-	switch {
-	case c.Linger == 0:
-		c.Linger = DefaultLinger
-	case c.Linger < 0:
+	if c.Linger < 0 {
 		c.Linger = 0
 	}
 	if c.DeliveryTimeout <= 0 {

@@ -114,7 +114,7 @@ func (s *Subscriber) deadLetters() (*Publisher, error) {
 		return s.dlq, nil
 	}
 	cfg := s.cfg
-	cfg.Linger = -1
+	cfg.Linger = 0 // rejections are rare; send each at once
 	p, err := NewPublisher(cfg)
 	if err != nil {
 		return nil, err
