@@ -126,3 +126,24 @@ func TestNewPublisherConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestProducerReplacedAfterFatalError shows that a Publisher whose idempotent
+// producer failed for good recovers with a new one: publishes in between fail
+// as unavailable, and later ones succeed.
+func TestProducerReplacedAfterFatalError(t *testing.T) {
+	cfg := env(t)
+	require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{"fatal": 1}))
+	p := newPublisher(t, cfg)
+	require.NoError(t, p.Publish(t.Context(), "fatal", nil, []byte("before")))
+	kafka.FailProducer(p)
+	var failures int
+	require.Eventually(t, func() bool {
+		err := p.Publish(t.Context(), "fatal", nil, []byte("after"))
+		if err != nil {
+			failures++
+			assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "error: %v", err)
+		}
+		return err == nil
+	}, waitFor, 10*time.Millisecond, "publishing works again")
+	t.Logf("%d publishes failed before the producer was replaced", failures)
+}
