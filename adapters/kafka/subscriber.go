@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"strconv"
 	"sync"
@@ -243,7 +244,9 @@ func (m *member) run(ctx context.Context) error {
 			return err
 		}
 		if len(batch) > 0 {
-			m.process(ctx, batch)
+			if err := m.process(ctx, batch); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -431,8 +434,11 @@ func (m *member) poll(timeoutMs int) (item, bool, error) {
 }
 
 // process hands batch to the handler until it succeeds or ctx ends, moves the
-// rejected records to the dead-letter topic, and stores the offsets.
-func (m *member) process(ctx context.Context, batch []item) {
+// rejected records to the dead-letter topic, and stores the offsets. It never
+// gives up on a batch while ctx lasts (the next batch's offsets would cover
+// it): it returns an error only when the consumer failed for good, and then
+// nothing of the batch is stored.
+func (m *member) process(ctx context.Context, batch []item) error {
 	backoff := m.cfg.RetryBackoff
 	for attempt := 1; ; attempt++ {
 		recs := make([]ports.Record, len(batch))
@@ -442,27 +448,27 @@ func (m *member) process(ctx context.Context, batch []item) {
 		hctx, release := m.graceful(ctx)
 		rejected, err := m.h(hctx, recs)
 		if err == nil {
-			ok := len(rejected) == 0 || m.deadLetter(ctx, hctx, rejected, &batch)
-			release()
-			if ok {
+			var ok bool
+			if ok, err = m.deadLetter(ctx, hctx, rejected, &batch); ok {
 				m.store(batch)
 			}
-			return
+			release()
+			return err
 		}
 		release()
 		if ctx.Err() != nil {
-			return // not stored: redelivered to whoever owns the partitions next
+			return nil // not stored: redelivered to whoever owns the partitions next
 		}
 		m.cfg.Logger.Warn("kafka: handler failed, retrying the batch",
 			append(m.log(), "records", len(batch), "attempt", attempt, "backoff", backoff, "err", err)...)
-		if !m.wait(ctx, backoff) {
-			return
+		if err := m.wait(ctx, backoff); err != nil || ctx.Err() != nil {
+			return err
 		}
 		m.mu.Lock()
 		batch = m.keepOwned(batch)
 		m.mu.Unlock()
 		if len(batch) == 0 {
-			return // every partition moved to another member, which redoes them
+			return nil // every partition moved to another member, which redoes them
 		}
 		backoff = min(2*backoff, m.cfg.RetryMaxBackoff)
 	}
@@ -485,9 +491,9 @@ func (m *member) graceful(ctx context.Context) (hctx context.Context, release fu
 
 // wait pauses the owned partitions for d (or until ctx ends) while serving
 // rebalances, so that the group does not evict this member while it retries.
-// Records still arriving are kept for the next batch. It reports whether ctx
-// is still alive.
-func (m *member) wait(ctx context.Context, d time.Duration) bool {
+// Records still arriving are kept for the next batch. It fails only when the
+// consumer failed for good.
+func (m *member) wait(ctx context.Context, d time.Duration) error {
 	m.mu.Lock()
 	m.pausing = true
 	parts := m.ownedList()
@@ -514,12 +520,11 @@ func (m *member) wait(ctx context.Context, d time.Duration) bool {
 	for ctx.Err() == nil {
 		left := time.Until(deadline)
 		if left <= 0 {
-			return true
+			return nil
 		}
 		it, ok, err := m.poll(int(min(left, 100*time.Millisecond) / time.Millisecond))
 		if err != nil {
-			m.cfg.Logger.Error("kafka: consumer failed while retrying", append(m.log(), "err", err)...)
-			return false
+			return err
 		}
 		if ok {
 			m.mu.Lock()
@@ -527,7 +532,7 @@ func (m *member) wait(ctx context.Context, d time.Duration) bool {
 			m.mu.Unlock()
 		}
 	}
-	return false
+	return nil
 }
 
 // pause stops fetching parts; fetching resumes where the handed out records end.
@@ -558,40 +563,25 @@ func (m *member) ownedList() []ckafka.TopicPartition {
 }
 
 // deadLetter produces the rejected records to the dead-letter topic under
-// hctx, retrying with backoff until every one is acknowledged or ctx ends
-// (then nothing is stored and the batch is redelivered). It drops from *batch
-// the partitions revoked while it retried, and reports whether the offsets
-// may be stored.
-func (m *member) deadLetter(ctx, hctx context.Context, rejected []ports.Rejection, batch *[]item) bool {
-	dlq, err := m.s.deadLetters()
-	if err != nil {
-		m.cfg.Logger.Error("kafka: dead-letter producer", append(m.log(), "err", err)...)
-		return false
-	}
+// hctx, retrying with backoff until every one is acknowledged or ctx ends. It
+// drops from *batch the partitions revoked while it retried, and reports
+// whether the batch's offsets may be stored; when not, the batch is
+// redelivered. It fails only when the consumer failed for good.
+func (m *member) deadLetter(ctx, hctx context.Context, rejected []ports.Rejection, batch *[]item) (bool, error) {
 	todo := rejected
 	backoff := m.cfg.RetryBackoff
-	for {
-		var failed []ports.Rejection
-		var firstErr error
-		results := make([]error, len(todo))
-		var wg sync.WaitGroup
-		for i, r := range todo {
-			wg.Go(func() { results[i] = m.publishDeadLetter(hctx, dlq, r) })
-		}
-		wg.Wait()
-		for i, err := range results {
-			if err != nil {
-				failed = append(failed, todo[i])
-				firstErr = err
-			}
-		}
+	for len(todo) > 0 {
+		failed, err := m.publishDeadLetters(hctx, todo)
 		if len(failed) == 0 {
-			return true
+			return true, nil
 		}
 		m.cfg.Logger.Warn("kafka: dead-letter produce failed, retrying",
-			append(m.log(), "records", len(failed), "backoff", backoff, "err", firstErr)...)
-		if ctx.Err() != nil || !m.wait(ctx, backoff) {
-			return false
+			append(m.log(), "records", len(failed), "backoff", backoff, "err", err)...)
+		if ctx.Err() != nil {
+			return false, nil
+		}
+		if err := m.wait(ctx, backoff); err != nil || ctx.Err() != nil {
+			return false, err
 		}
 		m.mu.Lock()
 		*batch = m.keepOwned(*batch)
@@ -606,11 +596,33 @@ func (m *member) deadLetter(ctx, hctx context.Context, rejected []ports.Rejectio
 				todo = append(todo, r)
 			}
 		}
-		if len(todo) == 0 {
-			return true
-		}
 		backoff = min(2*backoff, m.cfg.RetryMaxBackoff)
 	}
+	return true, nil
+}
+
+// publishDeadLetters produces the rejected records concurrently and returns
+// those that failed, with the first error.
+func (m *member) publishDeadLetters(ctx context.Context, rejected []ports.Rejection) ([]ports.Rejection, error) {
+	dlq, err := m.s.deadLetters()
+	if err != nil {
+		return rejected, err
+	}
+	errs := make([]error, len(rejected))
+	var wg sync.WaitGroup
+	for i, r := range rejected {
+		wg.Go(func() { errs[i] = m.publishDeadLetter(ctx, dlq, r) })
+	}
+	wg.Wait()
+	var failed []ports.Rejection
+	var first error
+	for i, err := range errs {
+		if err != nil {
+			failed = append(failed, rejected[i])
+			first = cmp.Or(first, err)
+		}
+	}
+	return failed, first
 }
 
 func (m *member) publishDeadLetter(ctx context.Context, dlq *Publisher, r ports.Rejection) error {

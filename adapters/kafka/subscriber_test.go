@@ -709,3 +709,68 @@ func TestSubscriberClose(t *testing.T) {
 	}
 	require.NoError(t, s.Close())
 }
+
+// TestDeadLetterNotAcknowledged rejects a record while its dead-letter topic
+// does not exist: the batch's offsets stay unstored (the partition waits)
+// until the dead-letter produce is acknowledged, once the topic is created.
+func TestDeadLetterNotAcknowledged(t *testing.T) {
+	t.Parallel()
+	cfg := env(t)
+	cfg.TopicWait = 200 * time.Millisecond
+	cfg.RetryBackoff = 50 * time.Millisecond
+	cfg.RetryMaxBackoff = 200 * time.Millisecond
+	const topic, group = "nodlq", "nodlq-readers"
+	createTopic(t, cfg.Brokers, cfg.TopicPrefix+topic, 1) // without its dead-letter topic
+	p := newPublisher(t, cfg)
+	publish(t, p, topic, "k", "poison")
+	publish(t, p, topic, "k", value("k", 1))
+
+	var mu sync.Mutex
+	calls := 0
+	h := func(_ context.Context, batch []ports.Record) ([]ports.Rejection, error) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		var rej []ports.Rejection
+		for _, r := range batch {
+			if string(r.Value) == "poison" {
+				rej = append(rej, ports.Rejection{Record: r, Reason: "bad"})
+			}
+		}
+		return rej, nil
+	}
+	s := newSubscriber(t, cfg)
+	stop := consume(t, s, group, topic, h)
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls > 0
+	}, waitFor, 10*time.Millisecond)
+	time.Sleep(time.Second) // several failed dead-letter produces
+	assert.Equal(t, int64(2), s.Lag()[group], "nothing is stored while the dead-letter record is not acknowledged")
+
+	require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{topic: 1}))
+	require.Eventually(t, func() bool { return s.Lag()[group] == 0 }, waitFor, 10*time.Millisecond,
+		"the offsets are stored once the dead-letter topic took the record")
+	require.NoError(t, stop())
+	mu.Lock()
+	assert.Equal(t, 1, calls, "the handler is not called again: only the dead-letter produce is retried")
+	mu.Unlock()
+
+	dead := newSink()
+	stop = consume(t, s, "dlq-readers", ports.DeadLetterTopic(topic), dead.handler)
+	require.Eventually(t, func() bool { return dead.has("poison") }, waitFor, 10*time.Millisecond)
+	require.NoError(t, stop())
+}
+
+// createTopic creates a topic with a plain admin client, bypassing EnsureTopics.
+func createTopic(t *testing.T, brokers, topic string, partitions int) {
+	t.Helper()
+	admin, err := ckafka.NewAdminClient(&ckafka.ConfigMap{"bootstrap.servers": brokers, "log_level": 3})
+	require.NoError(t, err)
+	defer admin.Close()
+	res, err := admin.CreateTopics(t.Context(), []ckafka.TopicSpecification{{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1}})
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	require.Equal(t, ckafka.ErrNoError, res[0].Error.Code(), "create %s: %v", topic, res[0].Error)
+}
