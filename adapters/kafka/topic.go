@@ -72,7 +72,7 @@ func EnsureTopics(ctx context.Context, cfg Config, topics map[string]int) error 
 		rf = -1 // the brokers' default.replication.factor
 	}
 	for {
-		missing, err := missingTopics(admin, want, cfg)
+		missing, err := missingTopics(ctx, admin, want, cfg)
 		if err != nil {
 			cfg.Logger.Warn("kafka: reading topic metadata", "err", err)
 		} else if len(missing) == 0 {
@@ -116,8 +116,12 @@ func newAdmin(cfg Config, logs *logPump) (*ckafka.AdminClient, func(), error) {
 
 // missingTopics returns the topics of want that the metadata does not list
 // with a leader for every partition.
-func missingTopics(admin *ckafka.AdminClient, want map[string]int, cfg Config) ([]string, error) {
-	md, err := admin.GetMetadata(nil, true, 5000)
+func missingTopics(ctx context.Context, admin *ckafka.AdminClient, want map[string]int, cfg Config) ([]string, error) {
+	timeout := 5 * time.Second
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = max(min(timeout, time.Until(deadline)), time.Millisecond)
+	}
+	md, err := admin.GetMetadata(nil, true, int(timeout.Milliseconds()))
 	if err != nil {
 		return nil, err
 	}
