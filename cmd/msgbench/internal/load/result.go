@@ -58,11 +58,7 @@ func (b *Bench) stepResult(st *stepState, drained time.Duration) report.Step {
 		res.Series[t] = p
 	}
 
-	samples := b.sampler.window(st.windowStart, st.windowEnd)
-	for _, x := range samples {
-		if x.sockOK {
-			res.ServerSockets = x.sockets
-		}
+	for _, x := range b.sampler.window(st.windowStart, st.windowEnd) {
 		if !x.lagOK {
 			continue
 		}
@@ -75,8 +71,11 @@ func (b *Bench) stepResult(st *stepState, drained time.Duration) report.Step {
 	}
 	res.LagMaxSeconds = res.LagMax / st.cfg.Rate
 
-	if len(samples) >= 2 {
-		s0, s1 := samples[0], samples[len(samples)-1]
+	// CPU over the window, from the samples around it.
+	if s0, s1, ok := b.sampler.bracket(st.windowStart, st.windowEnd); ok {
+		if s1.sockOK {
+			res.ServerSockets = s1.sockets
+		}
 		dt := s1.at.Sub(s0.at).Seconds()
 		perMsg := func(cores float64) float64 {
 			if res.AcceptedRate <= 0 {
@@ -84,25 +83,23 @@ func (b *Bench) stepResult(st *stepState, drained time.Duration) report.Step {
 			}
 			return cores / res.AcceptedRate * 1e6
 		}
-		if dt > 0.5 {
-			if s0.serverOK && s1.serverOK {
-				res.ServerCPUCores = (s1.server.CPU - s0.server.CPU).Seconds() / dt
-				res.ServerCPUPerMessage = perMsg(res.ServerCPUCores)
-				res.ServerRSS = s1.server.RSS
-				if h := s1.held; h > 0 {
-					res.RSSPerSocket = float64(s1.server.RSS) / float64(h)
-				}
+		if s0.serverOK && s1.serverOK {
+			res.ServerCPUCores = (s1.server.CPU - s0.server.CPU).Seconds() / dt
+			res.ServerCPUPerMessage = perMsg(res.ServerCPUCores)
+			res.ServerRSS = s1.server.RSS
+			if h := s1.held; h > 0 {
+				res.RSSPerSocket = float64(s1.server.RSS) / float64(h)
 			}
-			res.ClientCPUCores = (s1.self.CPU - s0.self.CPU).Seconds() / dt
-			for k, w := range b.cfg.Watch {
-				if !s0.compOK[k] || !s1.compOK[k] {
-					continue
-				}
-				cores := (s1.comps[k].CPU - s0.comps[k].CPU).Seconds() / dt
-				res.Components = append(res.Components, report.Component{
-					Name: w.Name, CPUCores: cores, CPUPerMessage: perMsg(cores), RSS: s1.comps[k].RSS,
-				})
+		}
+		res.ClientCPUCores = (s1.self.CPU - s0.self.CPU).Seconds() / dt
+		for k, w := range b.cfg.Watch {
+			if !s0.compOK[k] || !s1.compOK[k] {
+				continue
 			}
+			cores := (s1.comps[k].CPU - s0.comps[k].CPU).Seconds() / dt
+			res.Components = append(res.Components, report.Component{
+				Name: w.Name, CPUCores: cores, CPUPerMessage: perMsg(cores), RSS: s1.comps[k].RSS,
+			})
 		}
 	}
 

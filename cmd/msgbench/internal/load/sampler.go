@@ -148,6 +148,33 @@ func (s *sampler) window(from, to time.Time) []sample {
 	return out
 }
 
+// bracket returns the last sample taken at or before from and the first
+// taken at or after to, so that differences between them cover [from, to]
+// even when samples are sparse; ok is false without two distinct samples.
+func (s *sampler) bracket(from, to time.Time) (first, last sample, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i0, i1 := -1, -1
+	for i, x := range s.samples {
+		if !x.at.After(from) {
+			i0 = i
+		}
+		if i1 < 0 && !x.at.Before(to) {
+			i1 = i
+		}
+	}
+	if i0 < 0 && len(s.samples) > 0 {
+		i0 = 0
+	}
+	if i1 < 0 {
+		i1 = len(s.samples) - 1
+	}
+	if i0 < 0 || i1 <= i0 {
+		return sample{}, sample{}, false
+	}
+	return s.samples[i0], s.samples[i1], true
+}
+
 // latest is the last sample taken.
 func (s *sampler) latest() (sample, bool) {
 	s.mu.Lock()
