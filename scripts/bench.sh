@@ -115,6 +115,16 @@ PREFIXES=()
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# ready PORT: GET /readyz answers 200 (bash only, no curl needed).
+ready() {
+	(
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf 'GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+		IFS= read -r -t 5 status <&3 || exit 1
+		case "$status" in "HTTP/1."?" 200"*) exit 0 ;; *) exit 1 ;; esac
+	) 2>/dev/null
+}
+
 # next_port sets NODE_PORT to a free port at or above PORT.
 next_port() {
 	while ! port_free "$PORT"; do PORT=$((PORT + 1)); done
@@ -142,7 +152,7 @@ start_node() {
 	NODE_PIDS+=("$pid")
 	NODE_URLS+=("http://127.0.0.1:$port")
 	for ((i = 0; i < 600; i++)); do
-		if curl -sf -o /dev/null "http://127.0.0.1:$port/readyz"; then
+		if ready "$port"; then
 			log "node $name ready on 127.0.0.1:$port (pid $pid)"
 			return 0
 		fi
