@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/messenger-go/messenger/adapters/kafka"
+	"github.com/messenger-go/messenger/ports"
 )
 
 // BenchmarkPublish measures acknowledged publishes (acks=all, idempotent) of
@@ -80,4 +82,64 @@ func benchPublish(b *testing.B, linger time.Duration, publishers int) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkConsume measures how fast one member hands a 10-partition topic's
+// 256-byte records to a handler that does nothing, in batches of up to
+// BatchMaxRecords, from its first batch on (the group join is not counted).
+// The records are published before.
+func BenchmarkConsume(b *testing.B) {
+	for _, maxRecords := range []int{100, 500, 2000} {
+		b.Run(fmt.Sprintf("batch=%d", maxRecords), func(b *testing.B) {
+			cfg := env(b)
+			cfg.BatchMaxRecords = maxRecords
+			const topic = "bench"
+			require.NoError(b, kafka.EnsureTopics(b.Context(), cfg, map[string]int{topic: 10}))
+			p := newPublisher(b, cfg)
+			value := bytes.Repeat([]byte("m"), 256)
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for range 256 {
+				wg.Go(func() {
+					for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+						require.NoError(b, p.Publish(b.Context(), topic, []byte(strconv.FormatInt(i%1000, 10)), value))
+					}
+				})
+			}
+			wg.Wait()
+
+			s := newSubscriber(b, cfg)
+			var seen, batches atomic.Int64
+			var start time.Time
+			var first int
+			done := make(chan struct{})
+			ctx, cancel := context.WithCancel(b.Context())
+			defer cancel()
+			b.ResetTimer()
+			go func() {
+				_ = s.Consume(ctx, "bench", topic, func(_ context.Context, batch []ports.Record) ([]ports.Rejection, error) {
+					if batches.Add(1) == 1 {
+						start, first = time.Now(), len(batch)
+					}
+					if seen.Add(int64(len(batch))) >= int64(b.N) {
+						select {
+						case done <- struct{}{}:
+						default:
+						}
+					}
+					return nil, nil
+				})
+			}()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Minute):
+				b.Fatalf("consumed %d of %d records", seen.Load(), b.N)
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			b.ReportMetric(float64(b.N-first)/elapsed.Seconds(), "records/s")
+			b.ReportMetric(float64(seen.Load())/float64(batches.Load()), "records/batch")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
 }
