@@ -65,9 +65,11 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 // records of partitions revoked meanwhile) is retried with exponential backoff
 // between RetryBackoff and RetryMaxBackoff. Rejected records are produced to
 // the dead-letter topic before the batch's offsets are stored. Consume returns
-// nil when ctx ends or the Subscriber is closed, after the batch in flight;
-// KindInvalid for an illegal group or topic name; KindUnavailable when the
-// consumer cannot be created or fails for good.
+// nil when ctx ends or the Subscriber is closed, after the batch in flight and
+// after committing the stored offsets and leaving the group (with the brokers
+// unreachable, that takes about SessionTimeout); KindInvalid for an illegal
+// group or topic name; KindUnavailable when the consumer cannot be created or
+// fails for good.
 func (s *Subscriber) Consume(ctx context.Context, group, topic string, h ports.BatchHandler) error {
 	if err := s.cfg.checkTopic(topic); err != nil {
 		return err
