@@ -31,7 +31,7 @@
 #   BENCH_CONNS_HOLD    how long they are held [30s]
 #   BENCH_SOURCE_IPS    client source addresses [127.0.0.2-127.0.0.9]
 #   BENCH_BASE_PORT     first server port; servers listen below 32768 [3101]
-#   BENCH_ACK_EVERY     clients acknowledge deliveries this often, 0 never [1s]
+#   BENCH_ACK_EVERY     clients acknowledge deliveries this often, 0 never [0]
 #   BENCH_KEEP_GOING    1: run every ladder step even after saturation [0]
 #   BENCH_EXTRA         more msgbench flags for every message run []
 #   BENCH_KEEP_SERVICES 1: leave a stack this script started running [0]
@@ -71,7 +71,7 @@ CONNS_PROCS="${BENCH_CONNS_PROCS:-3}"
 CONNS_HOLD="${BENCH_CONNS_HOLD:-30s}"
 SOURCE_IPS="${BENCH_SOURCE_IPS:-127.0.0.2-127.0.0.9}"
 PORT="${BENCH_BASE_PORT:-3101}"
-ACK_EVERY="${BENCH_ACK_EVERY:-1s}"
+ACK_EVERY="${BENCH_ACK_EVERY:-0}"
 KEEP_GOING="${BENCH_KEEP_GOING:-0}"
 read -r -a EXTRA <<<"${BENCH_EXTRA:-}"
 KEY="$REPO_ROOT/testdata/jwt-test-key.pem"
@@ -349,6 +349,11 @@ fi
 # report
 
 [ "${#RESULTS[@]}" -gt 0 ] || die "no run produced a result"
+if [ "$ACK_EVERY" = 0 ] || [ "$ACK_EVERY" = 0s ]; then
+	ACK_NOTE="clients do not acknowledge deliveries (BENCH_ACK_EVERY adds that load)"
+else
+	ACK_NOTE="every socket acknowledges what it received every $ACK_EVERY"
+fi
 if [ "$OWN_SERVICES" = 1 ]; then
 	SERVICES_NOTE="PostgreSQL, Kafka and Redis were started by scripts/services.sh for this run alone."
 else
@@ -357,6 +362,6 @@ fi
 "$MSGBENCH" report -o "$OUT/report.md" -title "Messenger benchmark $STAMP" \
 	-note "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(go version | cut -d' ' -f3); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified tree)'); load average at the end $(cut -d' ' -f1-3 /proc/loadavg)." \
 	-note "Everything runs on this one machine: the generator, the server nodes, PostgreSQL, Kafka and Redis share its cores. $SERVICES_NOTE Embedded runs use one node of the default in-memory configuration; real runs use PostgreSQL + Kafka + Redis Sentinel with a fresh database, topic prefix and key prefix each. Users alternate between the nodes, so with two nodes every conversation spans both." \
-	-note "Ladder: $RATES messages/s, then +$RATE_STEP until a step saturates (or $RATE_MAX); each step ${WARMUP} warm-up then ${DURATION} measured; clients acknowledge every ${ACK_EVERY}." \
+	-note "Ladder: $RATES messages/s, then +$RATE_STEP until a step saturates (or $RATE_MAX); each step ${WARMUP} warm-up then ${DURATION} measured; $ACK_NOTE. Message texts are 64 bytes." \
 	"${RESULTS[@]}"
 log "report: $OUT/report.md"
