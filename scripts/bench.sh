@@ -3,7 +3,8 @@
 # cmd/msgbench against the embedded default and against one and then two real
 # server nodes (PostgreSQL + Kafka + Redis Sentinel), with 1,000 and 10,000
 # connected users, up a ladder of rates until a step saturates, then holds
-# 50,000 sockets on several nodes without sending, and writes a report.
+# 50,000 sockets on several nodes without sending, and writes a report. The
+# fixed steps always run; past them the rate grows until a step saturates.
 #
 # Usage:
 #   scripts/bench.sh            the full ladder (about 45 minutes on 2 cores)
@@ -32,7 +33,7 @@
 #   BENCH_SOURCE_IPS    client source addresses [127.0.0.2-127.0.0.9]
 #   BENCH_BASE_PORT     first server port; servers listen below 32768 [3101]
 #   BENCH_ACK_EVERY     clients acknowledge deliveries this often, 0 never [0]
-#   BENCH_KEEP_GOING    1: run every ladder step even after saturation [0]
+#   BENCH_STOP_EARLY    1: stop the fixed ladder at its first saturated step [0]
 #   BENCH_EXTRA         more msgbench flags for every message run []
 #   BENCH_KEEP_SERVICES 1: leave a stack this script started running [0]
 #   BENCH_SERVICES_DIR  the stack's state dir; the default is the benchmark's
@@ -72,7 +73,7 @@ CONNS_HOLD="${BENCH_CONNS_HOLD:-30s}"
 SOURCE_IPS="${BENCH_SOURCE_IPS:-127.0.0.2-127.0.0.9}"
 PORT="${BENCH_BASE_PORT:-3101}"
 ACK_EVERY="${BENCH_ACK_EVERY:-0}"
-KEEP_GOING="${BENCH_KEEP_GOING:-0}"
+STOP_EARLY="${BENCH_STOP_EARLY:-0}"
 read -r -a EXTRA <<<"${BENCH_EXTRA:-}"
 KEY="$REPO_ROOT/testdata/jwt-test-key.pem"
 OWN_SERVICES=0
@@ -281,7 +282,7 @@ RESULTS=()
 message_run() {
 	local name="$1" users="$2" flags=()
 	log "run $name: $users users on ${#NODE_URLS[@]} node(s), rates $RATES then +$RATE_STEP"
-	[ "$KEEP_GOING" = 1 ] && flags+=(-keep-going)
+	[ "$STOP_EARLY" = 1 ] && flags+=(-stop-early)
 	if [ -n "$WATCH_FLAG" ] && [ "${name#embedded}" = "$name" ]; then
 		flags+=(-watch "$WATCH_FLAG")
 	fi
@@ -362,6 +363,6 @@ fi
 "$MSGBENCH" report -o "$OUT/report.md" -title "Messenger benchmark $STAMP" \
 	-note "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(go version | cut -d' ' -f3); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified tree)'); load average at the end $(cut -d' ' -f1-3 /proc/loadavg)." \
 	-note "Everything runs on this one machine: the generator, the server nodes, PostgreSQL, Kafka and Redis share its cores. $SERVICES_NOTE Embedded runs use one node of the default in-memory configuration; real runs use PostgreSQL + Kafka + Redis Sentinel with a fresh database, topic prefix and key prefix each. Users alternate between the nodes, so with two nodes every conversation spans both." \
-	-note "Ladder: $RATES messages/s, then +$RATE_STEP until a step saturates (or $RATE_MAX); each step ${WARMUP} warm-up then ${DURATION} measured; $ACK_NOTE. Message texts are 64 bytes." \
+	-note "Ladder: $RATES messages/s, each run whatever happens, then +$RATE_STEP while no step saturates (up to $RATE_MAX); each step ${WARMUP} warm-up then ${DURATION} measured; $ACK_NOTE. Message texts are 64 bytes." \
 	"${RESULTS[@]}"
 log "report: $OUT/report.md"

@@ -43,7 +43,7 @@ type options struct {
 	warmup        time.Duration
 	drain         time.Duration
 	satP99        time.Duration
-	keepGoing     bool
+	stopEarly     bool
 	keyFile       string
 	register      bool
 	jsonOut       string
@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "time at each step's rate before measuring")
 	fs.DurationVar(&o.drain, "drain", 15*time.Second, "after a step, stop waiting for the last deliveries when none came for this long")
 	fs.DurationVar(&o.satP99, "saturation-p99", time.Second, "a step whose delivery p99 exceeds this is saturated")
-	fs.BoolVar(&o.keepGoing, "keep-going", false, "run every step of the ladder even after one saturates")
+	fs.BoolVar(&o.stopEarly, "stop-early", false, "stop the -rates ladder at its first saturated step (the steps -rate-step adds always stop there)")
 	fs.StringVar(&o.keyFile, "key", "", "the servers' signing key (PEM): mint access tokens with it")
 	fs.BoolVar(&o.register, "register", true, "create users through /auth/register and befriend them (messages need it)")
 	fs.StringVar(&o.jsonOut, "json", "", "write the result as JSON to this file")
@@ -231,7 +231,7 @@ func runMessages(ctx context.Context, o options, cfg load.Config, stdout io.Writ
 		logger.Info("step done", "rate", st.Rate, "accepted/s", round(st.AcceptedRate), "delivered/s", round(st.DeliveredRate),
 			"send_p99_ms", round(st.Send.P99), "delivery_p99_ms", round(st.Delivery.P99), "lost", st.Lost, "dup", st.Duplicated,
 			"ooo", st.OutOfOrder, "saturated", st.SaturationReason)
-		if st.Saturated && !o.keepGoing {
+		if st.Saturated && (o.stopEarly || i+1 >= len(rates)) {
 			break
 		}
 		switch {

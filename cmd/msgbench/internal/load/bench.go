@@ -338,12 +338,16 @@ func (b *Bench) Result() report.Run {
 	defer b.mu.Unlock()
 	r := b.result
 	r.Steps = nil
+	saturated := false
 	for _, st := range b.steps {
-		if st.result != nil {
-			r.Steps = append(r.Steps, *st.result)
-			if !st.result.Saturated && st.result.Rate > r.HighestSustained {
-				r.HighestSustained = st.result.Rate
-			}
+		if st.result == nil {
+			continue
+		}
+		r.Steps = append(r.Steps, *st.result)
+		// Sustained: the highest rate below the first saturated step.
+		saturated = saturated || st.result.Saturated
+		if !saturated && st.result.Rate > r.HighestSustained {
+			r.HighestSustained = st.result.Rate
 		}
 	}
 	var missing int64

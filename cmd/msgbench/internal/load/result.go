@@ -104,6 +104,7 @@ func (b *Bench) stepResult(st *stepState, drained time.Duration) report.Step {
 	}
 
 	res.Saturated, res.SaturationReason = saturated(res, st.cfg.SaturationP99)
+	res.SaturationP99 = report.Ms(st.cfg.SaturationP99)
 	return res
 }
 

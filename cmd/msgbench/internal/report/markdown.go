@@ -49,7 +49,7 @@ func Markdown(w io.Writer, o MarkdownOptions) error {
 
 	if len(msgRuns) > 0 {
 		p("## Highest rate sustained\n\n")
-		p("A step is sustained when the servers answered and delivered at least 95%% of the target rate, errors stayed under 1%% and delivery p99 stayed under the saturation bound.\n\n")
+		p("A step is sustained when the servers answered and delivered at least 95%% of the target rate, errors stayed under 1%% and delivery p99 stayed under the saturation bound (1 s unless the run said otherwise); the highest sustained rate is the highest one below the first saturated step.\n\n")
 		p("| run | users | sockets | highest sustained/s | first saturated step |\n|---|---:|---:|---:|---|\n")
 		for _, r := range msgRuns {
 			sat := "none (ladder ended)"

@@ -22,8 +22,8 @@ type Run struct {
 	MissingSequences int64            `json:"missingSequences"`
 	Reconnects       int64            `json:"reconnects"`
 	SocketErrors     map[string]int64 `json:"socketErrors,omitempty"`
-	// HighestSustained is the highest target rate of a step that was not
-	// saturated (0 when none).
+	// HighestSustained is the highest target rate of the steps before the
+	// first saturated one (0 when the first saturated).
 	HighestSustained float64  `json:"highestSustainedRate"`
 	Notes            []string `json:"notes,omitempty"`
 }
@@ -118,6 +118,7 @@ type Step struct {
 
 	Saturated        bool    `json:"saturated"`
 	SaturationReason string  `json:"saturationReason,omitempty"`
+	SaturationP99    float64 `json:"saturationP99Ms"` // the delivery p99 bound used
 	Series           []Point `json:"series"`
 }
 
