@@ -13,6 +13,8 @@
 # Output (not committed): $BENCH_OUT, default bench/out/<UTC time>/, with
 #   report.md          every run side by side, targets checked
 #   <run>.json, .svg   each run's result and latency over time
+#   pprof/<run>/       the servers' CPU profiles of each step, when they serve
+#                      /debug/pprof/profile
 #   logs/              server and generator logs
 # and bench/out/latest pointing at it.
 #
@@ -298,6 +300,7 @@ message_run() {
 		-source-ips "$SOURCE_IPS" \
 		-run-id "$RUN_ID$name" \
 		-json "$OUT/$name.json" -svg "$OUT/$name.svg" \
+		-pprof-dir "$OUT/pprof/$name" \
 		"${flags[@]}" "${EXTRA[@]}" \
 		>"$OUT/$name.txt" 2>"$OUT/logs/$name.msgbench.log" ||
 		log "run $name failed (see $OUT/logs/$name.msgbench.log)"

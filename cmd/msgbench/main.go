@@ -68,6 +68,7 @@ type options struct {
 	tokenTTL      time.Duration
 	connectTimout time.Duration
 	cpuProfile    string
+	pprofDir      string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -110,6 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.sendTimeout, "send-timeout", load.DefaultSendTimeout, "a send not answered this long after its intended time fails")
 	fs.DurationVar(&o.tokenTTL, "token-ttl", load.DefaultTokenTTL, "lifetime of minted tokens")
 	fs.DurationVar(&o.connectTimout, "connect-timeout", 10*time.Minute, "with -conns-only: longest connecting phase")
+	fs.StringVar(&o.pprofDir, "pprof-dir", "", "fetch each server's CPU profile (/debug/pprof/profile) over every measured window into this directory")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the generator's own CPU profile to this file")
 	fs.BoolVar(&o.connsChild, "conns-child", false, "internal: hold sockets for a parent msgbench, status on stdout")
 	if err := fs.Parse(args); err != nil {
@@ -165,6 +167,7 @@ func (o options) config(logger *slog.Logger) (load.Config, error) {
 		DialConcurrency:  o.dialConc,
 		AckEvery:         o.ackEvery,
 		RunID:            o.runID,
+		ProfileDir:       o.pprofDir,
 		Logger:           logger,
 	}
 	for _, t := range splitList(o.targets) {

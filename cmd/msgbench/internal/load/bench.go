@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -337,6 +338,7 @@ func (b *Bench) Result() report.Run {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r := b.result
+	r.Notes = slices.Clone(r.Notes)
 	r.Steps = nil
 	saturated := false
 	for _, st := range b.steps {

@@ -2,6 +2,8 @@ package load_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -93,4 +95,38 @@ func TestPairsTakeTurns(t *testing.T) {
 	from3, _ := b.PairForTest(3)
 	assert.Equal(t, 0, from0.Index)
 	assert.Equal(t, 1, from3.Index, "after one message per pair the direction turns")
+}
+
+func TestStepFetchesProfiles(t *testing.T) {
+	tests := []struct {
+		name  string
+		serve bool
+	}{
+		{"served", true},
+		{"not served", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeServer(t, func(int64) string { return "" })
+			f.pprof = tc.serve
+			dir := t.TempDir()
+			b := newBench(t, load.Config{Targets: []string{f.srv.URL, f.srv.URL}, Users: 4, Register: true, ProfileDir: dir})
+			st := runStep(t, b, 50, 0, time.Second)
+			r := b.Close()
+			if !tc.serve {
+				assert.Empty(t, st.Profiles)
+				require.Len(t, r.Notes, 1, "one note for both servers")
+				assert.Contains(t, r.Notes[0], "serves no /debug/pprof/profile (HTTP 404)")
+				return
+			}
+			require.Len(t, st.Profiles, 2, "one profile per server")
+			for _, p := range st.Profiles {
+				data, err := os.ReadFile(p)
+				require.NoError(t, err)
+				assert.Equal(t, "profile of 1s", string(data))
+				assert.Equal(t, dir, filepath.Dir(p))
+			}
+			assert.Empty(t, r.Notes)
+		})
+	}
 }

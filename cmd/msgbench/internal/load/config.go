@@ -81,6 +81,10 @@ type Config struct {
 	// Settle is the pause after the sockets open, before the servers'
 	// memory is read again. Default 2 s; negative means none.
 	Settle time.Duration
+	// ProfileDir, when set, receives a CPU profile of every server taken
+	// during each step's measured window from GET /debug/pprof/profile (a
+	// server that does not serve it is noted once).
+	ProfileDir string
 	// ProcRoot is where /proc is. Default "/proc".
 	ProcRoot string
 	// SampleEvery is how often /metrics and /proc are read. Default DefaultSampleEvery.

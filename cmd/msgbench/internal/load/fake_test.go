@@ -30,6 +30,7 @@ type fakeServer struct {
 	// misdeliver returns what the receiver of sequence seq gets: "drop",
 	// "dup", "late" (after the next one), or "" for a normal delivery.
 	misdeliver func(seq int64) string
+	pprof      bool // serve /debug/pprof/profile
 }
 
 func newFakeServer(t *testing.T, misdeliver func(seq int64) string) *fakeServer {
@@ -45,6 +46,13 @@ func newFakeServer(t *testing.T, misdeliver func(seq int64) string) *fakeServer 
 	mux.HandleFunc("POST /friends/accept-request", f.friend)
 	mux.HandleFunc("POST /messages/send", f.send)
 	mux.HandleFunc("GET /ws", f.ws)
+	mux.HandleFunc("GET /debug/pprof/profile", func(w http.ResponseWriter, r *http.Request) {
+		if !f.pprof {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write([]byte("profile of " + r.URL.Query().Get("seconds") + "s"))
+	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 		f.mu.Lock()
 		n := len(f.sockets)

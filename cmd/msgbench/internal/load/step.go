@@ -155,6 +155,7 @@ func (b *Bench) Step(ctx context.Context, cfg StepConfig) report.Step {
 
 	b.cfg.Logger.Info("step", "rate", cfg.Rate, "warmup", cfg.Warmup, "duration", cfg.Duration, "messages", st.end)
 	stopProgress := b.progress(st)
+	profiled := b.profile(ctx, st)
 	text := padding(b.cfg.MessageBytes)
 	var sent int64
 	for sent < st.end && ctx.Err() == nil && b.ctx.Err() == nil {
@@ -190,6 +191,7 @@ func (b *Bench) Step(ctx context.Context, cfg StepConfig) report.Step {
 	stopProgress()
 
 	res := b.stepResult(st, drained)
+	res.Profiles = profiled()
 	b.mu.Lock()
 	st.result = &res
 	b.mu.Unlock()

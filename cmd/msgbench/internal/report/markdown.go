@@ -104,9 +104,27 @@ func Markdown(w io.Writer, o MarkdownOptions) error {
 					for _, c := range st.Components {
 						parts = append(parts, fmt.Sprintf("%s %.0f (%.2f)", c.Name, c.CPUPerMessage, c.CPUCores))
 					}
-					p("| %s | %.0f | %.0f | %s |\n", r.Label, st.Rate, st.ServerCPUPerMessage, strings.Join(parts, ", "))
+					comps := strings.Join(parts, ", ")
+					if comps == "" {
+						comps = "-"
+					}
+					p("| %s | %.0f | %.0f | %s |\n", r.Label, st.Rate, st.ServerCPUPerMessage, comps)
 				}
 			}
+		}
+
+		var profiled []string
+		for _, r := range msgRuns {
+			n := 0
+			for _, st := range r.Steps {
+				n += len(st.Profiles)
+			}
+			if n > 0 {
+				profiled = append(profiled, fmt.Sprintf("%s (%d)", r.Label, n))
+			}
+		}
+		if len(profiled) > 0 {
+			p("\nServer CPU profiles of every measured window (`go tool pprof -top FILE`; files listed in each run's JSON): %s.\n", strings.Join(profiled, ", "))
 		}
 
 		p("\n## Setup and memory\n\n")

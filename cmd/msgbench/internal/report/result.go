@@ -116,6 +116,9 @@ type Step struct {
 	ClientCPUCores      float64     `json:"clientCpuCores"`
 	Components          []Component `json:"components,omitempty"`
 
+	// Profiles are the servers' CPU profiles of the window (files).
+	Profiles []string `json:"profiles,omitempty"`
+
 	Saturated        bool    `json:"saturated"`
 	SaturationReason string  `json:"saturationReason,omitempty"`
 	SaturationP99    float64 `json:"saturationP99Ms"` // the delivery p99 bound used
