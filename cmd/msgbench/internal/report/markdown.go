@@ -152,7 +152,7 @@ func Markdown(w io.Writer, o MarkdownOptions) error {
 			}
 		}
 		if len(errLines) > 0 {
-			p("\n## Errors by kind\n\n%s\n", strings.Join(errLines, "\n"))
+			p("\n## Errors and notes\n\n%s\n", strings.Join(errLines, "\n"))
 		}
 	}
 
