@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -78,7 +79,7 @@ func (h *LocalHolder) Status() HolderStatus {
 	if done {
 		st.ConnectSeconds = h.b.Result().Setup.ConnectSeconds
 	}
-	if s, err := (measure.Proc{Root: h.b.cfg.ProcRoot}).Sample(pid()); err == nil {
+	if s, err := (measure.Proc{Root: h.b.cfg.ProcRoot}).Sample(os.Getpid()); err == nil {
 		st.RSS = s.RSS
 	}
 	return st

@@ -28,13 +28,10 @@ func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 func transport(d *dialer, conns int) *http.Transport {
 	return &http.Transport{
 		DialContext:           d.DialContext,
-		MaxConnsPerHost:       conns,
-		MaxIdleConns:          0,
-		MaxIdleConnsPerHost:   conns,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 0,
+		MaxConnsPerHost:     conns,
+		MaxIdleConnsPerHost: conns,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		TLSHandshakeTimeout: 10 * time.Second,
 	}
 }

@@ -1,7 +1,9 @@
 package load
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"sync"
@@ -133,6 +135,16 @@ func (s *sampler) serverNow() measure.ProcSample {
 		sum.RSS += p.RSS
 	}
 	return sum
+}
+
+// readAll reads a response body and returns a function giving fresh readers
+// over it.
+func readAll(resp *http.Response) (func() io.Reader, error) {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, err
+	}
+	return func() io.Reader { return bytes.NewReader(data) }, nil
 }
 
 // window returns the samples taken in [from, to].
