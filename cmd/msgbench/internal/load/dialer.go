@@ -27,7 +27,7 @@ func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 // server, dialing through d.
 func transport(d *dialer, conns int) *http.Transport {
 	return &http.Transport{
-		DialContext:           d.DialContext,
+		DialContext:         d.DialContext,
 		MaxConnsPerHost:     conns,
 		MaxIdleConnsPerHost: conns,
 		IdleConnTimeout:     90 * time.Second,
