@@ -37,16 +37,21 @@ func Example() {
 
 	socket, _ := bob.Dial(ctx)
 	defer socket.Close()
-	socket.Next(ctx) // registered
+	socket.Next(ctx)        // registered
+	socket.Resume(ctx, nil) // no cursor yet: go live at once
 
 	for _, text := range []string{"hi", "how are you?"} {
 		alice.Send(ctx, client.SendRequest{ReceiverID: b.User.ID, Message: text})
 	}
-	for i := 0; i < 2; i++ {
+	for received := 0; received < 2; {
 		f, _ := socket.Next(ctx)
+		if f.Event != domain.EventNewMessage {
+			continue // friend events arrive too, in their own time
+		}
 		var m domain.Message
 		f.Decode(&m)
 		fmt.Println(f.Event, m.Sequence, m.Text)
+		received++
 	}
 	// Output:
 	// newMessage 1 hi

@@ -8,6 +8,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
+
+	"github.com/messenger-go/messenger/domain"
 )
 
 // Frame is one WebSocket frame of the wire contract.
@@ -54,3 +56,14 @@ func (c *Conn) Close() error { return c.ws.Close(websocket.StatusNormalClosure, 
 
 // CloseNow drops the connection without a closing handshake.
 func (c *Conn) CloseNow() error { return c.ws.CloseNow() }
+
+// Resume asks for every message after each conversation's cursor, then live
+// ones. Send it right after `registered` (an empty map when there is no
+// cursor): until then, or for a short grace period, the server holds back new
+// messages so that a replay comes before anything newer.
+func (c *Conn) Resume(ctx context.Context, cursors map[domain.ConversationID]domain.Sequence) error {
+	if cursors == nil {
+		cursors = map[domain.ConversationID]domain.Sequence{}
+	}
+	return c.Send(ctx, domain.EventResume, map[string]any{"conversations": cursors})
+}

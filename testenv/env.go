@@ -191,3 +191,13 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// skipIfShort skips an integration test under `go test -short` (make unit),
+// the one explicit request to leave out tests that need services. Without
+// -short a missing service fails the test.
+func skipIfShort(t testing.TB, service string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("integration test: needs %s; skipped by -short", service)
+	}
+}

@@ -29,6 +29,7 @@ type KafkaEnv struct {
 // Kafka returns the Kafka broker for the calling test.
 func Kafka(t testing.TB) KafkaEnv {
 	t.Helper()
+	skipIfShort(t, "Kafka")
 	env := KafkaEnv{
 		Brokers:     lookup(EnvKafkaBrokers),
 		TopicPrefix: "t" + randomHex(6) + "-",

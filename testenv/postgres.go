@@ -19,6 +19,7 @@ import (
 // the package doc), else a container where Docker answers, else the test fails.
 func Postgres(t testing.TB) string {
 	t.Helper()
+	skipIfShort(t, "PostgreSQL")
 	admin := postgresAdminDSN(t)
 	name := databaseName(t.Name())
 

@@ -39,6 +39,7 @@ type RedisEnv struct {
 // Redis returns the Redis (with Sentinel where available) for the calling test.
 func Redis(t testing.TB) RedisEnv {
 	t.Helper()
+	skipIfShort(t, "Redis")
 	env := RedisEnv{
 		Addr:        lookup(EnvRedisAddr),
 		Sentinels:   splitList(lookup(EnvRedisSentinels)),

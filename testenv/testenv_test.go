@@ -69,6 +69,7 @@ func TestPostgresGivesDistinctDatabases(t *testing.T) {
 }
 
 func TestPostgresDropsDatabaseAfterTest(t *testing.T) {
+	skipIfShort(t, "PostgreSQL")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -99,6 +100,7 @@ func TestPostgresDropsDatabaseAfterTest(t *testing.T) {
 }
 
 func TestRedisPrefixAndCleanup(t *testing.T) {
+	skipIfShort(t, "Redis")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
