@@ -128,11 +128,12 @@ func (s *Subscriber) deadLetters() (*Publisher, error) {
 
 // Lag returns, per consumer group (as named to Consume), how many records of
 // the partitions this process's members own are not processed yet: the sum
-// over those partitions of the high watermark minus the stored offset (or, for
-// a partition with nothing stored since it was assigned, the first offset
-// fetched, or the fetch position).
-// Watermarks come from the latest fetch responses, so Lag makes no request.
-// Other processes' members are not counted: sum Lag across processes.
+// over those partitions of the high watermark minus the stored offset (or,
+// for a partition with nothing stored since it was assigned, the first offset
+// fetched, or the group's committed offset). Watermarks come from the latest
+// fetch responses; only a partition nothing was fetched from since its
+// assignment costs a request (at most 2 s, once). Other processes' members
+// are not counted: sum Lag across processes.
 func (s *Subscriber) Lag() map[string]int64 {
 	s.mu.Lock()
 	members := make([]*member, 0, len(s.members))
@@ -183,10 +184,13 @@ type member struct {
 	h         ports.BatchHandler
 	c         *ckafka.Consumer
 
+	// client keeps c open while Lag uses it.
+	client sync.RWMutex
+	closed bool
+
 	// Touched by the Consume goroutine (the rebalance callback runs inside
 	// Poll, on that goroutine); mu guards them against Lag.
 	mu      sync.Mutex
-	closed  bool
 	owned   map[int32]*partition
 	gen     uint64 // counts assignments, so a partition revoked and assigned again is told apart
 	pending []item // fetched while a batch was being retried
@@ -199,6 +203,7 @@ type partition struct {
 	next   int64  // next offset expected from the log, -1 before the first record
 	first  int64  // offset of the first record fetched since assignment, -1 before
 	stored int64  // offset stored since assignment, -1 when none
+	start  int64  // committed offset when assigned, -1 before Lag asked for it
 	paused bool
 }
 
@@ -256,9 +261,9 @@ func (m *member) run(ctx context.Context) error {
 
 // close leaves the group. librdkafka commits the stored offsets first.
 func (m *member) close() {
-	m.mu.Lock()
+	m.client.Lock()
 	m.closed = true
-	m.mu.Unlock()
+	m.client.Unlock()
 	if err := m.c.Close(); err != nil {
 		m.cfg.Logger.Warn("kafka: closing consumer", append(m.log(), "err", err)...)
 	}
@@ -283,7 +288,7 @@ func (m *member) rebalance(c *ckafka.Consumer, ev ckafka.Event) error {
 		m.mu.Lock()
 		m.gen++
 		for _, tp := range e.Partitions {
-			m.owned[tp.Partition] = &partition{gen: m.gen, next: -1, first: -1, stored: -1}
+			m.owned[tp.Partition] = &partition{gen: m.gen, next: -1, first: -1, stored: -1, start: -1}
 		}
 		pausing := m.pausing
 		m.mu.Unlock()
@@ -684,32 +689,78 @@ func (m *member) store(batch []item) {
 }
 
 // lag sums high watermark minus processed position over the owned partitions.
-// The processed position is the stored offset, or before anything was stored
-// the first offset fetched, or before anything was fetched the fetch position.
+// The processed position is the stored offset; before anything was stored,
+// the first offset fetched; before anything was fetched, the group's committed
+// offset (or the log start when the group has none), asked for once per
+// assignment. A partition whose high watermark is not known yet counts 0.
 func (m *member) lag() (int64, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.client.RLock()
+	defer m.client.RUnlock()
 	if m.closed {
 		return 0, false
 	}
-	var total int64
+	type part struct {
+		n     int32
+		gen   uint64
+		at    int64
+		known bool
+	}
+	m.mu.Lock()
+	parts := make([]part, 0, len(m.owned))
+	var ask []ckafka.TopicPartition
 	for n, p := range m.owned {
-		_, high, err := m.c.GetWatermarkOffsets(m.wireTopic, n)
+		q := part{n: n, gen: p.gen, known: true}
+		switch {
+		case p.stored >= 0:
+			q.at = p.stored
+		case p.first >= 0:
+			q.at = p.first
+		case p.start >= 0:
+			q.at = p.start
+		default:
+			q.known = false
+			ask = append(ask, ckafka.TopicPartition{Topic: &m.wireTopic, Partition: n})
+		}
+		parts = append(parts, q)
+	}
+	m.mu.Unlock()
+
+	committed := map[int32]int64{}
+	if len(ask) > 0 {
+		got, err := m.c.Committed(ask, 2000)
+		if err != nil {
+			m.cfg.Logger.Debug("kafka: committed offsets for lag", append(m.log(), "err", err)...)
+		}
+		for _, tp := range got {
+			if tp.Error == nil && tp.Offset >= 0 {
+				committed[tp.Partition] = int64(tp.Offset)
+			}
+		}
+	}
+
+	var total int64
+	for _, q := range parts {
+		low, high, err := m.c.GetWatermarkOffsets(m.wireTopic, q.n)
 		if err != nil || high < 0 {
 			continue
 		}
-		at := p.stored
-		if at < 0 {
-			at = p.first
-		}
-		if at < 0 {
-			pos, err := m.c.Position([]ckafka.TopicPartition{{Topic: &m.wireTopic, Partition: n}})
-			if err != nil || len(pos) != 1 || pos[0].Offset < 0 {
+		if !q.known {
+			at, ok := committed[q.n]
+			switch {
+			case ok:
+				m.mu.Lock()
+				if p, still := m.owned[q.n]; still && p.gen == q.gen {
+					p.start = at
+				}
+				m.mu.Unlock()
+			case low >= 0:
+				at = low // nothing committed: consuming starts at the log start
+			default:
 				continue
 			}
-			at = int64(pos[0].Offset)
+			q.at = at
 		}
-		total += max(high-at, 0)
+		total += max(high-q.at, 0)
 	}
 	return total, true
 }

@@ -602,7 +602,11 @@ func TestLag(t *testing.T) {
 		case started <- struct{}{}:
 		default:
 		}
-		<-release
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 		return sk.handler(ctx, batch)
 	})
 	select {
