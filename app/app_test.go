@@ -469,3 +469,16 @@ func TestFriendEvents(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, pending, 1)
 }
+
+func TestStaleTypingIndicatorsAreDropped(t *testing.T) {
+	w := newWorld(t)
+	a, b := w.user(t, "ann"), w.user(t, "ben")
+	rec := func(at time.Time) ports.Record {
+		v, _ := json.Marshal(map[string]any{"senderId": a, "receiverId": b, "isTyping": true})
+		return ports.Record{Topic: ports.TopicTyping, Value: v, Time: at}
+	}
+	rejected, err := w.app.HandleTyping(context.Background(), []ports.Record{rec(time.Now().Add(-time.Minute)), rec(time.Now())})
+	require.NoError(t, err)
+	require.Empty(t, rejected)
+	require.Len(t, w.notes.of(b, domain.EventTypingIndicator), 1, "only the fresh indicator is shown")
+}

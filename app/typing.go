@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
@@ -34,10 +35,19 @@ func (a *App) Typing(ctx context.Context, sender, receiver domain.UserID, isTypi
 	return a.cfg.Log.Publish(ctx, ports.TopicTyping, []byte(conv), value)
 }
 
+// typingMaxAge is how old a typing indicator may be and still be worth
+// showing; older ones (a backlog after an outage, or a new consumer group
+// starting from the oldest record) are dropped.
+const typingMaxAge = 5 * time.Second
+
 // HandleTyping is the typing-broadcast-group handler: typingIndicator to the receiver.
 func (a *App) HandleTyping(ctx context.Context, batch []ports.Record) ([]ports.Rejection, error) {
 	var rejected []ports.Rejection
+	now := a.now()
 	for _, rec := range batch {
+		if !rec.Time.IsZero() && now.Sub(rec.Time) > typingMaxAge {
+			continue
+		}
 		var t typingRecord
 		if err := json.Unmarshal(rec.Value, &t); err != nil {
 			rejected = append(rejected, ports.Rejection{Record: rec, Reason: "undecodable typing indicator: " + err.Error()})
