@@ -26,8 +26,8 @@ func (d *deps) close() {
 
 // wire picks the adapters the configuration asks for: an explicit switch per
 // part, memory where nothing is configured.
-func wire(ctx context.Context, cfg Config, logger *slog.Logger) (d *deps, err error) {
-	d = &deps{config: messenger.Config{
+func wire(ctx context.Context, cfg Config, logger *slog.Logger) (_ *deps, err error) {
+	d := &deps{config: messenger.Config{
 		Node:           ports.NodeID(cfg.NodeID),
 		AllowedOrigins: cfg.AllowedOrigins,
 		RefreshTTL:     cfg.RefreshTokenTTL,
