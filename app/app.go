@@ -38,6 +38,14 @@ type Config struct {
 	SearchLimit        int           // users per search answer; default 20
 	ConversationsLimit int           // conversations per list answer; default 100
 	TypingTimeout      time.Duration // bound on publishing a typing event; default 1 s
+
+	// FriendshipCacheTTL is how long a read saying that two users may message
+	// each other is reused by sends and typing, instead of reading the
+	// friendship every time. Friendship changes made through this App take
+	// effect at once; one made on another node (a block) may take this long to
+	// stop this node's sends. Default DefaultFriendshipCacheTTL; negative: read
+	// every time.
+	FriendshipCacheTTL time.Duration
 }
 
 // App implements ports.Service.
@@ -45,6 +53,8 @@ type App struct {
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
+
+	friends *cachedFriends // also cfg.Friends
 
 	dummy struct {
 		once sync.Once
@@ -95,7 +105,12 @@ func New(cfg Config) (*App, error) {
 	if cfg.TypingTimeout <= 0 {
 		cfg.TypingTimeout = time.Second
 	}
-	return &App{cfg: cfg, log: cfg.Logger, now: cfg.Clock.Now}, nil
+	if cfg.FriendshipCacheTTL == 0 {
+		cfg.FriendshipCacheTTL = DefaultFriendshipCacheTTL
+	}
+	friends := newCachedFriends(cfg.Friends, cfg.FriendshipCacheTTL)
+	cfg.Friends = friends
+	return &App{cfg: cfg, log: cfg.Logger, now: cfg.Clock.Now, friends: friends}, nil
 }
 
 // participant checks that caller belongs to conv.

@@ -29,7 +29,8 @@ type world struct {
 	appendFn func(ctx context.Context, batch []ports.Append) ([]ports.Appended, error)
 }
 
-func newWorld(t *testing.T) *world {
+// newWorld builds a world; opts adjust the App's configuration.
+func newWorld(t *testing.T, opts ...func(*app.Config)) *world {
 	t.Helper()
 	key, err := auth.GenerateKey(2048)
 	require.NoError(t, err)
@@ -47,13 +48,17 @@ func newWorld(t *testing.T) *world {
 		cache:   &failingCache{UnreadCache: memory.NewUnreadCache(memory.UnreadCacheConfig{})},
 		limiter: &fakeLimiter{},
 	}
-	w.app, err = app.New(app.Config{
+	cfg := app.Config{
 		Users: w.store, Friends: w.store, Tokens: w.store,
 		Messages: appendSeam{w}, Receipts: w.store, Inbox: w.store,
 		Log: w.log, Notifier: w.notes,
 		Issuer: tokens, Verifier: tokens, Passwords: passwords,
 		Unread: w.cache, Limiter: w.limiter,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	w.app, err = app.New(cfg)
 	require.NoError(t, err)
 	return w
 }

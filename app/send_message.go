@@ -39,13 +39,10 @@ func (a *App) SendMessage(ctx context.Context, d domain.Draft) (ports.SendReceip
 	}, nil
 }
 
-// canMessage checks the friendship rules between sender and receiver.
+// canMessage checks the friendship rules between sender and receiver; a
+// recent "may message" answer is reused (Config.FriendshipCacheTTL).
 func (a *App) canMessage(ctx context.Context, sender, receiver domain.UserID) error {
-	f, err := a.cfg.Friends.Friendship(ctx, sender, receiver)
-	if err != nil {
-		return err
-	}
-	return f.CanMessage()
+	return a.friends.canMessage(ctx, sender, receiver)
 }
 
 // allow applies the rate limit under key. A limiter outage lets the request
