@@ -487,3 +487,53 @@ func TestStaleTypingIndicatorsAreDropped(t *testing.T) {
 	require.Empty(t, rejected)
 	require.Len(t, w.notes.of(b, domain.EventTypingIndicator), 1, "only the fresh indicator is shown")
 }
+
+// batchRecorder is a recorder that also takes batches, and counts the calls.
+type batchRecorder struct {
+	recorder
+	mu      sync.Mutex
+	batches []int // size of each NotifyBatch call
+	singles int   // Notify calls
+}
+
+func (r *batchRecorder) Notify(ctx context.Context, users []domain.UserID, ev domain.Event) error {
+	r.mu.Lock()
+	r.singles++
+	r.mu.Unlock()
+	return r.recorder.Notify(ctx, users, ev)
+}
+
+func (r *batchRecorder) NotifyBatch(ctx context.Context, batch []ports.Notification) error {
+	r.mu.Lock()
+	r.batches = append(r.batches, len(batch))
+	r.mu.Unlock()
+	for _, n := range batch {
+		_ = r.recorder.Notify(ctx, n.Users, n.Event)
+	}
+	return nil
+}
+
+func TestDeliverAnnouncesABatchInOneCall(t *testing.T) {
+	notes := &batchRecorder{}
+	w := newWorld(t, func(c *app.Config) { c.Notifier = notes })
+	ctx := context.Background()
+	a, b := w.user(t, "ann"), w.user(t, "ben")
+	batch := []ports.Record{
+		record(t, draft(t, a, b, "one", "1"), 0),
+		record(t, draft(t, b, a, "two", "2"), 1),
+		record(t, draft(t, a, b, "three", "3"), 2),
+	}
+	_, err := w.app.HandleChatMessages(ctx, batch)
+	require.NoError(t, err)
+	notes.mu.Lock()
+	assert.Equal(t, []int{3}, notes.batches, "one NotifyBatch with every stored message")
+	assert.Zero(t, notes.singles)
+	notes.mu.Unlock()
+	for _, u := range []domain.UserID{a, b} {
+		evs := notes.of(u, domain.EventNewMessage)
+		require.Len(t, evs, 3)
+		for i, ev := range evs {
+			assert.Equal(t, domain.Sequence(i+1), ev.Data.(domain.Message).Sequence, "batch order is sequence order")
+		}
+	}
+}

@@ -70,10 +70,13 @@ func (a *App) appendEach(ctx context.Context, appends []ports.Append, recs []por
 // is sequence order per conversation), and drops the receivers' cached unread
 // counts. Duplicates are announced again: a crash between the store's commit
 // and this point must not leave a message unannounced (I6 allows duplicates).
+// A Notifier that can take the whole batch at once (ports.BatchNotifier) gets
+// it in one call.
 func (a *App) announce(ctx context.Context, stored []ports.Appended) {
 	now := a.now()
 	receivers := make([]domain.UserID, 0, len(stored))
 	seen := make(map[domain.UserID]bool, len(stored))
+	notes := make([]ports.Notification, 0, len(stored))
 	for _, s := range stored {
 		m := s.Message
 		if !s.Duplicate {
@@ -83,9 +86,24 @@ func (a *App) announce(ctx context.Context, stored []ports.Appended) {
 				receivers = append(receivers, m.ReceiverID)
 			}
 		}
-		a.notify(ctx, []domain.UserID{m.ReceiverID, m.SenderID}, domain.NewMessageEvent(m))
+		notes = append(notes, ports.Notification{Users: []domain.UserID{m.ReceiverID, m.SenderID}, Event: domain.NewMessageEvent(m)})
 	}
+	a.notifyAll(ctx, notes)
 	a.invalidateUnread(ctx, receivers...)
+}
+
+// notifyAll pushes notes in order, in one call when the Notifier takes
+// batches; failures are logged, as notify does.
+func (a *App) notifyAll(ctx context.Context, notes []ports.Notification) {
+	if bn, ok := a.cfg.Notifier.(ports.BatchNotifier); ok && len(notes) > 1 {
+		if err := bn.NotifyBatch(ctx, notes); err != nil {
+			a.log.WarnContext(ctx, "notify failed", "events", len(notes), "err", err)
+		}
+		return
+	}
+	for _, n := range notes {
+		a.notify(ctx, n.Users, n.Event)
+	}
 }
 
 // invalidateUnread drops cached unread counts; a failure is logged (the

@@ -38,6 +38,23 @@ type Notifier interface {
 	Notify(ctx context.Context, users []domain.UserID, ev domain.Event) error
 }
 
+// Notification is one event and the users to push it to.
+type Notification struct {
+	Users []domain.UserID
+	Event domain.Event
+}
+
+// BatchNotifier is a Notifier that can also push several events in one call,
+// sharing the work between them (one presence lookup, one round trip between
+// nodes). NotifyBatch behaves as Notify called once per notification in
+// order: events to one user arrive in slice order, and after earlier calls'
+// events. Callers type-assert a Notifier to it and fall back to Notify.
+// Errors: as Notify's.
+type BatchNotifier interface {
+	Notifier
+	NotifyBatch(ctx context.Context, batch []Notification) error
+}
+
 // UnreadCache caches UnreadCounts. It is never the source of truth: a miss or an
 // error makes the caller read the store. Safe for concurrent use.
 type UnreadCache interface {

@@ -107,26 +107,89 @@ func (f *Fanout) Notify(ctx context.Context, users []domain.UserID, ev domain.Ev
 	if len(users) == 0 {
 		return nil
 	}
-	encoded, err := json.Marshal(ev)
+	return f.NotifyBatch(ctx, []ports.Notification{{Users: users, Event: ev}})
+}
+
+var _ ports.BatchNotifier = (*Fanout)(nil)
+
+// NotifyBatch implements ports.BatchNotifier: it hands each notification to
+// Local in order, as Notify does, then looks up the nodes of every user of the
+// batch in one round trip and sends the PUBLISHes for other nodes in one
+// pipeline, in batch order, so that a node's channel carries them in that
+// order. A notification whose event does not encode is skipped (KindInvalid);
+// the others still go. Errors: as Notify's, joined.
+func (f *Fanout) NotifyBatch(ctx context.Context, batch []ports.Notification) error {
+	type prepared struct {
+		users   []domain.UserID
+		encoded []byte
+	}
+	ready := make([]prepared, 0, len(batch))
+	var errs []error
+	var everyone []domain.UserID
+	for _, n := range batch {
+		if len(n.Users) == 0 {
+			continue
+		}
+		encoded, err := json.Marshal(n.Event)
+		if err != nil {
+			errs = append(errs, domain.Wrap(domain.KindInvalid, err, "event does not encode as JSON"))
+			continue
+		}
+		users := unique(n.Users)
+		if f.local != nil {
+			if err := f.local.Notify(ctx, users, n.Event); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		ready = append(ready, prepared{users: users, encoded: encoded})
+		everyone = append(everyone, users...)
+	}
+	if len(ready) == 0 {
+		return errors.Join(errs...)
+	}
+	nodes, err := f.presence.lookup(ctx, unique(everyone))
 	if err != nil {
-		return domain.Wrap(domain.KindInvalid, err, "event does not encode as JSON")
+		return errors.Join(append(errs, err)...)
 	}
-	users = unique(users)
-	var localErr error
-	if f.local != nil {
-		localErr = f.local.Notify(ctx, users, ev)
+	type publish struct {
+		channel string
+		payload []byte
 	}
-	nodes, err := f.presence.lookup(ctx, users)
+	var publishes []publish
+	for _, p := range ready {
+		order, byNode := f.route(p.users, nodes)
+		for _, n := range order {
+			publishes = append(publishes, publish{nodeChannel(f.c, n), envelope(byNode[n], p.encoded)})
+		}
+	}
+	if len(publishes) == 0 {
+		return errors.Join(errs...)
+	}
+	ctx, cancel := f.c.bound(ctx)
+	defer cancel()
+	_, err = f.c.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+		for _, p := range publishes {
+			pipe.Publish(ctx, p.channel, p.payload)
+		}
+		return nil
+	})
 	if err != nil {
-		return errors.Join(localErr, err)
+		errs = append(errs, translate(err))
 	}
-	// Group the users by node, keeping the callers' order of users.
-	byNode := make(map[ports.NodeID][]domain.UserID)
-	var order []ports.NodeID
+	return errors.Join(errs...)
+}
+
+// route groups users by the other nodes that hold their sockets (this node is
+// served by Local), keeping the order of users; order lists the nodes in the
+// order they first appear.
+func (f *Fanout) route(users []domain.UserID, nodes map[domain.UserID][]ports.NodeID) (order []ports.NodeID, byNode map[ports.NodeID][]domain.UserID) {
 	for _, u := range users {
 		for _, n := range nodes[u] {
 			if n == f.node && f.local != nil {
-				continue // served above
+				continue // served by Local
+			}
+			if byNode == nil {
+				byNode = make(map[ports.NodeID][]domain.UserID)
 			}
 			if _, ok := byNode[n]; !ok {
 				order = append(order, n)
@@ -134,18 +197,7 @@ func (f *Fanout) Notify(ctx context.Context, users []domain.UserID, ev domain.Ev
 			byNode[n] = append(byNode[n], u)
 		}
 	}
-	if len(order) == 0 {
-		return localErr
-	}
-	ctx, cancel := f.c.bound(ctx)
-	defer cancel()
-	_, err = f.c.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
-		for _, n := range order {
-			pipe.Publish(ctx, nodeChannel(f.c, n), envelope(byNode[n], encoded))
-		}
-		return nil
-	})
-	return errors.Join(localErr, translate(err))
+	return order, byNode
 }
 
 // envelope frames an encoded event with its recipients on one node:

@@ -275,3 +275,56 @@ func TestFanoutRunEndsWhenClientCloses(t *testing.T) {
 		t.Fatal("Run kept going on a closed client")
 	}
 }
+
+func TestFanoutNotifyBatch(t *testing.T) {
+	e := redisEnv(t)
+	alice, bob, carol := domain.NewUserID(), domain.NewUserID(), domain.NewUserID()
+	n1 := startNode(t, e, "n1", bob)
+	n2 := startNode(t, e, "n2", alice, carol)
+	untilRouted(t, n1, n2, alice, 5*time.Second)
+
+	// Single events first, then batches: alice sees one sequence in order.
+	const singles, batches, perBatch = 20, 5, 40
+	for i := range singles {
+		require.NoError(t, n1.fanout.Notify(t.Context(), []domain.UserID{alice}, domain.Event{Name: "seq", Data: i}))
+	}
+	next := singles
+	for range batches {
+		var batch []ports.Notification
+		for range perBatch {
+			batch = append(batch, ports.Notification{Users: []domain.UserID{alice, bob}, Event: domain.Event{Name: "seq", Data: next}})
+			next++
+		}
+		batch = append(batch, ports.Notification{Users: nil, Event: probe(-1)}) // nobody: skipped
+		require.NoError(t, n1.fanout.NotifyBatch(t.Context(), batch))
+	}
+	require.True(t, n2.hub.waitFor(10*time.Second, func([]delivery) bool { return countNamed(n2.hub.of(alice), "seq") == next }),
+		"alice got %d of %d events", countNamed(n2.hub.of(alice), "seq"), next)
+	assertSequence(t, n2.hub.of(alice), 0, next)
+	assertSequence(t, n1.hub.of(bob), singles, next)
+	assert.Zero(t, countNamed(n2.hub.of(carol), "seq"), "carol was never a recipient")
+
+	t.Run("an event that does not encode is skipped, the rest go", func(t *testing.T) {
+		before := countNamed(n2.hub.of(carol), "after")
+		err := n1.fanout.NotifyBatch(t.Context(), []ports.Notification{
+			{Users: []domain.UserID{carol}, Event: domain.Event{Name: "bad", Data: make(chan int)}},
+			{Users: []domain.UserID{carol}, Event: domain.Event{Name: "after", Data: 1}},
+		})
+		assert.Equal(t, domain.KindInvalid, domain.KindOf(err), "%v", err)
+		require.True(t, n2.hub.waitFor(5*time.Second, func([]delivery) bool { return countNamed(n2.hub.of(carol), "after") == before+1 }))
+		assert.Zero(t, countNamed(n2.hub.of(carol), "bad"))
+	})
+}
+
+// assertSequence checks that the "seq" events of ds carry from, from+1, ... to-1.
+func assertSequence(t *testing.T, ds []delivery, from, to int) {
+	t.Helper()
+	i := from
+	for _, d := range ds {
+		if d.Name == "seq" {
+			assert.JSONEq(t, fmt.Sprintf(`{"event":"seq","data":%d}`, i), d.JSON)
+			i++
+		}
+	}
+	assert.Equal(t, to, i, "events seen")
+}
