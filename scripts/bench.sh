@@ -13,8 +13,8 @@
 # Output (not committed): $BENCH_OUT, default bench/out/<UTC time>/, with
 #   report.md          every run side by side, targets checked
 #   <run>.json, .svg   each run's result and latency over time
-#   pprof/<run>/       the servers' CPU profiles of each step, when they serve
-#                      /debug/pprof/profile
+#   pprof/<run>/       the servers' CPU profiles of each step (MESSENGER_PPROF_ADDR
+#                      = API port + 1000, /debug/pprof/profile)
 #   logs/              server and generator logs
 # and bench/out/latest pointing at it.
 #
@@ -113,6 +113,7 @@ MSGBENCH="$OUT/bin/msgbench"
 
 NODE_PIDS=()
 NODE_URLS=()
+PPROF_URLS=()
 DATABASES=()
 PREFIXES=()
 
@@ -130,7 +131,7 @@ ready() {
 
 # next_port sets NODE_PORT to a free port at or above PORT.
 next_port() {
-	while ! port_free "$PORT"; do PORT=$((PORT + 1)); done
+	while ! port_free "$PORT" || ! port_free "$((PORT + 1000))"; do PORT=$((PORT + 1)); done
 	[ "$PORT" -lt 32768 ] || die "no free port below 32768"
 	NODE_PORT="$PORT"
 	PORT=$((PORT + 1))
@@ -144,6 +145,7 @@ start_node() {
 	port="$NODE_PORT"
 	env "$@" \
 		MESSENGER_ADDR="127.0.0.1:$port" \
+		MESSENGER_PPROF_ADDR="127.0.0.1:$((port + 1000))" \
 		MESSENGER_NODE_ID="$name" \
 		MESSENGER_JWT_PRIVATE_KEY_FILE="$KEY" \
 		MESSENGER_SEND_RATE_LIMIT=0 \
@@ -154,6 +156,7 @@ start_node() {
 	pid=$!
 	NODE_PIDS+=("$pid")
 	NODE_URLS+=("http://127.0.0.1:$port")
+	PPROF_URLS+=("http://127.0.0.1:$((port + 1000))")
 	for ((i = 0; i < 600; i++)); do
 		if ready "$port"; then
 			log "node $name ready on 127.0.0.1:$port (pid $pid)"
@@ -183,6 +186,7 @@ stop_nodes() {
 	done
 	NODE_PIDS=()
 	NODE_URLS=()
+	PPROF_URLS=()
 }
 
 # real_env NAME: the configuration of a real-stack node set, on a fresh
@@ -301,6 +305,7 @@ message_run() {
 		-run-id "$RUN_ID$name" \
 		-json "$OUT/$name.json" -svg "$OUT/$name.svg" \
 		-pprof-dir "$OUT/pprof/$name" \
+		-pprof-targets "$(join "${PPROF_URLS[@]}")" \
 		"${flags[@]}" "${EXTRA[@]}" \
 		>"$OUT/$name.txt" 2>"$OUT/logs/$name.msgbench.log" ||
 		log "run $name failed (see $OUT/logs/$name.msgbench.log)"

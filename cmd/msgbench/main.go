@@ -69,6 +69,7 @@ type options struct {
 	connectTimout time.Duration
 	cpuProfile    string
 	pprofDir      string
+	pprofTargets  string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -112,6 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.tokenTTL, "token-ttl", load.DefaultTokenTTL, "lifetime of minted tokens")
 	fs.DurationVar(&o.connectTimout, "connect-timeout", 10*time.Minute, "with -conns-only: longest connecting phase")
 	fs.StringVar(&o.pprofDir, "pprof-dir", "", "fetch each server's CPU profile (/debug/pprof/profile) over every measured window into this directory")
+	fs.StringVar(&o.pprofTargets, "pprof-targets", "", "comma-separated profiling base URLs of the servers (their MESSENGER_PPROF_ADDR), in -targets order; default the targets")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the generator's own CPU profile to this file")
 	fs.BoolVar(&o.connsChild, "conns-child", false, "internal: hold sockets for a parent msgbench, status on stdout")
 	if err := fs.Parse(args); err != nil {
@@ -168,10 +170,14 @@ func (o options) config(logger *slog.Logger) (load.Config, error) {
 		AckEvery:         o.ackEvery,
 		RunID:            o.runID,
 		ProfileDir:       o.pprofDir,
+		ProfileTargets:   splitList(o.pprofTargets),
 		Logger:           logger,
 	}
 	for _, t := range splitList(o.targets) {
 		cfg.Targets = append(cfg.Targets, t)
+	}
+	if n := len(cfg.ProfileTargets); n > 0 && n != len(cfg.Targets) {
+		return cfg, fmt.Errorf("-pprof-targets: %d addresses for %d targets", n, len(cfg.Targets))
 	}
 	if o.keyFile != "" {
 		pem, err := os.ReadFile(o.keyFile)

@@ -85,6 +85,10 @@ type Config struct {
 	// during each step's measured window from GET /debug/pprof/profile (a
 	// server that does not serve it is noted once).
 	ProfileDir string
+	// ProfileTargets are the servers' profiling base URLs (their
+	// MESSENGER_PPROF_ADDR), one per target in the same order. Empty means the
+	// targets themselves.
+	ProfileTargets []string
 	// ProcRoot is where /proc is. Default "/proc".
 	ProcRoot string
 	// SampleEvery is how often /metrics and /proc are read. Default DefaultSampleEvery.

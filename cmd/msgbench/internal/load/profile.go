@@ -24,7 +24,11 @@ func (b *Bench) profile(ctx context.Context, st *stepState) func() []string {
 		mu    sync.Mutex
 		files []string
 	)
-	for k, target := range b.cfg.Targets {
+	targets := b.cfg.Targets
+	if len(b.cfg.ProfileTargets) > 0 {
+		targets = b.cfg.ProfileTargets
+	}
+	for k, target := range targets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
