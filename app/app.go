@@ -38,6 +38,11 @@ type Config struct {
 	SearchLimit        int           // users per search answer; default 20
 	ConversationsLimit int           // conversations per list answer; default 100
 	TypingTimeout      time.Duration // bound on publishing a typing event; default 1 s
+	// DeliveryMembers is how many members of message-delivery-group this
+	// process runs. Each owns some partitions, so batches of different
+	// partitions (different conversations) are stored and announced in
+	// parallel; within a partition order is kept. Default 2.
+	DeliveryMembers int
 
 	// FriendshipCacheTTL is how long a read saying that two users may message
 	// each other is reused by sends and typing, instead of reading the
@@ -104,6 +109,9 @@ func New(cfg Config) (*App, error) {
 	}
 	if cfg.TypingTimeout <= 0 {
 		cfg.TypingTimeout = time.Second
+	}
+	if cfg.DeliveryMembers <= 0 {
+		cfg.DeliveryMembers = 2
 	}
 	if cfg.FriendshipCacheTTL == 0 {
 		cfg.FriendshipCacheTTL = DefaultFriendshipCacheTTL

@@ -25,11 +25,19 @@ func (a *App) Consumers() []Consumer {
 	}
 }
 
-// RunConsumers consumes every group on sub until ctx ends or one fails.
+// RunConsumers consumes every group on sub until ctx ends or one fails, with
+// Config.DeliveryMembers members in the message-delivery-group and one in
+// each of the others.
 func (a *App) RunConsumers(ctx context.Context, sub ports.Subscriber) error {
 	g, ctx := errgroup.WithContext(ctx)
 	for _, c := range a.Consumers() {
-		g.Go(func() error { return sub.Consume(ctx, c.Group, c.Topic, a.counted(c)) })
+		members := 1
+		if c.Group == ports.GroupMessageDelivery {
+			members = a.cfg.DeliveryMembers
+		}
+		for range members {
+			g.Go(func() error { return sub.Consume(ctx, c.Group, c.Topic, a.counted(c)) })
+		}
 	}
 	return g.Wait()
 }
