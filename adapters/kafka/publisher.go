@@ -223,3 +223,23 @@ func (p *Publisher) Close() error {
 	p.wg.Wait()
 	return nil
 }
+
+// Ping checks that the cluster answers a metadata request for the
+// chat-messages topic, within ctx (and at most 5 s); for readiness checks.
+// Errors: KindUnavailable.
+func (p *Publisher) Ping(ctx context.Context) error {
+	timeout := 5 * time.Second
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = max(min(timeout, time.Until(deadline)), time.Millisecond)
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		return domain.Errorf(domain.KindUnavailable, "kafka: publisher closed")
+	}
+	topic := p.cfg.TopicPrefix + ports.TopicChatMessages
+	if _, err := p.prod.p.GetMetadata(&topic, false, int(timeout.Milliseconds())); err != nil {
+		return domain.Wrap(domain.KindUnavailable, err, "kafka: cluster does not answer")
+	}
+	return nil
+}

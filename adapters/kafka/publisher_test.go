@@ -147,3 +147,21 @@ func TestProducerReplacedAfterFatalError(t *testing.T) {
 	}, waitFor, 10*time.Millisecond, "publishing works again")
 	t.Logf("%d publishes failed before the producer was replaced", failures)
 }
+
+func TestPing(t *testing.T) {
+	cfg := env(t)
+	p := newPublisher(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, p.Ping(ctx))
+
+	down := newPublisher(t, kafka.Config{Brokers: "127.0.0.1:1"})
+	ctx, cancel = context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	err := down.Ping(ctx)
+	require.Error(t, err)
+	require.Equal(t, domain.KindUnavailable, domain.KindOf(err))
+
+	require.NoError(t, p.Close())
+	require.Equal(t, domain.KindUnavailable, domain.KindOf(p.Ping(context.Background())))
+}

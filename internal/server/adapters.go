@@ -61,6 +61,7 @@ func wireLog(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) erro
 		}
 		d.closers = append(d.closers, sub.Close)
 		d.config.Log = kafkaLog{pub, sub}
+		d.config.Checks = append(d.config.Checks, ports.HealthCheck{Name: "kafka", Check: pub.Ping})
 		d.metrics().LabeledGaugeFunc("messenger_consumer_lag", "Records not yet processed, by consumer group (partitions owned by this node).", "group",
 			func() map[string]float64 {
 				out := map[string]float64{}
