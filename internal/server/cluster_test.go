@@ -207,6 +207,15 @@ func TestClusterChat(t *testing.T) {
 	s := newStack(t)
 	n1 := s.start(t, "node-1")
 	n2 := s.start(t, "node-2")
+
+	var ready struct {
+		Status string            `json:"status"`
+		Checks map[string]string `json:"checks"`
+	}
+	require.NoError(t, client.New(n1.base, nil).Do(context.Background(), "GET", "/readyz", nil, &ready))
+	require.Equal(t, "ok", ready.Status)
+	require.Equal(t, map[string]string{"postgres": "ok", "kafka": "ok", "redis": "ok"}, ready.Checks, "readiness reports each dependency")
+
 	chatScenario(t, n1.base, n2.base)
 }
 
