@@ -95,7 +95,6 @@ type Messenger struct {
 	mu      sync.Mutex
 	cancel  context.CancelFunc
 	done    chan struct{}
-	runErr  error
 	stopped bool
 }
 
@@ -225,7 +224,6 @@ func (m *Messenger) Run(ctx context.Context) error {
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		err = nil
 	}
-	m.runErr = err
 	return err
 }
 
