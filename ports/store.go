@@ -114,8 +114,9 @@ type ReceiptStore interface {
 	// MarkRead advances reader's read watermark of conv to upTo (clamped to the
 	// conversation's last sequence) and stamps readAt (and deliveredAt, if unset)
 	// at on the messages reader received up to it. Watermarks never move back:
-	// a lower upTo changes nothing. It returns the watermark after the call and
-	// whether it advanced. Idempotent.
+	// a lower upTo changes nothing. Read implies delivered: the delivered
+	// watermark moves up to the read one too. It returns the read watermark
+	// after the call and whether it advanced. Idempotent.
 	MarkRead(ctx context.Context, conv domain.ConversationID, reader domain.UserID, upTo domain.Sequence, at time.Time) (domain.Sequence, bool, error)
 	// MarkDelivered is MarkRead for the delivered watermark and deliveredAt.
 	MarkDelivered(ctx context.Context, conv domain.ConversationID, receiver domain.UserID, upTo domain.Sequence, at time.Time) (domain.Sequence, bool, error)

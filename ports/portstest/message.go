@@ -609,6 +609,20 @@ func runReceipts(t *testing.T, newStores func(t *testing.T) MessageStores) {
 		assertTimePtr(t, nil, ms[2].DeliveredAt, "sequence 3 is b's own")
 	})
 
+	t.Run("MarkRead moves the delivered watermark too: read implies delivered", func(t *testing.T) {
+		c, _, b, conv := setup(t)
+		_, _, err := c.Receipts.MarkRead(t.Context(), conv, b.ID, 4, at(100))
+		require.NoError(t, err)
+		got, advanced, err := c.Receipts.MarkDelivered(t.Context(), conv, b.ID, 3, at(200))
+		require.NoError(t, err)
+		assert.Equal(t, domain.Sequence(4), got)
+		assert.False(t, advanced, "nothing read is delivered again")
+		got, advanced, err = c.Receipts.MarkDelivered(t.Context(), conv, b.ID, 5, at(300))
+		require.NoError(t, err)
+		assert.Equal(t, domain.Sequence(5), got)
+		assert.True(t, advanced)
+	})
+
 	t.Run("MarkDelivered does not stamp readAt", func(t *testing.T) {
 		c, _, b, conv := setup(t)
 		_, _, err := c.Receipts.MarkDelivered(t.Context(), conv, b.ID, 5, at(100))
