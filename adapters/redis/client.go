@@ -124,45 +124,33 @@ func Open(cfg Config) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 
+	// One set of options for both topologies: Failover reads Addrs as the
+	// Sentinels, Simple as the one server.
+	opts := &goredis.UniversalOptions{
+		Addrs:                 []string{cfg.Addr},
+		MasterName:            cfg.MasterName,
+		SentinelPassword:      cfg.SentinelPassword,
+		Username:              cfg.Username,
+		Password:              cfg.Password,
+		DB:                    cfg.DB,
+		MaxRetries:            cfg.MaxRetries,
+		MinRetryBackoff:       20 * time.Millisecond,
+		MaxRetryBackoff:       100 * time.Millisecond,
+		DialTimeout:           cfg.DialTimeout,
+		DialerRetries:         1,
+		DialerRetryTimeout:    50 * time.Millisecond,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		ContextTimeoutEnabled: true,
+		PoolSize:              cfg.PoolSize,
+		PoolTimeout:           cfg.OperationTimeout,
+	}
 	var rdb *goredis.Client
 	if cfg.MasterName != "" {
-		rdb = goredis.NewFailoverClient(&goredis.FailoverOptions{
-			MasterName:            cfg.MasterName,
-			SentinelAddrs:         append([]string(nil), cfg.Sentinels...),
-			SentinelPassword:      cfg.SentinelPassword,
-			Username:              cfg.Username,
-			Password:              cfg.Password,
-			DB:                    cfg.DB,
-			MaxRetries:            cfg.MaxRetries,
-			MinRetryBackoff:       20 * time.Millisecond,
-			MaxRetryBackoff:       100 * time.Millisecond,
-			DialTimeout:           cfg.DialTimeout,
-			DialerRetries:         1,
-			DialerRetryTimeout:    50 * time.Millisecond,
-			ReadTimeout:           cfg.ReadTimeout,
-			WriteTimeout:          cfg.WriteTimeout,
-			ContextTimeoutEnabled: true,
-			PoolSize:              cfg.PoolSize,
-			PoolTimeout:           cfg.OperationTimeout,
-		})
+		opts.Addrs = append([]string(nil), cfg.Sentinels...)
+		rdb = goredis.NewFailoverClient(opts.Failover())
 	} else {
-		rdb = goredis.NewClient(&goredis.Options{
-			Addr:                  cfg.Addr,
-			Username:              cfg.Username,
-			Password:              cfg.Password,
-			DB:                    cfg.DB,
-			MaxRetries:            cfg.MaxRetries,
-			MinRetryBackoff:       20 * time.Millisecond,
-			MaxRetryBackoff:       100 * time.Millisecond,
-			DialTimeout:           cfg.DialTimeout,
-			DialerRetries:         1,
-			DialerRetryTimeout:    50 * time.Millisecond,
-			ReadTimeout:           cfg.ReadTimeout,
-			WriteTimeout:          cfg.WriteTimeout,
-			ContextTimeoutEnabled: true,
-			PoolSize:              cfg.PoolSize,
-			PoolTimeout:           cfg.OperationTimeout,
-		})
+		rdb = goredis.NewClient(opts.Simple())
 	}
 	return &Client{rdb: rdb, prefix: cfg.KeyPrefix, timeout: cfg.OperationTimeout, log: log}, nil
 }
