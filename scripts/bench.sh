@@ -20,7 +20,8 @@
 #
 # Environment (defaults in brackets):
 #   BENCH_OUT           output directory [bench/out/<time>]
-#   BENCH_USERS         connected users of each run, space-separated [1000 10000]
+#   BENCH_USERS         connected users of each run, space-separated; empty for
+#                       none (only the connections step) [1000 10000]
 #   BENCH_NODES         real-stack node counts, space-separated [1 2]
 #   BENCH_EMBEDDED      1: also run the embedded default (one node, memory) [1]
 #   BENCH_RATES         the fixed ladder, messages/s [1000,2000,5000]
@@ -60,8 +61,8 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 fi
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="${BENCH_OUT:-bench/out/$STAMP}"
-USERS_LIST="${BENCH_USERS:-1000 10000}"
-NODES_LIST="${BENCH_NODES:-1 2}"
+USERS_LIST="${BENCH_USERS-1000 10000}"
+NODES_LIST="${BENCH_NODES-1 2}"
 EMBEDDED="${BENCH_EMBEDDED:-1}"
 RATES="${BENCH_RATES:-1000,2000,5000}"
 RATE_STEP="${BENCH_RATE_STEP:-2500}"

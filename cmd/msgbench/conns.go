@@ -44,13 +44,15 @@ func runConns(ctx context.Context, o options, cfg load.Config, stdout, stderr io
 		if err != nil {
 			return err
 		}
-		offset := 0
+		// Children hold whole friend pairs: the pairs are shared out, so
+		// that an even total is held exactly.
+		offset, pairs := 0, cfg.Users/2
 		for k := 0; k < procs; k++ {
-			n := cfg.Users / procs
-			if k < cfg.Users%procs {
+			n := pairs / procs
+			if k < pairs%procs {
 				n++
 			}
-			n -= n % 2
+			n *= 2
 			holders = append(holders, &childHolder{exe: exe, args: o.childArgs(cfg, n, offset, k), stderr: stderr, logger: logger})
 			offset += n
 		}
