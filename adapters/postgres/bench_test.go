@@ -35,7 +35,7 @@ func BenchmarkAppendBatch(b *testing.B) {
 		"message_type", "timestamp", "sequence_id", "kafka_partition", "kafka_offset"}
 	var offset int64
 
-	for _, size := range []int{1, 100, 1000} {
+	for _, size := range []int{1, 10, 100, 1000} {
 		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
 			appendBatches := make([][]ports.Append, b.N)
 			copyBatches := make([][][]any, b.N)
