@@ -21,8 +21,11 @@ type ProcSample struct {
 	RSS int64         // resident set size in bytes
 }
 
-// ParseStat reads the utime and stime fields of a /proc/<pid>/stat line,
-// together with the parent pid.
+// ParseStat reads the CPU time of a /proc/<pid>/stat line: utime and stime,
+// plus cutime and cstime (the time of children the process has waited for),
+// together with the parent pid. Counting reaped children keeps a process
+// tree's sum from going backwards when a child exits: PostgreSQL's
+// postmaster, for one, reaps its backends.
 func ParseStat(line []byte) (cpu time.Duration, ppid int, err error) {
 	// The command name (field 2) may hold spaces and parentheses: the fields
 	// after it start behind its last ')'.
@@ -31,17 +34,24 @@ func ParseStat(line []byte) (cpu time.Duration, ppid int, err error) {
 		return 0, 0, fmt.Errorf("malformed stat line")
 	}
 	f := strings.Fields(string(line[i+1:]))
-	// f[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
-	if len(f) < 13 {
+	// f[0] is field 3 (state): ppid is field 4, utime 14, stime 15, cutime
+	// 16, cstime 17.
+	if len(f) < 15 {
 		return 0, 0, fmt.Errorf("stat line has %d fields after the name", len(f))
 	}
-	ppid, err1 := strconv.Atoi(f[1])
-	ut, err2 := strconv.ParseInt(f[11], 10, 64)
-	st, err3 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return 0, 0, fmt.Errorf("malformed stat numbers")
+	ppid, err = strconv.Atoi(f[1])
+	if err != nil {
+		return 0, 0, fmt.Errorf("malformed ppid %q", f[1])
 	}
-	return time.Duration(ut+st) * ClockTick, ppid, nil
+	var ticks int64
+	for _, field := range f[11:15] {
+		n, err := strconv.ParseInt(field, 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("malformed stat time %q", field)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * ClockTick, ppid, nil
 }
 
 // ParseStatusRSS reads VmRSS from a /proc/<pid>/status file, in bytes.
@@ -94,9 +104,10 @@ func (p Proc) Sample(pid int) (ProcSample, error) {
 }
 
 // Tree sums pid and every live descendant of it (PostgreSQL's backends, for
-// instance, are children of the postmaster). Processes that exit between
-// reads are skipped; their CPU is lost from the sum, so deltas over a tree
-// are a lower bound.
+// instance, are children of the postmaster). A descendant that exited and
+// was reaped counts through its parent's cutime and cstime; one that exits
+// between the two reads of a sample is skipped, so a delta over a tree may
+// miss its last moments.
 func (p Proc) Tree(pid int) (ProcSample, error) {
 	root, err := p.Sample(pid)
 	if err != nil {

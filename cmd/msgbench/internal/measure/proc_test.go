@@ -13,11 +13,17 @@ import (
 	"github.com/messenger-go/messenger/cmd/msgbench/internal/measure"
 )
 
-// statLine is a /proc/<pid>/stat line with the given name, ppid, utime and stime.
+// statLine is a /proc/<pid>/stat line with the given name, ppid, utime and
+// stime, and no reaped children.
 func statLine(pid int, name string, ppid, utime, stime int) string {
+	return statLineReaped(pid, name, ppid, utime, stime, 0, 0)
+}
+
+// statLineReaped is statLine with the cutime and cstime of reaped children.
+func statLineReaped(pid int, name string, ppid, utime, stime, cutime, cstime int) string {
 	return strconv.Itoa(pid) + " (" + name + ") S " + strconv.Itoa(ppid) +
 		" 1 1 0 -1 4194560 100 0 0 0 " + strconv.Itoa(utime) + " " + strconv.Itoa(stime) +
-		" 0 0 20 0 8 0 123 456789 1234 18446744073709551615\n"
+		" " + strconv.Itoa(cutime) + " " + strconv.Itoa(cstime) + " 20 0 8 0 123 456789 1234 18446744073709551615\n"
 }
 
 func TestParseStat(t *testing.T) {
@@ -30,6 +36,8 @@ func TestParseStat(t *testing.T) {
 	}{
 		{"plain", statLine(42, "messenger", 1, 150, 50), 2 * time.Second, 1, false},
 		{"name with spaces and parens", statLine(7, "a (b) c", 3, 1, 2), 30 * time.Millisecond, 3, false},
+		{"reaped children count", statLineReaped(10, "postgres", 1, 100, 20, 300, 80), 5 * time.Second, 1, false},
+		{"no child times", "42 (x) S 1 1 1 0 -1 4194560 100 0 0 0 150 50", 0, 0, true},
 		{"truncated", "42 (x) S 1 2 3", 0, 0, true},
 		{"no name", "garbage", 0, 0, true},
 	}
@@ -97,6 +105,14 @@ func TestProcTreeSumsDescendants(t *testing.T) {
 
 	_, err = p.Sample(99)
 	assert.Error(t, err, "a missing pid is an error")
+
+	// The backend exits and the postmaster reaps it: the tree's CPU stays.
+	require.NoError(t, os.RemoveAll(filepath.Join(root, "11")))
+	require.NoError(t, os.RemoveAll(filepath.Join(root, "12")))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "10", "stat"), []byte(statLineReaped(10, "p", 1, 100, 0, 11, 0)), 0o644))
+	after, err := p.Tree(10)
+	require.NoError(t, err)
+	assert.Equal(t, tree.CPU, after.CPU, "a reaped child's CPU moves to its parent")
 }
 
 func TestProcReadsThisProcess(t *testing.T) {
