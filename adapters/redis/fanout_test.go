@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,16 +59,24 @@ func probe(i int) domain.Event {
 	return domain.Event{Name: "probe", Data: map[string]int{"n": i}}
 }
 
-// untilRouted sends probes from `from` to user until to's hub got one, which
-// proves to's subscription is live. It returns how long that took.
+// routeCalls numbers the calls of untilRouted, so that each one recognises
+// its own probes.
+var routeCalls atomic.Int64
+
+// untilRouted sends probes from `from` to user until to's hub got one of
+// them, which proves to's subscription is live now; probes of earlier calls
+// do not count. It returns how long that took.
 func untilRouted(t *testing.T, from *node, to *node, user domain.UserID, timeout time.Duration) time.Duration {
 	t.Helper()
+	call := routeCalls.Add(1)
+	mark := fmt.Sprintf(`"call":%d,`, call)
 	start := time.Now()
 	for i := 0; time.Since(start) < timeout; i++ {
-		_ = from.fanout.Notify(t.Context(), []domain.UserID{user}, probe(i))
+		ev := domain.Event{Name: "probe", Data: map[string]int64{"call": call, "n": int64(i)}}
+		_ = from.fanout.Notify(t.Context(), []domain.UserID{user}, ev)
 		if to.hub.waitFor(50*time.Millisecond, func(ds []delivery) bool {
 			for _, d := range ds {
-				if d.User == user && d.Name == "probe" {
+				if d.User == user && d.Name == "probe" && strings.Contains(d.JSON, mark) {
 					return true
 				}
 			}
