@@ -199,10 +199,18 @@ func (b *Bench) Setup(ctx context.Context) error {
 		setup.ServerRSSAfter = after.RSS
 		setup.RSSPerSocketBytes = float64(after.RSS-before.RSS) / float64(b.Held())
 	}
+	log.Info("sockets open", "held", b.Held(), "failed", failed, "seconds", setup.ConnectSeconds)
+	if b.cfg.Register {
+		t := time.Now()
+		log.Info("opening conversations", "pairs", n/2)
+		if err := b.openConversations(ctx); err != nil {
+			return err
+		}
+		setup.OpenSeconds = time.Since(t).Seconds()
+	}
 	b.mu.Lock()
 	b.result.Setup = setup
 	b.mu.Unlock()
-	log.Info("sockets open", "held", b.Held(), "failed", failed, "seconds", setup.ConnectSeconds)
 	if b.cfg.AckEvery > 0 {
 		b.wg.Add(1)
 		go b.ackLoop()
@@ -293,6 +301,54 @@ func (b *Bench) befriend(ctx context.Context) error {
 		return nil
 	})
 }
+
+// openConversations sends one message in every pair's conversation and waits
+// until every held socket saw its conversation's first message. The first
+// message of a conversation creates its rows: a one-time cost of a new
+// conversation, which would otherwise land in the first step's window (with
+// 10,000 users, 5,000 conversations opening at once) instead of the steady
+// state the steps measure.
+func (b *Bench) openConversations(ctx context.Context) error {
+	err := parallel(ctx, len(b.users)/2, b.cfg.SetupConcurrency, func(ctx context.Context, p int) error {
+		a, c := b.users[2*p], b.users[2*p+1]
+		ca := client.New(b.cfg.Targets[a.Target], b.setup).WithToken(a.Token)
+		req := client.SendRequest{ReceiverID: c.ID, Message: "hello", MessageType: "text", ClientMessageID: openMessageID(b.cfg.RunID, p)}
+		// A retry with the same clientMessageId is stored once.
+		if err := retry(ctx, func() error { _, err := ca.Send(ctx, req); return err }); err != nil {
+			return fmt.Errorf("first message %d -> %d: %w", 2*p, 2*p+1, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	wait := openWait + time.Duration(len(b.users))*time.Millisecond
+	deadline := time.Now().Add(wait)
+	for {
+		pending := 0
+		for _, u := range b.users {
+			u.mu.Lock()
+			if u.conn != nil && u.stream.Max() < 1 {
+				pending++
+			}
+			u.mu.Unlock()
+		}
+		if pending == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d sockets did not get their conversation's first message within %s", pending, wait)
+		}
+		sleep(ctx, 50*time.Millisecond)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// openWait is the least time openConversations waits for the first messages
+// to arrive; it grows by 1 ms per user.
+const openWait = 30 * time.Second
 
 // mint signs an access token per user with the servers' key, on every core.
 func (b *Bench) mint(ctx context.Context) error {

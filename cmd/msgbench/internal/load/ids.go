@@ -18,6 +18,17 @@ func clientMessageID(run string, step int, idx int64) string {
 	return string(b)
 }
 
+// openMessageID is the clientMessageId of the first message of pair p's
+// conversation, sent during the setup.
+func openMessageID(run string, p int) string {
+	return "mb." + run + ".open." + strconv.Itoa(p)
+}
+
+// isOpenMessageID reports whether id is an openMessageID of this run.
+func isOpenMessageID(run, id string) bool {
+	return strings.HasPrefix(id, "mb."+run+".open.")
+}
+
 // parseClientMessageID is the inverse of clientMessageID; ok is false for an
 // id of another run or another program.
 func parseClientMessageID(run, id string) (step int, idx int64, ok bool) {

@@ -174,7 +174,9 @@ func (b *Bench) onMessage(u *User, f *inFrame, now time.Time) {
 		b.mu.Unlock()
 	}
 	if st == nil || idx >= int64(len(st.recs)) {
-		b.foreign.Add(1)
+		if !isOpenMessageID(b.cfg.RunID, f.Data.ClientMessageID) {
+			b.foreign.Add(1)
+		}
 		return
 	}
 	switch verdict {

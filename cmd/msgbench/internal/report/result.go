@@ -39,6 +39,9 @@ type Setup struct {
 	MintSeconds     float64 `json:"mintSeconds"`
 	RegisterSeconds float64 `json:"registerSeconds"`
 	FriendSeconds   float64 `json:"friendSeconds"`
+	// OpenSeconds is the time to send each conversation's first message and
+	// see it arrive (conversations are created before the steps).
+	OpenSeconds     float64 `json:"openSeconds"`
 	ConnectSeconds  float64 `json:"connectSeconds"`
 	ConnectFailures int64   `json:"connectFailures"`
 	Connect         Latency `json:"connectLatency"`

@@ -14,8 +14,8 @@ func Text(w io.Writer, r Run) error {
 	fmt.Fprintf(w, "\nmsgbench %s: %d target(s), %d users\n", r.Label, len(r.Targets), r.Users)
 	s := r.Setup
 	if r.Mode == ModeMessages {
-		fmt.Fprintf(w, "setup: register %.1fs, friends %.1fs, mint %.1fs, sockets %d held (%d failed) in %.1fs, connect p99 %.1f ms",
-			s.RegisterSeconds, s.FriendSeconds, s.MintSeconds, s.SocketsHeld, s.ConnectFailures, s.ConnectSeconds, s.Connect.P99)
+		fmt.Fprintf(w, "setup: register %.1fs, friends %.1fs, mint %.1fs, sockets %d held (%d failed) in %.1fs, connect p99 %.1f ms, conversations opened in %.1fs",
+			s.RegisterSeconds, s.FriendSeconds, s.MintSeconds, s.SocketsHeld, s.ConnectFailures, s.ConnectSeconds, s.Connect.P99, s.OpenSeconds)
 		if s.RSSPerSocketBytes != 0 {
 			fmt.Fprintf(w, ", server RSS %+.1f KiB per socket", s.RSSPerSocketBytes/1024)
 		}
