@@ -695,13 +695,17 @@ func TestSubscriberClose(t *testing.T) {
 	cfg := env(t)
 	const topic = "closing"
 	require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{topic: 1}))
+	publish(t, newPublisher(t, cfg), topic, "k", "v")
 	s, err := kafka.NewSubscriber(cfg)
 	require.NoError(t, err)
 	done := make(chan error, 2)
-	for i := range 2 {
-		go func() { done <- s.Consume(t.Context(), fmt.Sprint("g", i), topic, newSink().handler) }()
+	sinks := []*sink{newSink(), newSink()}
+	for i, sk := range sinks {
+		go func() { done <- s.Consume(t.Context(), fmt.Sprint("g", i), topic, sk.handler) }()
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Both calls are running once each group handled the record.
+	require.Eventually(t, func() bool { return sinks[0].distinct() == 1 && sinks[1].distinct() == 1 },
+		30*time.Second, 10*time.Millisecond, "both groups consume")
 	require.NoError(t, s.Close())
 	for range 2 {
 		select {
