@@ -9,6 +9,8 @@ import (
 var (
 	ClientMessageIDForTest      = clientMessageID
 	ParseClientMessageIDForTest = parseClientMessageID
+	OpenMessageIDForTest        = openMessageID
+	IsOpenMessageIDForTest      = isOpenMessageID
 	ErrorKindForTest            = errorKind
 )
 

@@ -21,13 +21,16 @@ func clientMessageID(run string, step int, idx int64) string {
 // openMessageID is the clientMessageId of the first message of pair p's
 // conversation, sent during the setup.
 func openMessageID(run string, p int) string {
-	return "mb." + run + ".open." + strconv.Itoa(p)
+	return openPrefix(run) + strconv.Itoa(p)
 }
 
 // isOpenMessageID reports whether id is an openMessageID of this run.
 func isOpenMessageID(run, id string) bool {
-	return strings.HasPrefix(id, "mb."+run+".open.")
+	return strings.HasPrefix(id, openPrefix(run))
 }
+
+// openPrefix starts every openMessageID of run.
+func openPrefix(run string) string { return "mb." + run + ".open." }
 
 // parseClientMessageID is the inverse of clientMessageID; ok is false for an
 // id of another run or another program.

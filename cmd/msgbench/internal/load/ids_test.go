@@ -101,3 +101,14 @@ func TestErrorKind(t *testing.T) {
 		})
 	}
 }
+
+// The setup's first messages are recognised as this run's, and never taken
+// for a step's message.
+func TestOpenMessageID(t *testing.T) {
+	id := load.OpenMessageIDForTest("r1", 7)
+	assert.True(t, load.IsOpenMessageIDForTest("r1", id))
+	assert.False(t, load.IsOpenMessageIDForTest("r2", id), "another run's")
+	assert.False(t, load.IsOpenMessageIDForTest("r1", load.ClientMessageIDForTest("r1", 0, 7)), "a step's message")
+	_, _, ok := load.ParseClientMessageIDForTest("r1", id)
+	assert.False(t, ok, "not a step's message")
+}
