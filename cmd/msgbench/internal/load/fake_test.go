@@ -108,9 +108,11 @@ func (f *fakeServer) ws(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	_ = c.Write(r.Context(), websocket.MessageText, []byte(`{"event":"registered","data":{"userId":"`+id+`"}}`))
+	// As the real server does: the socket receives events from the moment
+	// its registered frame is sent (under f.mu, so no event overtakes it).
 	f.mu.Lock()
 	f.sockets[id] = c
+	_ = c.Write(r.Context(), websocket.MessageText, []byte(`{"event":"registered","data":{"userId":"`+id+`"}}`))
 	f.mu.Unlock()
 	for {
 		if _, _, err := c.Read(context.Background()); err != nil {
