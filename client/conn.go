@@ -58,9 +58,10 @@ func (c *Conn) Close() error { return c.ws.Close(websocket.StatusNormalClosure, 
 func (c *Conn) CloseNow() error { return c.ws.CloseNow() }
 
 // Resume asks for every message after each conversation's cursor, then live
-// ones. Send it right after `registered` (an empty map when there is no
-// cursor): until then, or for a short grace period, the server holds back new
-// messages so that a replay comes before anything newer.
+// ones. Send it right after Dial, before or after reading `registered` (an
+// empty map when there is no cursor): until then, or for a short grace period,
+// the server holds back new messages so that a replay comes before anything
+// newer. A later resume gets only what this connection has not sent yet.
 func (c *Conn) Resume(ctx context.Context, cursors map[domain.ConversationID]domain.Sequence) error {
 	if cursors == nil {
 		cursors = map[domain.ConversationID]domain.Sequence{}

@@ -51,12 +51,14 @@
 // that arrive meanwhile wait in the queue and are then filtered by the rules
 // above, so the switch from replay to live loses and repeats nothing. Until a
 // new socket's first resume (an empty one included) arrives, or
-// HandlerConfig.ResumeGrace passes (default 1 s), live newMessage frames are
-// held back, so a reconnecting client that resumes right after `registered`
-// gets its replay before anything newer. A later resume starts at the
-// client's cursor even when newer messages of that conversation already went
-// out, so those may come again (clients place messages by sequenceId and drop
-// repeats). A replay long enough for live traffic to fill the
+// HandlerConfig.ResumeGrace passes (default 1 s, counted from when
+// `registered` was written), live newMessage frames are held back, so a
+// reconnecting client that resumes right away (it may send `resume` before
+// reading `registered`) gets its replay before anything newer. A later resume
+// sends only what this socket has not sent: the messages between the client's
+// cursor and the first one the socket sent live (these arrive after newer
+// ones; clients place messages by sequenceId), then everything after the
+// highest sent. Nothing is sent twice. A replay long enough for live traffic to fill the
 // queue ends in the overflow close above; the client resumes from its new cursor.
 //
 // A replay or gap fill reads HandlerConfig.ReplayPageSize messages per

@@ -461,16 +461,23 @@ func seqRange(from, to domain.Sequence) []domain.Sequence {
 	return out
 }
 
-func TestLiveMessagesWaitForTheFirstResume(t *testing.T) {
-	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = time.Minute })
-	a, b, conv := pair(t)
+// liveBeforeResume stores messages 1-3 from b to a, opens a socket of a with
+// the given resume grace, and notifies message 4 live before any resume.
+func liveBeforeResume(t *testing.T, grace time.Duration) (e *env, a, b domain.UserID, conv domain.ConversationID, c *client, live domain.Message) {
+	e = newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = grace })
+	a, b, conv = pair(t)
 	for range 3 {
 		e.svc.appendMessage(b, a)
 	}
-	c := e.dial(t, a)
-	// A message newer than the client's cursor goes live before its resume.
-	live := e.svc.appendMessage(b, a)
+	c = e.dial(t, a)
+	live = e.svc.appendMessage(b, a)
 	notify(t, e, live, a)
+	return e, a, b, conv, c, live
+}
+
+func TestLiveMessagesWaitForTheFirstResume(t *testing.T) {
+	// A message newer than the client's cursor goes live before its resume.
+	e, a, b, conv, c, _ := liveBeforeResume(t, time.Minute)
 	c.send(t, domain.EventResume, map[string]any{"conversations": map[domain.ConversationID]domain.Sequence{conv: 1}})
 	var got []domain.Sequence
 	for range 3 {
@@ -491,4 +498,40 @@ func TestLiveMessagesFlowWithoutResumeAfterTheGrace(t *testing.T) {
 	start := time.Now()
 	assert.Equal(t, m.Sequence, c.readMessage(t).Sequence)
 	assert.Less(t, time.Since(start), 5*time.Second)
+}
+
+func TestLateResumeSendsOnlyWhatTheSocketHasNotSent(t *testing.T) {
+	tests := []struct {
+		name   string
+		cursor domain.Sequence
+		want   []domain.Sequence
+	}{
+		{name: "cursor below the first live message", cursor: 1, want: []domain.Sequence{2, 3, 5}},
+		{name: "cursor just below it", cursor: 3, want: []domain.Sequence{5}},
+		{name: "cursor at it", cursor: 4, want: []domain.Sequence{5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The grace ends before the resume: message 4 goes out live.
+			e, a, b, conv, c, live := liveBeforeResume(t, 10*time.Millisecond)
+			require.Equal(t, live.Sequence, c.readMessage(t).Sequence)
+			// Message 5 is stored but its live event comes only after the resume.
+			stored := e.svc.appendMessage(b, a)
+
+			c.send(t, domain.EventResume, map[string]any{"conversations": map[domain.ConversationID]domain.Sequence{conv: tt.cursor}})
+			c.send(t, domain.EventJoinChat, map[string]any{"conversationId": conv})
+			var got []domain.Sequence
+			for range tt.want {
+				got = append(got, c.readMessage(t).Sequence)
+			}
+			assert.Equal(t, tt.want, got, "what the client lacks, once; nothing the socket already sent")
+			c.readEvent(t, domain.EventChatRegistered, nil)
+
+			// The late live event of 5 is a repeat and is dropped; 6 comes.
+			notify(t, e, stored, a)
+			next := e.svc.appendMessage(b, a)
+			notify(t, e, next, a)
+			assert.Equal(t, next.Sequence, c.readMessage(t).Sequence)
+		})
+	}
 }

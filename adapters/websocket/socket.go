@@ -44,8 +44,11 @@ type socket struct {
 
 	writerDone chan struct{}
 
-	// highest is the highest sequence sent per conversation. Writer only.
+	// highest is the highest sequence sent per conversation, and from the
+	// lowest from which the client has every message up to highest (sent on
+	// this socket, or below a resume cursor). Writer only.
 	highest map[domain.ConversationID]domain.Sequence
+	from    map[domain.ConversationID]domain.Sequence
 	// synced is set by the first resume or when the resume grace ends; until
 	// then live newMessage frames wait in held. Writer only.
 	synced bool
@@ -65,6 +68,7 @@ func newSocket(h *Handler, user domain.UserID, conn *websocket.Conn, raw net.Con
 		cancel:     cancel,
 		writerDone: make(chan struct{}),
 		highest:    make(map[domain.ConversationID]domain.Sequence),
+		from:       make(map[domain.ConversationID]domain.Sequence),
 	}
 }
 
@@ -115,9 +119,15 @@ func (s *socket) writeLoop() {
 	cfg := &s.handler.cfg
 	ping := time.NewTicker(cfg.PingInterval)
 	defer ping.Stop()
-	grace := time.NewTimer(cfg.ResumeGrace)
-	defer grace.Stop()
-	graceC := grace.C
+	// registered is first in the queue; the resume grace starts once it is
+	// written, so a slow write does not eat the client's time to resume.
+	var grace *time.Timer
+	var graceC <-chan time.Time
+	defer func() {
+		if grace != nil {
+			grace.Stop()
+		}
+	}()
 	for {
 		if s.ctx.Err() != nil {
 			return
@@ -129,6 +139,10 @@ func (s *socket) writeLoop() {
 			if err := s.handle(f); err != nil {
 				s.fail("write", err)
 				return
+			}
+			if grace == nil {
+				grace = time.NewTimer(cfg.ResumeGrace)
+				graceC = grace.C
 			}
 		case <-graceC:
 			graceC = nil
@@ -230,6 +244,9 @@ func (s *socket) deliver(f *frame) error {
 	if err := s.write(f.data); err != nil {
 		return err
 	}
+	if !known {
+		s.from[f.conv] = f.seq
+	}
 	s.highest[f.conv] = f.seq
 	return nil
 }
@@ -259,13 +276,7 @@ func (s *socket) resume(req map[domain.ConversationID]domain.Sequence) error {
 		if s.ctx.Err() != nil {
 			return s.ctx.Err()
 		}
-		last := req[conv]
-		if high, known := s.highest[conv]; !known || high < last {
-			// The client has everything up to its cursor: live messages
-			// beyond it are checked for gaps from there.
-			s.highest[conv] = last
-		}
-		err := s.replay(conv, last, 0)
+		err := s.resumeOne(conv, req[conv])
 		var ferr fetchError
 		if errors.As(err, &ferr) {
 			if domain.KindOf(ferr.err) == domain.KindInternal {
@@ -281,6 +292,25 @@ func (s *socket) resume(req map[domain.ConversationID]domain.Sequence) error {
 		}
 	}
 	return nil
+}
+
+// resumeOne sends conv's messages after the client's cursor last that this
+// socket has not sent yet: those below the first it sent live (a resume that
+// came after live messages), then everything after the highest.
+func (s *socket) resumeOne(conv domain.ConversationID, last domain.Sequence) error {
+	high, known := s.highest[conv]
+	if known && last+1 < s.from[conv] {
+		if err := s.replay(conv, last, s.from[conv]); err != nil {
+			return err
+		}
+	}
+	// The client now has everything up to its cursor and what this socket
+	// sent: live messages beyond are checked for gaps from there.
+	s.from[conv] = 1
+	if !known || high < last {
+		s.highest[conv] = last
+	}
+	return s.replay(conv, s.highest[conv], 0)
 }
 
 // fetchError marks a failure to read history, as opposed to a failure to

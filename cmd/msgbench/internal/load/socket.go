@@ -38,7 +38,7 @@ func (b *Bench) connectAll(ctx context.Context) ([]time.Duration, int64) {
 	_ = parallel(ctx, len(b.users), b.cfg.DialConcurrency, func(ctx context.Context, i int) error {
 		u := b.users[i]
 		t := time.Now()
-		err := b.dial(ctx, u)
+		err := b.dial(ctx, u, nil)
 		d := time.Since(t)
 		mu.Lock()
 		defer mu.Unlock()
@@ -60,8 +60,9 @@ func (b *Bench) connectAll(ctx context.Context) ([]time.Duration, int64) {
 	return lat, failed
 }
 
-// dial opens u's socket and waits for the registered frame.
-func (b *Bench) dial(ctx context.Context, u *User) error {
+// dial opens u's socket, writes first (when set) right after the handshake,
+// and waits for the registered frame.
+func (b *Bench) dial(ctx context.Context, u *User, first []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	url := "ws" + strings.TrimPrefix(b.cfg.Targets[u.Target], "http") + "/ws"
@@ -76,6 +77,12 @@ func (b *Bench) dial(ctx context.Context, u *User) error {
 		return err
 	}
 	conn.SetReadLimit(1 << 20)
+	if first != nil {
+		if err := conn.Write(ctx, websocket.MessageText, first); err != nil {
+			_ = conn.CloseNow()
+			return fmt.Errorf("writing first frame: %w", err)
+		}
+	}
 	_, data, err := conn.Read(ctx)
 	if err != nil {
 		_ = conn.CloseNow()
@@ -106,12 +113,21 @@ func (b *Bench) readLoop(u *User) {
 		}
 		b.held.Add(-1)
 		b.countSocketError("closed: " + closeKind(err))
+		// The resume goes with the handshake, so the server holds live
+		// messages back until the replay is out.
+		var resume []byte
+		if u.Conv != "" {
+			u.mu.Lock()
+			last := u.stream.Max()
+			u.mu.Unlock()
+			resume = fmt.Appendf(nil, `{"event":"resume","data":{"conversations":{%q:%d}}}`, u.Conv, last)
+		}
 		for attempt := 0; ; attempt++ {
 			sleep(b.ctx, min(100*time.Millisecond<<attempt, 2*time.Second))
 			if b.ctx.Err() != nil {
 				return
 			}
-			err := b.dial(b.ctx, u)
+			err := b.dial(b.ctx, u, resume)
 			if err == nil {
 				break
 			}
@@ -119,22 +135,6 @@ func (b *Bench) readLoop(u *User) {
 		}
 		b.reconnects.Add(1)
 		b.held.Add(1)
-		if u.Conv != "" {
-			u.mu.Lock()
-			last := u.stream.Max()
-			conn := u.conn
-			u.mu.Unlock()
-			resume := map[string]any{"event": "resume", "data": map[string]any{
-				"conversations": map[string]int64{string(u.Conv): last},
-			}}
-			if data, err := json.Marshal(resume); err == nil {
-				ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
-				if err := conn.Write(ctx, websocket.MessageText, data); err != nil {
-					b.countSocketError("resume: " + errorKind(err))
-				}
-				cancel()
-			}
-		}
 	}
 }
 
