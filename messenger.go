@@ -38,7 +38,11 @@ type Log interface {
 }
 
 // Fanout routes events to the nodes holding the receivers' sockets and
-// delivers the events other nodes route here to the local hub.
+// delivers the events other nodes route here to the local hub. A Fanout that
+// also implements ports.FriendshipChanges (the Redis one does) carries
+// friendship changes between the nodes, so each node may cache friendships
+// for longer (app.DefaultFriendshipCacheTTLWatched) and still applies a block
+// made elsewhere at once.
 type Fanout interface {
 	ports.Notifier
 	Run(ctx context.Context) error
@@ -143,18 +147,20 @@ func New(cfg Config) (*Messenger, error) {
 	}
 	var notifier ports.Notifier = hub
 	var fanout Fanout
+	var changes ports.FriendshipChanges
 	if cfg.Fanout != nil {
 		if fanout, err = cfg.Fanout(hub); err != nil {
 			return nil, err
 		}
 		notifier = fanout
+		changes, _ = fanout.(ports.FriendshipChanges)
 	}
 	a, err := app.New(app.Config{
 		Users: cfg.Store, Friends: cfg.Store, Tokens: cfg.Store,
 		Messages: cfg.Store, Receipts: cfg.Store, Inbox: cfg.Store,
 		Log: cfg.Log, Notifier: notifier,
 		Issuer: cfg.Tokens, Verifier: cfg.Tokens, Passwords: cfg.Passwords,
-		Unread: cfg.UnreadCache, Limiter: cfg.RateLimiter,
+		Unread: cfg.UnreadCache, Limiter: cfg.RateLimiter, FriendshipChanges: changes,
 		Metrics: cfg.Metrics, Logger: cfg.Logger, RefreshTTL: cfg.RefreshTTL,
 	})
 	if err != nil {

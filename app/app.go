@@ -44,11 +44,17 @@ type Config struct {
 	// parallel; within a partition order is kept. Default 2.
 	DeliveryMembers int
 
+	// FriendshipChanges, optional, carries friendship changes between the
+	// nodes of a cluster: this App announces its own and drops what it cached
+	// about a pair another node changed. Set it on every node or on none.
+	FriendshipChanges ports.FriendshipChanges
 	// FriendshipCacheTTL is how long a read saying that two users may message
 	// each other is reused by sends and typing, instead of reading the
 	// friendship every time. Friendship changes made through this App take
-	// effect at once; one made on another node (a block) may take this long to
-	// stop this node's sends. Default DefaultFriendshipCacheTTL; negative: read
+	// effect at once, and so do those of other nodes when FriendshipChanges
+	// is set; otherwise a change made on another node (a block) may take this
+	// long to stop this node's sends. Default DefaultFriendshipCacheTTL, or
+	// DefaultFriendshipCacheTTLWatched with FriendshipChanges; negative: read
 	// every time.
 	FriendshipCacheTTL time.Duration
 }
@@ -113,10 +119,14 @@ func New(cfg Config) (*App, error) {
 	if cfg.DeliveryMembers <= 0 {
 		cfg.DeliveryMembers = 2
 	}
-	if cfg.FriendshipCacheTTL == 0 {
+	switch {
+	case cfg.FriendshipCacheTTL != 0:
+	case cfg.FriendshipChanges != nil:
+		cfg.FriendshipCacheTTL = DefaultFriendshipCacheTTLWatched
+	default:
 		cfg.FriendshipCacheTTL = DefaultFriendshipCacheTTL
 	}
-	friends := newCachedFriends(cfg.Friends, cfg.FriendshipCacheTTL)
+	friends := newCachedFriends(cfg.Friends, cfg.FriendshipCacheTTL, cfg.FriendshipChanges, cfg.Logger)
 	cfg.Friends = friends
 	return &App{cfg: cfg, log: cfg.Logger, now: cfg.Clock.Now, friends: friends}, nil
 }

@@ -55,6 +55,24 @@ type BatchNotifier interface {
 	NotifyBatch(ctx context.Context, batch []Notification) error
 }
 
+// FriendshipChanges tells every node of a cluster that a friendship changed,
+// so that each drops what it cached about the pair (an App keeps "may
+// message" answers for a while). Delivery is at-most-once: whenever changes
+// may have been missed (a subscription between nodes was established again),
+// the watchers' lost callback is called and they forget everything. Safe for
+// concurrent use.
+type FriendshipChanges interface {
+	// AnnounceFriendshipChange tells the watchers of every node, this one's
+	// included, that the friendship of a and b changed. Errors:
+	// KindUnavailable.
+	AnnounceFriendshipChange(ctx context.Context, a, b domain.UserID) error
+	// WatchFriendshipChanges registers callbacks: changed for every announced
+	// change (the pair in either order), lost when changes may have been
+	// missed. Callbacks run on the implementation's goroutine and must not
+	// block.
+	WatchFriendshipChanges(changed func(a, b domain.UserID), lost func())
+}
+
 // UnreadCache caches UnreadCounts. It is never the source of truth: a miss or an
 // error makes the caller read the store. Safe for concurrent use.
 type UnreadCache interface {

@@ -49,6 +49,9 @@ type Config struct {
 	// KeyPrefix starts every key and channel this package uses, so several
 	// deployments (or tests) can share one Redis.
 	KeyPrefix string
+	// ClientName, when set, names this client's connections (CLIENT SETNAME),
+	// so that CLIENT LIST shows which node holds which connection.
+	ClientName string
 
 	// DialTimeout, ReadTimeout and WriteTimeout bound each network step
 	// (defaults 500 ms each).
@@ -114,6 +117,9 @@ func Open(cfg Config) (*Client, error) {
 	case cfg.PoolSize < 0:
 		return nil, domain.Errorf(domain.KindInvalid, "redis: PoolSize must not be negative")
 	}
+	if strings.ContainsFunc(cfg.ClientName, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return nil, domain.Errorf(domain.KindInvalid, "redis: ClientName %q may hold only printable ASCII without spaces", cfg.ClientName)
+	}
 	for _, s := range cfg.Sentinels {
 		if strings.TrimSpace(s) == "" {
 			return nil, domain.Errorf(domain.KindInvalid, "redis: empty Sentinel address")
@@ -133,6 +139,7 @@ func Open(cfg Config) (*Client, error) {
 		Username:              cfg.Username,
 		Password:              cfg.Password,
 		DB:                    cfg.DB,
+		ClientName:            cfg.ClientName,
 		MaxRetries:            cfg.MaxRetries,
 		MinRetryBackoff:       20 * time.Millisecond,
 		MaxRetryBackoff:       100 * time.Millisecond,

@@ -25,6 +25,8 @@ func TestOpenValidates(t *testing.T) {
 		{name: "empty sentinel address", cfg: redis.Config{MasterName: "mymaster", Sentinels: []string{" "}}},
 		{name: "negative timeout", cfg: redis.Config{Addr: "127.0.0.1:6379", ReadTimeout: -time.Second}},
 		{name: "negative db", cfg: redis.Config{Addr: "127.0.0.1:6379", DB: -1}},
+		{name: "client name", cfg: redis.Config{Addr: "127.0.0.1:6379", ClientName: "messenger:host-1:3000"}, ok: true},
+		{name: "client name with a space", cfg: redis.Config{Addr: "127.0.0.1:6379", ClientName: "node 1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

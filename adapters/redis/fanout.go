@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,11 +62,18 @@ type Fanout struct {
 	backoff  time.Duration
 	channel  string
 
+	changes string // the channel of friendship changes, shared by every node
+
 	mu      sync.Mutex
 	running bool
+	changed []func(a, b domain.UserID)
+	lost    []func()
 }
 
-var _ ports.Notifier = (*Fanout)(nil)
+var (
+	_ ports.Notifier          = (*Fanout)(nil)
+	_ ports.FriendshipChanges = (*Fanout)(nil)
+)
 
 // NewFanout returns a Fanout on c.
 func NewFanout(c *Client, cfg FanoutConfig) (*Fanout, error) {
@@ -94,6 +103,7 @@ func NewFanout(c *Client, cfg FanoutConfig) (*Fanout, error) {
 		health:   cfg.HealthInterval,
 		backoff:  cfg.MaxBackoff,
 		channel:  nodeChannel(c, cfg.Node),
+		changes:  c.prefix + "friendship-changes",
 	}, nil
 }
 
@@ -223,8 +233,34 @@ type wireEnvelope struct {
 	} `json:"event"`
 }
 
+// AnnounceFriendshipChange implements ports.FriendshipChanges: one PUBLISH on
+// {prefix}friendship-changes, which the Run of every node receives (this
+// node's included) and hands to its watchers. Errors: KindUnavailable.
+func (f *Fanout) AnnounceFriendshipChange(ctx context.Context, a, b domain.UserID) error {
+	ctx, cancel := f.c.bound(ctx)
+	defer cancel()
+	return translate(f.c.rdb.Publish(ctx, f.changes, string(a)+" "+string(b)).Err())
+}
+
+// WatchFriendshipChanges implements ports.FriendshipChanges. Run calls changed
+// for each announcement, and lost each time it subscribes (at start and after
+// every break of the subscription, when announcements may have been missed).
+// Watchers receive nothing while Run is not running.
+func (f *Fanout) WatchFriendshipChanges(changed func(a, b domain.UserID), lost func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.changed = append(slices.Clip(f.changed), changed) // Run keeps its snapshot
+	f.lost = append(slices.Clip(f.lost), lost)
+}
+
+func (f *Fanout) watchers() ([]func(a, b domain.UserID), []func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.changed, f.lost
+}
+
 // Run receives the events other nodes publish for this node and hands them to
-// Local, until ctx ends (then it returns nil). When the subscription breaks
+// Local, and the friendship changes to the watchers, until ctx ends (then it returns nil). When the subscription breaks
 // (a failover, a restart, a silent connection) it subscribes again, retrying
 // with a short backoff for as long as Redis is down; events published in the
 // gap are lost. Run may not be called twice at the same time. End Run before
@@ -266,7 +302,7 @@ func (f *Fanout) Run(ctx context.Context) error {
 // this loop keeps asking it to, and replaces it when it has been silent for
 // too long, which a dead connection that never errors would otherwise hide.
 func (f *Fanout) subscription(ctx context.Context) error {
-	ps := f.c.rdb.Subscribe(ctx, f.channel)
+	ps := f.c.rdb.Subscribe(ctx, f.channel, f.changes)
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() }) // unblocks a pending receive
 	defer func() {
 		stop()
@@ -302,7 +338,17 @@ func (f *Fanout) subscription(ctx context.Context) error {
 		switch m := msg.(type) {
 		case *goredis.Subscription:
 			f.c.log.Debug("redis fanout: subscribed", "node", f.node, "channel", m.Channel)
+			if m.Channel == f.changes && m.Kind == "subscribe" {
+				_, lost := f.watchers()
+				for _, fn := range lost {
+					fn()
+				}
+			}
 		case *goredis.Message:
+			if m.Channel == f.changes {
+				f.friendshipChanged(m.Payload)
+				continue
+			}
 			f.deliver(ctx, m.Payload)
 		}
 	}
@@ -320,6 +366,18 @@ func (f *Fanout) deliver(ctx context.Context, payload string) {
 	}
 	if err := f.local.Notify(ctx, env.Users, domain.Event{Name: env.Event.Name, Data: data}); err != nil {
 		f.c.log.Warn("redis fanout: local delivery failed", "node", f.node, "event", env.Event.Name, "err", err)
+	}
+}
+
+func (f *Fanout) friendshipChanged(payload string) {
+	a, b, ok := strings.Cut(payload, " ")
+	if !ok || a == "" || b == "" {
+		f.c.log.Warn("redis fanout: dropping undecodable friendship change", "node", f.node, "payload", payload)
+		return
+	}
+	changed, _ := f.watchers()
+	for _, fn := range changed {
+		fn(domain.UserID(a), domain.UserID(b))
 	}
 }
 

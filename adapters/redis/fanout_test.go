@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,8 +32,12 @@ type node struct {
 // presence and runs its subscriber until the end of the test.
 func startNode(t *testing.T, e env, id ports.NodeID, users ...domain.UserID) *node {
 	t.Helper()
-	n := &node{id: id, client: open(t, e), hub: newRecorder(users...)}
-	var err error
+	cfg := e.config()
+	cfg.ClientName = e.Prefix + string(id) // CLIENT LIST tells the nodes apart
+	client, err := redis.Open(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	n := &node{id: id, client: client, hub: newRecorder(users...)}
 	n.presence, err = redis.NewPresence(n.client, redis.PresenceConfig{})
 	require.NoError(t, err)
 	n.fanout, err = redis.NewFanout(n.client, redis.FanoutConfig{Node: id, Presence: n.presence, Local: n.hub})
@@ -337,4 +343,85 @@ func assertSequence(t *testing.T, ds []delivery, from, to int) {
 		}
 	}
 	assert.Equal(t, to, i, "events seen")
+}
+
+// changeLog records what a node's friendship-change watchers were told.
+type changeLog struct {
+	mu      sync.Mutex
+	changes [][2]domain.UserID
+	lost    int
+}
+
+func watch(n *node) *changeLog {
+	l := &changeLog{}
+	n.fanout.WatchFriendshipChanges(func(a, b domain.UserID) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.changes = append(l.changes, [2]domain.UserID{a, b})
+	}, func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.lost++
+	})
+	return l
+}
+
+func (l *changeLog) has(a, b domain.UserID) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.changes, [2]domain.UserID{a, b})
+}
+
+func (l *changeLog) losses() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lost
+}
+
+// killSubscription closes n's pub/sub connection from the server side.
+func killSubscription(t *testing.T, e env, n *node) {
+	t.Helper()
+	rdb := raw(t, e)
+	list, err := rdb.ClientList(t.Context()).Result()
+	require.NoError(t, err)
+	killed := 0
+	for _, line := range strings.Split(list, "\n") {
+		fields := strings.Fields(line)
+		if !slices.Contains(fields, "name="+e.Prefix+string(n.id)) || slices.Contains(fields, "sub=0") {
+			continue
+		}
+		for _, f := range fields {
+			if id, ok := strings.CutPrefix(f, "id="); ok {
+				require.NoError(t, rdb.Do(t.Context(), "CLIENT", "KILL", "ID", id).Err())
+				killed++
+			}
+		}
+	}
+	require.Equal(t, 1, killed, "one subscribed connection of %s", n.id)
+}
+
+func TestFanoutFriendshipChanges(t *testing.T) {
+	e := redisEnv(t)
+	u1, u2 := domain.NewUserID(), domain.NewUserID()
+	n1, n2 := startNode(t, e, "n1", u1), startNode(t, e, "n2", u2)
+	log1, log2 := watch(n1), watch(n2)
+	// The node channels and the changes channel are subscribed together.
+	untilRouted(t, n1, n2, u2, 5*time.Second)
+	untilRouted(t, n2, n1, u1, 5*time.Second)
+
+	a, b := domain.NewUserID(), domain.NewUserID()
+	require.NoError(t, n1.fanout.AnnounceFriendshipChange(t.Context(), a, b))
+	require.Eventually(t, func() bool { return log1.has(a, b) && log2.has(a, b) }, 5*time.Second, 5*time.Millisecond,
+		"every node hears the change, the announcing one included")
+
+	// A broken subscription may have missed changes: the watchers are told
+	// when it is back, and announcements reach the node again.
+	before := log2.losses()
+	killSubscription(t, e, n2)
+	require.Eventually(t, func() bool { return log2.losses() > before }, 10*time.Second, 5*time.Millisecond)
+	c, d := domain.NewUserID(), domain.NewUserID()
+	require.Eventually(t, func() bool {
+		require.NoError(t, n1.fanout.AnnounceFriendshipChange(t.Context(), c, d))
+		return log2.has(c, d)
+	}, 10*time.Second, 50*time.Millisecond)
 }

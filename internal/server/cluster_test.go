@@ -219,16 +219,21 @@ func TestClusterChat(t *testing.T) {
 	chatScenario(t, n1.base, n2.base)
 }
 
+// aliceAndBobOnTwoNodes starts two nodes of a new stack and registers alice
+// through node 1 and bob through node 2 (their clients call those nodes).
+func aliceAndBobOnTwoNodes(t *testing.T) (n1, n2 *node, alice, bob *user) {
+	t.Helper()
+	s := newStack(t)
+	n1, n2 = s.start(t, "node-1"), s.start(t, "node-2")
+	return n1, n2, register(t, n1.base, "Alice"), register(t, n2.base, "Bob")
+}
+
 // TestClusterNodeStopsMidConversation stops the node holding bob's socket while
 // alice keeps writing through both nodes; bob reconnects to the other node and
 // resumes, and nothing answered 202 is lost or stored twice.
 func TestClusterNodeStopsMidConversation(t *testing.T) {
 	ctx := context.Background()
-	s := newStack(t)
-	n1 := s.start(t, "node-1")
-	n2 := s.start(t, "node-2")
-	alice := register(t, n1.base, "Alice")
-	bob := register(t, n2.base, "Bob")
+	n1, n2, alice, bob := aliceAndBobOnTwoNodes(t)
 	alice.connect(t, n1.base)
 	bob.connect(t, n2.base)
 	befriend(t, alice, bob)
@@ -307,4 +312,32 @@ func TestClusterNodeStopsMidConversation(t *testing.T) {
 	for _, cid := range acceptedIDs {
 		require.True(t, stored[cid], "accepted but not stored: %s", cid)
 	}
+}
+
+// TestClusterBlockAppliesOnEveryNode: a block made through node 2 stops
+// alice's sends through node 1 at once, although node 1 had just read that
+// the two may message each other (nodes cache that answer for 30 s and learn
+// of changes from each other).
+func TestClusterBlockAppliesOnEveryNode(t *testing.T) {
+	ctx := context.Background()
+	_, _, alice, bob := aliceAndBobOnTwoNodes(t)
+	befriend(t, alice, bob)
+
+	send := func(cid string) error {
+		_, err := alice.Send(ctx, client.SendRequest{ReceiverID: bob.id, Message: "hi", ClientMessageID: cid})
+		return err
+	}
+	require.NoError(t, send("before-block"))
+	require.NoError(t, bob.Do(ctx, "POST", "/friends/block", map[string]any{"friendId": alice.id}, nil))
+	blocked := time.Now()
+	var err error
+	for i := 0; time.Since(blocked) < 3*time.Second; i++ {
+		if err = send(fmt.Sprintf("after-block-%d", i)); err != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var apiErr *client.Error
+	require.ErrorAs(t, err, &apiErr, "alice's sends through node 1 still accepted 3 s after the block")
+	require.Equal(t, http.StatusForbidden, apiErr.Status)
 }
