@@ -427,9 +427,11 @@ func TestAccounts(t *testing.T) {
 
 	login, err := w.app.Login(ctx, "ANN@example.com", "long enough password")
 	require.NoError(t, err)
-	id, err := w.app.Authenticate(ctx, login.AccessToken)
+	id, expires, err := w.app.Authenticate(ctx, login.AccessToken)
 	require.NoError(t, err)
 	assert.Equal(t, s.User.ID, id)
+	assert.WithinDuration(t, time.Now().Add(login.ExpiresIn), expires, time.Minute,
+		"the token is accepted until its expiry (and the leeway)")
 
 	next, err := w.app.Refresh(ctx, login.RefreshToken)
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
@@ -37,9 +38,9 @@ func (a *App) Logout(ctx context.Context, refreshToken string) error {
 }
 
 // Authenticate verifies an access token.
-func (a *App) Authenticate(ctx context.Context, accessToken string) (domain.UserID, error) {
+func (a *App) Authenticate(ctx context.Context, accessToken string) (domain.UserID, time.Time, error) {
 	if accessToken == "" {
-		return "", domain.Errorf(domain.KindUnauthenticated, "missing access token")
+		return "", time.Time{}, domain.Errorf(domain.KindUnauthenticated, "missing access token")
 	}
 	return a.cfg.Verifier.VerifyAccessToken(ctx, accessToken)
 }

@@ -17,8 +17,9 @@ type TokenIssuer interface {
 // TokenVerifier checks access tokens. Safe for concurrent use.
 type TokenVerifier interface {
 	// VerifyAccessToken checks signature, algorithm, issuer, audience, expiry and
-	// subject and returns the subject. Errors: KindUnauthenticated.
-	VerifyAccessToken(ctx context.Context, token string) (domain.UserID, error)
+	// subject and returns the subject and the time from which the token is no
+	// longer accepted. Errors: KindUnauthenticated.
+	VerifyAccessToken(ctx context.Context, token string) (user domain.UserID, expires time.Time, err error)
 }
 
 // KeySet publishes the public keys that verify access tokens.

@@ -41,8 +41,10 @@ type Accounts interface {
 	Refresh(ctx context.Context, refreshToken string) (Tokens, error)
 	// Logout revokes the refresh token's family. Idempotent.
 	Logout(ctx context.Context, refreshToken string) error
-	// Authenticate verifies an access token and returns its user. Errors: KindUnauthenticated.
-	Authenticate(ctx context.Context, accessToken string) (domain.UserID, error)
+	// Authenticate verifies an access token and returns its user and the time
+	// from which the token is no longer accepted (a WebSocket opened with it
+	// closes then). Errors: KindUnauthenticated.
+	Authenticate(ctx context.Context, accessToken string) (user domain.UserID, expires time.Time, err error)
 }
 
 // Social covers friends and blocks.

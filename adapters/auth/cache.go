@@ -33,21 +33,21 @@ func newVerifiedCache(max int) *verifiedCache {
 	return &verifiedCache{max: max, entries: make(map[[sha256.Size]byte]verifiedToken, min(max, 1024))}
 }
 
-func (c *verifiedCache) get(token string, now time.Time) (domain.UserID, bool) {
+func (c *verifiedCache) get(token string, now time.Time) (verifiedToken, bool) {
 	sum := sha256.Sum256([]byte(token))
 	c.mu.RLock()
 	e, ok := c.entries[sum]
 	c.mu.RUnlock()
 	if !ok {
-		return "", false
+		return verifiedToken{}, false
 	}
 	if !now.Before(e.deadline) {
 		c.mu.Lock()
 		delete(c.entries, sum)
 		c.mu.Unlock()
-		return "", false
+		return verifiedToken{}, false
 	}
-	return e.user, true
+	return e, true
 }
 
 func (c *verifiedCache) put(token string, user domain.UserID, deadline, now time.Time) {

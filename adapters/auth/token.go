@@ -206,15 +206,16 @@ func (t *Tokens) IssueAccessToken(_ context.Context, user domain.UserID) (string
 var errBadToken = domain.Errorf(domain.KindUnauthenticated, "invalid or expired access token")
 
 // VerifyAccessToken checks signature (RS256 by a known kid), iss, aud, exp,
-// nbf, iat and sub and returns the subject. Errors: KindUnauthenticated.
-func (t *Tokens) VerifyAccessToken(_ context.Context, token string) (domain.UserID, error) {
+// nbf, iat and sub and returns the subject and when the token stops being
+// accepted (its exp plus the leeway). Errors: KindUnauthenticated.
+func (t *Tokens) VerifyAccessToken(_ context.Context, token string) (domain.UserID, time.Time, error) {
 	if token == "" || len(token) > maxTokenBytes || strings.Count(token, ".") != 2 {
-		return "", errBadToken
+		return "", time.Time{}, errBadToken
 	}
 	now := t.clock.Now()
 	if t.cache != nil {
-		if user, ok := t.cache.get(token, now); ok {
-			return user, nil
+		if e, ok := t.cache.get(token, now); ok {
+			return e.user, e.deadline, nil
 		}
 	}
 	tok, err := jwt.Parse([]byte(token),
@@ -228,21 +229,21 @@ func (t *Tokens) VerifyAccessToken(_ context.Context, token string) (domain.User
 		jwt.WithAcceptableSkew(t.leeway),
 	)
 	if err != nil {
-		return "", errBadToken
+		return "", time.Time{}, errBadToken
 	}
 	// jwx treats exp == 0 as absent; demand a real expiry in the future.
 	deadline := tok.Expiration().Add(t.leeway)
 	if tok.Expiration().Unix() <= 0 || !now.Before(deadline) {
-		return "", errBadToken
+		return "", time.Time{}, errBadToken
 	}
 	user, err := domain.ParseUserID(tok.Subject())
 	if err != nil {
-		return "", errBadToken
+		return "", time.Time{}, errBadToken
 	}
 	if t.cache != nil {
 		t.cache.put(token, user, deadline, now)
 	}
-	return user, nil
+	return user, deadline, nil
 }
 
 // fetchKeys offers the verification key only when the header names RS256 and

@@ -140,7 +140,7 @@ func TestVerifyAcceptsIssuedToken(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 15*time.Minute, ttl)
 
-	got, err := tokens.VerifyAccessToken(context.Background(), tok)
+	got, _, err := tokens.VerifyAccessToken(context.Background(), tok)
 	require.NoError(t, err)
 	assert.Equal(t, user, got)
 
@@ -189,7 +189,7 @@ func TestVerifyRejects(t *testing.T) {
 	valid := compact(t, header(nil), claims(nil), own)
 
 	// The hand-built baseline must pass, or every rejection below proves nothing.
-	got, err := tokens.VerifyAccessToken(context.Background(), valid)
+	got, _, err := tokens.VerifyAccessToken(context.Background(), valid)
 	require.NoError(t, err)
 	require.Equal(t, domain.UserID(user), got)
 
@@ -242,7 +242,7 @@ func TestVerifyRejects(t *testing.T) {
 	var message string
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := tokens.VerifyAccessToken(context.Background(), tc.token)
+			got, _, err := tokens.VerifyAccessToken(context.Background(), tc.token)
 			require.Error(t, err)
 			assert.Empty(t, got)
 			assert.Equal(t, domain.KindUnauthenticated, domain.KindOf(err))
@@ -294,7 +294,7 @@ func TestVerifyAccepts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := tokens.VerifyAccessToken(context.Background(), compact(t, hdr, tc.claims, rs256(signingKey())))
+			got, _, err := tokens.VerifyAccessToken(context.Background(), compact(t, hdr, tc.claims, rs256(signingKey())))
 			require.NoError(t, err)
 			assert.Equal(t, domain.UserID(user), got)
 		})
@@ -312,20 +312,23 @@ func TestVerifyHonoursExpiryWhenCached(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tokens, clk := newTokens(t, func(c *auth.TokenConfig) { c.CacheSize = tc.cacheSize })
 			user := domain.NewUserID()
+			issued := clk.Now()
 			tok, ttl, err := tokens.IssueAccessToken(context.Background(), user)
 			require.NoError(t, err)
 
 			for range 3 {
-				got, err := tokens.VerifyAccessToken(context.Background(), tok)
+				got, expires, err := tokens.VerifyAccessToken(context.Background(), tok)
 				require.NoError(t, err)
 				assert.Equal(t, user, got)
+				assert.WithinDuration(t, issued.Add(ttl+30*time.Second), expires, time.Second,
+					"accepted until exp plus the leeway, from the cache too")
 			}
 			clk.Advance(ttl + 29*time.Second) // within leeway
-			_, err = tokens.VerifyAccessToken(context.Background(), tok)
+			_, _, err = tokens.VerifyAccessToken(context.Background(), tok)
 			require.NoError(t, err)
 
 			clk.Advance(time.Second) // exp + leeway reached
-			_, err = tokens.VerifyAccessToken(context.Background(), tok)
+			_, _, err = tokens.VerifyAccessToken(context.Background(), tok)
 			require.Error(t, err)
 			assert.Equal(t, domain.KindUnauthenticated, domain.KindOf(err))
 		})
@@ -341,7 +344,7 @@ func TestVerifyCacheIsBounded(t *testing.T) {
 		var err error
 		toks[i], _, err = tokens.IssueAccessToken(context.Background(), users[i])
 		require.NoError(t, err)
-		got, err := tokens.VerifyAccessToken(context.Background(), toks[i])
+		got, _, err := tokens.VerifyAccessToken(context.Background(), toks[i])
 		require.NoError(t, err)
 		require.Equal(t, users[i], got)
 		require.LessOrEqual(t, auth.CacheLen(tokens), 8)
@@ -349,7 +352,7 @@ func TestVerifyCacheIsBounded(t *testing.T) {
 	assert.Positive(t, auth.CacheLen(tokens))
 	// Evicted tokens still verify (the slow way), each as its own user.
 	for i := range users {
-		got, err := tokens.VerifyAccessToken(context.Background(), toks[i])
+		got, _, err := tokens.VerifyAccessToken(context.Background(), toks[i])
 		require.NoError(t, err)
 		assert.Equal(t, users[i], got)
 	}
@@ -359,7 +362,7 @@ func TestVerifyCacheDisabled(t *testing.T) {
 	tokens, _ := newTokens(t, func(c *auth.TokenConfig) { c.CacheSize = -1 })
 	tok, _, err := tokens.IssueAccessToken(context.Background(), domain.NewUserID())
 	require.NoError(t, err)
-	_, err = tokens.VerifyAccessToken(context.Background(), tok)
+	_, _, err = tokens.VerifyAccessToken(context.Background(), tok)
 	require.NoError(t, err)
 	assert.Zero(t, auth.CacheLen(tokens))
 }
@@ -382,7 +385,7 @@ func TestVerifyConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range 40 {
 				j := (g + i) % len(toks)
-				got, err := tokens.VerifyAccessToken(context.Background(), toks[j])
+				got, _, err := tokens.VerifyAccessToken(context.Background(), toks[j])
 				if err != nil {
 					errs <- err
 					return
@@ -406,13 +409,13 @@ func TestOtherIssuerSameKeyIsRejected(t *testing.T) {
 	theirs, _ := newTokens(t, func(c *auth.TokenConfig) { c.Issuer = "https://other.test" })
 	tok, _, err := theirs.IssueAccessToken(context.Background(), domain.NewUserID())
 	require.NoError(t, err)
-	_, err = ours.VerifyAccessToken(context.Background(), tok)
+	_, _, err = ours.VerifyAccessToken(context.Background(), tok)
 	assert.Equal(t, domain.KindUnauthenticated, domain.KindOf(err))
 
 	otherAud, _ := newTokens(t, func(c *auth.TokenConfig) { c.Audience = "other-api" })
 	tok, _, err = otherAud.IssueAccessToken(context.Background(), domain.NewUserID())
 	require.NoError(t, err)
-	_, err = ours.VerifyAccessToken(context.Background(), tok)
+	_, _, err = ours.VerifyAccessToken(context.Background(), tok)
 	assert.Equal(t, domain.KindUnauthenticated, domain.KindOf(err))
 }
 
@@ -456,7 +459,7 @@ func TestCustomKeyID(t *testing.T) {
 	hdr, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"alg":"RS256","kid":"key-2026-03","typ":"JWT"}`, string(hdr))
-	_, err = tokens.VerifyAccessToken(context.Background(), tok)
+	_, _, err = tokens.VerifyAccessToken(context.Background(), tok)
 	require.NoError(t, err)
 }
 
@@ -467,7 +470,7 @@ func TestRetiredKeysStillVerify(t *testing.T) {
 	require.NoError(t, err)
 
 	rotated, _ := newTokens(t, func(c *auth.TokenConfig) { c.RetiredKeys = []*rsa.PublicKey{&otherKey().PublicKey} })
-	got, err := rotated.VerifyAccessToken(context.Background(), tok)
+	got, _, err := rotated.VerifyAccessToken(context.Background(), tok)
 	require.NoError(t, err)
 	assert.Equal(t, user, got)
 
@@ -481,7 +484,7 @@ func TestRetiredKeysStillVerify(t *testing.T) {
 
 	// Without the retired key the old token is refused.
 	fresh, _ := newTokens(t)
-	_, err = fresh.VerifyAccessToken(context.Background(), tok)
+	_, _, err = fresh.VerifyAccessToken(context.Background(), tok)
 	assert.Equal(t, domain.KindUnauthenticated, domain.KindOf(err))
 }
 
@@ -496,7 +499,7 @@ func TestNewTokensConfig(t *testing.T) {
 		tok, ttl, err := tokens.IssueAccessToken(context.Background(), domain.NewUserID())
 		require.NoError(t, err)
 		assert.Equal(t, auth.DefaultAccessTTL, ttl)
-		_, err = tokens.VerifyAccessToken(context.Background(), tok)
+		_, _, err = tokens.VerifyAccessToken(context.Background(), tok)
 		require.NoError(t, err)
 	})
 	for _, tc := range []struct {
@@ -531,7 +534,7 @@ func BenchmarkVerify(b *testing.B) {
 			require.NoError(b, err)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := tokens.VerifyAccessToken(context.Background(), tok); err != nil {
+				if _, _, err := tokens.VerifyAccessToken(context.Background(), tok); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -206,7 +206,7 @@ func (h *Handler) authenticate(ctx context.Context, header string) (domain.UserI
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
 		return "", domain.Errorf(domain.KindUnauthenticated, "authorization must be a bearer token")
 	}
-	user, err := h.svc.Authenticate(ctx, token)
+	user, _, err := h.svc.Authenticate(ctx, token)
 	if err != nil {
 		return "", err
 	}

@@ -86,15 +86,16 @@ func (f *fakeService) count(name string) int {
 	return f.calls[name]
 }
 
-func (f *fakeService) Authenticate(ctx context.Context, token string) (domain.UserID, error) {
+func (f *fakeService) Authenticate(ctx context.Context, token string) (domain.UserID, time.Time, error) {
 	f.called("Authenticate")
 	if f.authenticate != nil {
-		return f.authenticate(ctx, token)
+		u, err := f.authenticate(ctx, token)
+		return u, time.Time{}, err
 	}
 	if token == goodToken {
-		return alice, nil
+		return alice, time.Now().Add(time.Hour), nil
 	}
-	return "", domain.Errorf(domain.KindUnauthenticated, "invalid or expired access token")
+	return "", time.Time{}, domain.Errorf(domain.KindUnauthenticated, "invalid or expired access token")
 }
 
 func (f *fakeService) Register(ctx context.Context, r domain.Registration) (ports.Session, error) {

@@ -26,7 +26,10 @@
 // they are ephemeral or can be re-read through the REST API.
 //
 // Other close codes: 1001 (StatusGoingAway, "server shutting down, reconnect")
-// on Hub.Shutdown; 1009 when a frame exceeds the read limit; a connection that
+// on Hub.Shutdown; 4001 ("access token expired: refresh it and reconnect") when
+// the token the socket was opened with expires, so a socket lives no longer
+// than its token (a logged-out or disabled user stops receiving within the
+// access token's lifetime); 1009 when a frame exceeds the read limit; a connection that
 // does not answer a ping in time, or whose write times out, is dropped without
 // a close handshake.
 //

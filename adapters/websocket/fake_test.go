@@ -28,6 +28,7 @@ type fakeService struct {
 
 	mu      sync.Mutex
 	tokens  map[string]domain.UserID
+	expires map[string]time.Time // zero: the token never expires
 	convs   map[domain.ConversationID][]domain.Message
 	typings []typingCall
 	acks    []ackCall
@@ -60,8 +61,9 @@ type joinCall struct {
 
 func newFakeService() *fakeService {
 	return &fakeService{
-		tokens: make(map[string]domain.UserID),
-		convs:  make(map[domain.ConversationID][]domain.Message),
+		tokens:  make(map[string]domain.UserID),
+		expires: make(map[string]time.Time),
+		convs:   make(map[domain.ConversationID][]domain.Message),
 	}
 }
 
@@ -74,14 +76,24 @@ func (f *fakeService) token(u domain.UserID) string {
 	return tok
 }
 
-func (f *fakeService) Authenticate(_ context.Context, token string) (domain.UserID, error) {
+// expiringToken returns an access token of u accepted until expires.
+func (f *fakeService) expiringToken(u domain.UserID, expires time.Time) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	tok := "exp-" + string(u) + "-" + expires.Format(time.RFC3339Nano)
+	f.tokens[tok], f.expires[tok] = u, expires
+	return tok
+}
+
+func (f *fakeService) Authenticate(_ context.Context, token string) (domain.UserID, time.Time, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	u, ok := f.tokens[token]
-	if !ok {
-		return "", domain.Errorf(domain.KindUnauthenticated, "invalid access token")
+	exp := f.expires[token]
+	if !ok || (!exp.IsZero() && !time.Now().Before(exp)) {
+		return "", time.Time{}, domain.Errorf(domain.KindUnauthenticated, "invalid access token")
 	}
-	return u, nil
+	return u, exp, nil
 }
 
 func (f *fakeService) Typing(_ context.Context, sender, receiver domain.UserID, isTyping bool) error {

@@ -129,7 +129,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeHTTPError(w, domain.Errorf(domain.KindUnauthenticated, "missing access token"))
 		return
 	}
-	user, err := h.cfg.Service.Authenticate(r.Context(), token)
+	user, expires, err := h.cfg.Service.Authenticate(r.Context(), token)
 	if err != nil {
 		if domain.KindOf(err) == domain.KindInternal {
 			h.log.Error("websocket: authenticate", "err", err)
@@ -150,7 +150,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(h.cfg.ReadLimit)
 
-	s := newSocket(h, user, conn, rec.conn)
+	s := newSocket(h, user, expires, conn, rec.conn)
 	registered, err := encodeFrame(domain.Event{Name: domain.EventRegistered, Data: domain.RegisteredPayload{UserID: user}})
 	if err != nil {
 		h.log.Error("websocket: encode registered", "err", err)

@@ -294,3 +294,22 @@ func TestNewHandlerValidates(t *testing.T) {
 		})
 	}
 }
+
+func TestSocketClosesWhenItsTokenExpires(t *testing.T) {
+	e := newEnv(t, nil)
+	u := domain.NewUserID()
+	tok := e.svc.expiringToken(u, time.Now().Add(300*time.Millisecond))
+	c, _, err := e.dialWith(t, e.url, http.Header{"Authorization": {"Bearer " + tok}})
+	require.NoError(t, err)
+	name, _ := c.read(t)
+	require.Equal(t, domain.EventRegistered, name)
+	_, err = c.readUntilClosed(t, 10*time.Second)
+	requireCloseStatus(t, err, websocket.StatusCode(4001), "access token expired: refresh it and reconnect")
+	waitFor(t, "socket released", func() bool { return e.hub.Sockets() == 0 })
+
+	// The same token no longer opens a socket.
+	_, resp, err := e.dialWith(t, e.url, http.Header{"Authorization": {"Bearer " + tok}})
+	require.Error(t, err)
+	require.NotNil(t, resp)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+}

@@ -18,10 +18,14 @@ import (
 const (
 	closeTooSlow   = websocket.StatusTryAgainLater // 1013: the queue overflowed; reconnect and resume
 	closeGoingAway = websocket.StatusGoingAway     // 1001: the server is shutting down; reconnect
-	closeNow       = websocket.StatusCode(-1)      // drop the connection without a handshake
+	// 4001: the access token the socket was opened with expired; refresh it
+	// and reconnect (then resume).
+	closeTokenExpired = websocket.StatusCode(4001)
+	closeNow          = websocket.StatusCode(-1) // drop the connection without a handshake
 
 	reasonTooSlow  = "reconnect: client too slow"
 	reasonShutdown = "server shutting down, reconnect"
+	reasonExpired  = "access token expired: refresh it and reconnect"
 )
 
 // socket is one WebSocket connection of a user.
@@ -29,6 +33,7 @@ type socket struct {
 	hub     *Hub
 	handler *Handler
 	user    domain.UserID
+	expires time.Time // when the access token stops being accepted; zero: never
 	conn    *websocket.Conn
 	raw     net.Conn // the hijacked connection under conn; nil if unknown
 	queue   chan *frame
@@ -55,12 +60,13 @@ type socket struct {
 	held   []*frame
 }
 
-func newSocket(h *Handler, user domain.UserID, conn *websocket.Conn, raw net.Conn) *socket {
+func newSocket(h *Handler, user domain.UserID, expires time.Time, conn *websocket.Conn, raw net.Conn) *socket {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &socket{
 		hub:        h.cfg.Hub,
 		handler:    h,
 		user:       user,
+		expires:    expires,
 		conn:       conn,
 		raw:        raw,
 		queue:      make(chan *frame, h.cfg.Hub.cfg.QueueSize),
@@ -128,6 +134,13 @@ func (s *socket) writeLoop() {
 			grace.Stop()
 		}
 	}()
+	// The socket lives no longer than the token it was opened with.
+	var expiredC <-chan time.Time
+	if !s.expires.IsZero() {
+		expiry := time.NewTimer(time.Until(s.expires))
+		defer expiry.Stop()
+		expiredC = expiry.C
+	}
 	for {
 		if s.ctx.Err() != nil {
 			return
@@ -144,6 +157,8 @@ func (s *socket) writeLoop() {
 				grace = time.NewTimer(cfg.ResumeGrace)
 				graceC = grace.C
 			}
+		case <-expiredC:
+			s.close(closeTokenExpired, reasonExpired)
 		case <-graceC:
 			graceC = nil
 			if err := s.sync(); err != nil {
