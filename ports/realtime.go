@@ -27,6 +27,15 @@ type Presence interface {
 	Nodes(ctx context.Context, user domain.UserID) ([]NodeID, error)
 }
 
+// BatchPresence is a Presence that can also refresh the records of many users
+// of one node in one call (one round trip), for heartbeats. RegisterBatch
+// behaves as Register called for each user. Callers type-assert a Presence to
+// it and fall back to Register. Errors: KindInvalid, KindUnavailable.
+type BatchPresence interface {
+	Presence
+	RegisterBatch(ctx context.Context, users []domain.UserID, node NodeID) error
+}
+
 // Notifier pushes events to the connected devices of users. Delivery is
 // at-most-once and best effort: an offline user, a full socket queue or a lost
 // cross-node hop drops the event, which is why every message event can be

@@ -48,9 +48,30 @@ func (p *Presence) Register(ctx context.Context, user domain.UserID, node ports.
 	if err := live(ctx); err != nil {
 		return err
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.registerLocked(user, node, p.clock.Now())
+	return nil
+}
+
+var _ ports.BatchPresence = (*Presence)(nil)
+
+// RegisterBatch registers node for every user, under one lock.
+func (p *Presence) RegisterBatch(ctx context.Context, users []domain.UserID, node ports.NodeID) error {
+	if err := live(ctx); err != nil {
+		return err
+	}
 	now := p.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for _, u := range users {
+		p.registerLocked(u, node, now)
+	}
+	return nil
+}
+
+// registerLocked records node for user until now plus the TTL. p.mu must be held.
+func (p *Presence) registerLocked(user domain.UserID, node ports.NodeID, now time.Time) {
 	if p.ops++; p.ops >= sweepEvery {
 		p.sweepLocked(now)
 	}
@@ -60,7 +81,6 @@ func (p *Presence) Register(ctx context.Context, user domain.UserID, node ports.
 		p.nodes[user] = ns
 	}
 	ns[node] = now.Add(p.ttl)
-	return nil
 }
 
 // Unregister removes the record of node for user. Idempotent.

@@ -91,6 +91,37 @@ func (p *Presence) Register(ctx context.Context, user domain.UserID, node ports.
 	return translate(err)
 }
 
+var _ ports.BatchPresence = (*Presence)(nil)
+
+// RegisterBatch implements ports.BatchPresence: Register's commands for every
+// user, in one pipeline. Errors: KindInvalid (nothing was sent),
+// KindUnavailable.
+func (p *Presence) RegisterBatch(ctx context.Context, users []domain.UserID, node ports.NodeID) error {
+	for _, u := range users {
+		if err := checkEntry(u, node); err != nil {
+			return err
+		}
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	ctx, cancel := p.c.bound(ctx)
+	defer cancel()
+	now := p.clock.Now()
+	expires := float64(now.Add(p.nodeTTL).UnixMilli())
+	cutoff := strconv.FormatInt(now.UnixMilli(), 10)
+	_, err := p.c.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+		for _, u := range users {
+			key := p.c.key("user_socket", string(u))
+			pipe.ZAdd(ctx, key, goredis.Z{Score: expires, Member: string(node)})
+			pipe.ZRemRangeByScore(ctx, key, "-inf", cutoff)
+			pipe.PExpire(ctx, key, p.keyTTL)
+		}
+		return nil
+	})
+	return translate(err)
+}
+
 // Unregister removes node's entry for user. Idempotent.
 // Errors: KindInvalid, KindUnavailable.
 func (p *Presence) Unregister(ctx context.Context, user domain.UserID, node ports.NodeID) error {

@@ -421,3 +421,32 @@ func pair(t testing.TB) (domain.UserID, domain.UserID, domain.ConversationID) {
 	require.NoError(t, err)
 	return a, b, conv
 }
+
+// fakeBatchPresence is a fakePresence that also takes heartbeats in batches;
+// beforeBatch, when set, runs before a batch is recorded.
+type fakeBatchPresence struct {
+	*fakePresence
+	batches     int
+	beforeBatch func(users []domain.UserID)
+}
+
+func (p *fakeBatchPresence) RegisterBatch(_ context.Context, users []domain.UserID, node ports.NodeID) error {
+	if p.beforeBatch != nil {
+		p.beforeBatch(users)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.batches++
+	for _, u := range users {
+		p.regs[u]++
+		p.online[u] = true
+	}
+	p.node = node
+	return p.err
+}
+
+func (p *fakeBatchPresence) batchCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.batches
+}

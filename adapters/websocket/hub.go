@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,10 +146,48 @@ func (h *Hub) Run(ctx context.Context) error {
 			users = append(users, u)
 		}
 		h.mu.RUnlock()
+		h.heartbeat(ctx, users)
+	}
+}
+
+// heartbeatBatch is how many users one RegisterBatch call refreshes.
+const heartbeatBatch = 500
+
+// heartbeat refreshes the presence records of users: in batches when the
+// Presence is a ports.BatchPresence, else one by one.
+func (h *Hub) heartbeat(ctx context.Context, users []domain.UserID) {
+	bp, ok := h.cfg.Presence.(ports.BatchPresence)
+	if !ok {
 		for _, u := range users {
 			if ctx.Err() != nil {
-				return nil
+				return
 			}
+			h.syncPresence(ctx, u)
+		}
+		return
+	}
+	for chunk := range slices.Chunk(users, heartbeatBatch) {
+		if ctx.Err() != nil {
+			return
+		}
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.PresenceTimeout)
+		err := bp.RegisterBatch(bctx, chunk, h.cfg.Node)
+		cancel()
+		if err != nil {
+			h.log.Warn("websocket: presence heartbeat failed", "users", len(chunk), "err", err)
+		}
+		// A user whose last socket closed while the batch was on its way may
+		// have been registered again after their Unregister: settle each of
+		// them one by one, under the user's presence lock.
+		h.mu.RLock()
+		var gone []domain.UserID
+		for _, u := range chunk {
+			if len(h.users[u]) == 0 {
+				gone = append(gone, u)
+			}
+		}
+		h.mu.RUnlock()
+		for _, u := range gone {
 			h.syncPresence(ctx, u)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -534,4 +535,50 @@ func TestLateResumeSendsOnlyWhatTheSocketHasNotSent(t *testing.T) {
 			assert.Equal(t, next.Sequence, c.readMessage(t).Sequence)
 		})
 	}
+}
+
+func TestPresenceHeartbeatInBatches(t *testing.T) {
+	presence := &fakeBatchPresence{fakePresence: newFakePresence()}
+	e := newEnv(t, func(hc *ws.HubConfig, _ *ws.HandlerConfig) {
+		hc.Presence = presence
+		hc.Heartbeat = 20 * time.Millisecond
+	})
+	a, b := domain.NewUserID(), domain.NewUserID()
+	e.dial(t, a)
+	cb := e.dial(t, b)
+	waitFor(t, "registrations", func() bool {
+		onA, _, _ := presence.state(a)
+		onB, _, _ := presence.state(b)
+		return onA && onB
+	})
+	// b leaves while a heartbeat batch naming b is on its way: the batch
+	// lands after b's Unregister, and the hub must settle b again.
+	var once sync.Once
+	presence.beforeBatch = func(users []domain.UserID) {
+		if !slices.Contains(users, b) {
+			return
+		}
+		once.Do(func() { // on the hub's goroutine: no require here
+			assert.NoError(t, cb.conn.Close(websocket.StatusNormalClosure, ""))
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+				if _, _, unregs := presence.state(b); unregs >= 1 {
+					return
+				}
+			}
+			t.Error("b was not unregistered within 5 s")
+		})
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- e.hub.Run(ctx) }()
+	waitFor(t, "heartbeats", func() bool { return presence.batchCount() >= 3 })
+	cancel()
+	require.NoError(t, <-runDone)
+
+	_, regsA, _ := presence.state(a)
+	assert.GreaterOrEqual(t, regsA, 3, "a is refreshed by every batch")
+	onB, _, unregsB := presence.state(b)
+	assert.False(t, onB, "b, registered again by the late batch, is removed")
+	assert.GreaterOrEqual(t, unregsB, 2)
 }

@@ -66,6 +66,28 @@ func RunPresence(t *testing.T, newPresence func(t *testing.T) ports.Presence) {
 		assert.Equal(t, []ports.NodeID{n1}, nodes(t, p, u1))
 		assert.Equal(t, []ports.NodeID{n2}, nodes(t, p, u2))
 	})
+
+	t.Run("a batch registers as Register does, when supported", func(t *testing.T) {
+		bp, ok := newPresence(t).(ports.BatchPresence)
+		if !ok {
+			return // an optional interface: nothing to check
+		}
+		users := make([]domain.UserID, 700)
+		for i := range users {
+			users[i] = domain.NewUserID()
+		}
+		n1, n2 := node(), node()
+		require.NoError(t, bp.Register(t.Context(), users[0], n2))
+		require.NoError(t, bp.RegisterBatch(t.Context(), users, n1))
+		require.NoError(t, bp.RegisterBatch(t.Context(), users[:1], n1), "idempotent")
+		require.NoError(t, bp.RegisterBatch(t.Context(), nil, n1), "empty")
+		assert.ElementsMatch(t, []ports.NodeID{n1, n2}, nodes(t, bp, users[0]))
+		for _, u := range users[1:] {
+			require.Equal(t, []ports.NodeID{n1}, nodes(t, bp, u))
+		}
+		require.NoError(t, bp.Unregister(t.Context(), users[1], n1))
+		assert.Empty(t, nodes(t, bp, users[1]))
+	})
 }
 
 // RunUnreadCache runs the contract of ports.UnreadCache.
