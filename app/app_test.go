@@ -408,6 +408,46 @@ func TestUnreadCountSurvivesCacheFailureAndIsInvalidated(t *testing.T) {
 	require.Equal(t, int64(2), u.Total)
 }
 
+// hookedInbox runs during, once, while it reads unread counts.
+type hookedInbox struct {
+	ports.InboxStore
+	during func()
+}
+
+func (h *hookedInbox) UnreadCounts(ctx context.Context, u domain.UserID) (domain.UnreadCounts, error) {
+	c, err := h.InboxStore.UnreadCounts(ctx, u)
+	if f := h.during; f != nil {
+		h.during = nil
+		f()
+	}
+	return c, err
+}
+
+func TestUnreadCountReadDuringAMessageIsNotCached(t *testing.T) {
+	var inbox *hookedInbox
+	w := newWorld(t, func(c *app.Config) {
+		inbox = &hookedInbox{InboxStore: c.Inbox}
+		c.Inbox = inbox
+	})
+	ctx := context.Background()
+	a, b := w.user(t, "ann"), w.user(t, "ben")
+	_, err := w.app.HandleChatMessages(ctx, []ports.Record{record(t, draft(t, a, b, "1", "1"), 0)})
+	require.NoError(t, err)
+
+	// Message 2 is stored and invalidates b's counts after the read of a
+	// miss saw 1 and before that answer is cached.
+	inbox.during = func() {
+		_, err := w.app.HandleChatMessages(ctx, []ports.Record{record(t, draft(t, a, b, "2", "2"), 1)})
+		require.NoError(t, err)
+	}
+	u, err := w.app.UnreadCount(ctx, b)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), u.Total, "the answer of the read itself")
+	u, err = w.app.UnreadCount(ctx, b)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), u.Total, "the stale answer was not cached")
+}
+
 func TestAccounts(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()

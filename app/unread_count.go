@@ -2,12 +2,16 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
 )
 
 // UnreadCount answers from the cache when it can and fills it from the store
-// when it cannot. Cache failures only cost the cache.
+// when it cannot, unless the read took ports.UnreadFillWindow or more (an
+// invalidation since may no longer hold the cache's Sets back). Cache failures
+// only cost the cache.
 func (a *App) UnreadCount(ctx context.Context, caller domain.UserID) (domain.UnreadCounts, error) {
 	if a.cfg.Unread != nil {
 		counts, ok, err := a.cfg.Unread.Get(ctx, caller)
@@ -17,11 +21,12 @@ func (a *App) UnreadCount(ctx context.Context, caller domain.UserID) (domain.Unr
 			return counts, nil
 		}
 	}
+	start := time.Now()
 	counts, err := a.cfg.Inbox.UnreadCounts(ctx, caller)
 	if err != nil {
 		return domain.UnreadCounts{}, err
 	}
-	if a.cfg.Unread != nil {
+	if a.cfg.Unread != nil && time.Since(start) < ports.UnreadFillWindow {
 		if err := a.cfg.Unread.Set(ctx, caller, counts); err != nil {
 			a.log.WarnContext(ctx, "unread cache write failed", "err", err)
 		}

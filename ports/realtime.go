@@ -82,15 +82,25 @@ type FriendshipChanges interface {
 	WatchFriendshipChanges(changed func(a, b domain.UserID), lost func())
 }
 
+// UnreadFillWindow bounds the time from the start of a store read to the
+// UnreadCache.Set that caches its result: a caller that took longer does not
+// Set. An Invalidate makes the user's Sets no-ops for longer than that, so
+// counts read before the change that invalidated them are never cached after
+// it.
+const UnreadFillWindow = 5 * time.Second
+
 // UnreadCache caches UnreadCounts. It is never the source of truth: a miss or an
 // error makes the caller read the store. Safe for concurrent use.
 type UnreadCache interface {
 	// Get returns the cached counts and true, or false on a miss.
 	// Errors: KindUnavailable.
 	Get(ctx context.Context, user domain.UserID) (domain.UnreadCounts, bool, error)
-	// Set caches counts for the implementation's TTL. Errors: KindUnavailable.
+	// Set caches counts for the implementation's TTL, unless the user was
+	// invalidated recently (see Invalidate): then it does nothing, as the
+	// counts may have been read before that change. Errors: KindUnavailable.
 	Set(ctx context.Context, user domain.UserID, counts domain.UnreadCounts) error
-	// Invalidate drops the cached counts of users. Errors: KindUnavailable.
+	// Invalidate drops the cached counts of users and ignores their Sets for
+	// a hold of at least twice UnreadFillWindow. Errors: KindUnavailable.
 	Invalidate(ctx context.Context, users ...domain.UserID) error
 }
 

@@ -73,6 +73,26 @@ func TestUnreadCacheExpiresAndCopies(t *testing.T) {
 	assert.False(t, ok, "expired after the TTL")
 }
 
+func TestUnreadCacheHoldEnds(t *testing.T) {
+	clock := newFakeClock()
+	c := memory.NewUnreadCache(memory.UnreadCacheConfig{TTL: time.Minute, Hold: 10 * time.Second, Clock: clock})
+	u := domain.NewUserID()
+	counts := domain.UnreadCounts{Total: 1, ByConversation: map[domain.ConversationID]int64{}}
+	require.NoError(t, c.Invalidate(t.Context(), u))
+	clock.Add(9 * time.Second)
+	require.NoError(t, c.Set(t.Context(), u, counts))
+	_, ok, err := c.Get(t.Context(), u)
+	require.NoError(t, err)
+	assert.False(t, ok, "held back within the hold")
+
+	clock.Add(time.Second)
+	require.NoError(t, c.Set(t.Context(), u, counts))
+	got, ok, err := c.Get(t.Context(), u)
+	require.NoError(t, err)
+	require.True(t, ok, "cached again once the hold is over")
+	assert.Equal(t, int64(1), got.Total)
+}
+
 func TestRateLimiterRefillsAtItsRate(t *testing.T) {
 	clock := newFakeClock()
 	l, err := memory.NewRateLimiter(memory.RateLimiterConfig{PerSecond: 5, Clock: clock})

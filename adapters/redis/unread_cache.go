@@ -15,19 +15,42 @@ import (
 // DefaultUnreadTTL is the guide's lifetime of a cached unread count.
 const DefaultUnreadTTL = 60 * time.Second
 
+// DefaultUnreadHold is how long an invalidation holds Sets of the user back,
+// twice ports.UnreadFillWindow.
+const DefaultUnreadHold = 2 * ports.UnreadFillWindow
+
 // UnreadCacheConfig configures an UnreadCache.
 type UnreadCacheConfig struct {
 	// TTL is how long cached counts live (default 60 s). Invalidation keeps
 	// them right; the TTL bounds the damage of a lost invalidation.
 	TTL time.Duration
+	// Hold is how long Invalidate keeps Sets of the user from caching
+	// (default DefaultUnreadHold; at least ports.UnreadFillWindow plus the
+	// operation timeout).
+	Hold time.Duration
 }
 
 // UnreadCache implements ports.UnreadCache with one JSON string per user,
-// {prefix}unread_count:{userId}.
+// {prefix}unread_count:{userId}. Invalidate writes a marker there for the
+// hold instead of deleting the key, and Set replaces a value only when no
+// marker is there (one script), so counts read before a change are never
+// cached after the change's invalidation.
 type UnreadCache struct {
-	c   *Client
-	ttl time.Duration
+	c    *Client
+	ttl  time.Duration
+	hold time.Duration
 }
+
+// unreadInvalidated is the marker an invalidation leaves; it is not JSON, so
+// it never decodes as counts.
+const unreadInvalidated = "-"
+
+// setUnlessInvalidated sets KEYS[1] to ARGV[1] for ARGV[2] ms unless it holds
+// the marker ARGV[3].
+var setUnlessInvalidated = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`)
 
 var _ ports.UnreadCache = (*UnreadCache)(nil)
 
@@ -39,10 +62,16 @@ func NewUnreadCache(c *Client, cfg UnreadCacheConfig) (*UnreadCache, error) {
 	if cfg.TTL == 0 {
 		cfg.TTL = DefaultUnreadTTL
 	}
+	if cfg.Hold == 0 {
+		cfg.Hold = DefaultUnreadHold
+	}
 	if cfg.TTL < time.Millisecond {
 		return nil, domain.Errorf(domain.KindInvalid, "redis unread cache: TTL must be at least 1 ms")
 	}
-	return &UnreadCache{c: c, ttl: cfg.TTL}, nil
+	if cfg.Hold < ports.UnreadFillWindow+c.timeout {
+		return nil, domain.Errorf(domain.KindInvalid, "redis unread cache: Hold must be at least %s (the fill window and the operation timeout)", ports.UnreadFillWindow+c.timeout)
+	}
+	return &UnreadCache{c: c, ttl: cfg.TTL, hold: cfg.Hold}, nil
 }
 
 // Get returns the cached counts of user and true, or false on a miss. A value
@@ -58,6 +87,9 @@ func (u *UnreadCache) Get(ctx context.Context, user domain.UserID) (domain.Unrea
 	if err != nil {
 		return domain.UnreadCounts{}, false, translate(err)
 	}
+	if string(raw) == unreadInvalidated {
+		return domain.UnreadCounts{}, false, nil
+	}
 	var counts domain.UnreadCounts
 	if err := json.Unmarshal(raw, &counts); err != nil {
 		u.c.log.Warn("redis unread cache: undecodable value, treated as a miss", "user", user, "err", err)
@@ -66,8 +98,8 @@ func (u *UnreadCache) Get(ctx context.Context, user domain.UserID) (domain.Unrea
 	return counts, true, nil
 }
 
-// Set caches counts for the TTL, replacing what was there.
-// Errors: KindUnavailable.
+// Set caches counts for the TTL, replacing what was there, unless an
+// invalidation's marker is there. Errors: KindUnavailable.
 func (u *UnreadCache) Set(ctx context.Context, user domain.UserID, counts domain.UnreadCounts) error {
 	raw, err := json.Marshal(counts)
 	if err != nil {
@@ -75,19 +107,23 @@ func (u *UnreadCache) Set(ctx context.Context, user domain.UserID, counts domain
 	}
 	ctx, cancel := u.c.bound(ctx)
 	defer cancel()
-	return translate(u.c.rdb.Set(ctx, u.c.key("unread_count", string(user)), raw, u.ttl).Err())
+	key := u.c.key("unread_count", string(user))
+	return translate(setUnlessInvalidated.Run(ctx, u.c.rdb, []string{key}, raw, u.ttl.Milliseconds(), unreadInvalidated).Err())
 }
 
-// Invalidate drops the cached counts of users. Errors: KindUnavailable.
+// Invalidate replaces the cached counts of users with the marker for the
+// hold, in one pipeline. Errors: KindUnavailable.
 func (u *UnreadCache) Invalidate(ctx context.Context, users ...domain.UserID) error {
 	if len(users) == 0 {
 		return nil
 	}
-	keys := make([]string, len(users))
-	for i, user := range users {
-		keys[i] = u.c.key("unread_count", string(user))
-	}
 	ctx, cancel := u.c.bound(ctx)
 	defer cancel()
-	return translate(u.c.rdb.Del(ctx, keys...).Err())
+	_, err := u.c.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+		for _, user := range users {
+			pipe.Set(ctx, u.c.key("unread_count", string(user)), unreadInvalidated, u.hold)
+		}
+		return nil
+	})
+	return translate(err)
 }

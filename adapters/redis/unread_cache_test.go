@@ -48,6 +48,13 @@ func TestUnreadCache(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, ok, "invalidated counts still cached")
 	}
+	hold, err := rdb.PTTL(ctx, key).Result()
+	require.NoError(t, err)
+	assert.InDelta(t, redis.DefaultUnreadHold.Seconds(), hold.Seconds(), 2, "the invalidation's marker lasts the hold")
+	require.NoError(t, cache.Set(ctx, alice, counts))
+	_, ok, err = cache.Get(ctx, alice)
+	require.NoError(t, err)
+	assert.False(t, ok, "a Set within the hold does not cache")
 
 	// A value that does not decode is a miss, not an error.
 	require.NoError(t, rdb.Set(ctx, key, "{not json", time.Minute).Err())

@@ -151,6 +151,22 @@ func RunUnreadCache(t *testing.T, newCache func(t *testing.T) ports.UnreadCache)
 		assert.True(t, ok)
 		require.NoError(t, c.Invalidate(t.Context()), "invalidating nobody")
 	})
+
+	t.Run("a set soon after an invalidation is ignored", func(t *testing.T) {
+		// The counts may have been read before the change that invalidated
+		// them: caching them now would keep them past it.
+		c := newCache(t)
+		u, other := domain.NewUserID(), domain.NewUserID()
+		require.NoError(t, c.Set(t.Context(), u, counts(1)))
+		require.NoError(t, c.Invalidate(t.Context(), u))
+		require.NoError(t, c.Set(t.Context(), u, counts(1)))
+		require.NoError(t, c.Set(t.Context(), other, counts(3)))
+		_, ok := get(t, c, u)
+		assert.False(t, ok, "the stale counts were not cached")
+		got, ok := get(t, c, other)
+		require.True(t, ok, "other users are not held back")
+		assert.Equal(t, counts(3).Total, got.Total)
+	})
 }
 
 // RunRateLimiter runs the contract of ports.RateLimiter. newLimiter returns a
