@@ -81,6 +81,9 @@ type Config struct {
 	Metrics *prometheus.Metrics
 	// RefreshTTL is the lifetime of refresh tokens. Default: 30 days.
 	RefreshTTL time.Duration
+	// RefreshReuseGrace lets a refresh token be presented again this long
+	// after its first rotation (tabs refreshing at once). Default: 0, none.
+	RefreshReuseGrace time.Duration
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
 }
@@ -162,6 +165,7 @@ func New(cfg Config) (*Messenger, error) {
 		Issuer: cfg.Tokens, Verifier: cfg.Tokens, Passwords: cfg.Passwords,
 		Unread: cfg.UnreadCache, Limiter: cfg.RateLimiter, FriendshipChanges: changes,
 		Metrics: cfg.Metrics, Logger: cfg.Logger, RefreshTTL: cfg.RefreshTTL,
+		RefreshReuseGrace: cfg.RefreshReuseGrace,
 	})
 	if err != nil {
 		return nil, err

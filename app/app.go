@@ -34,7 +34,13 @@ type Config struct {
 	Metrics ports.Metrics     // default: discard
 	Logger  *slog.Logger      // default: discard
 
-	RefreshTTL         time.Duration // lifetime of refresh tokens; default 30 days
+	RefreshTTL time.Duration // lifetime of refresh tokens; default 30 days
+	// RefreshReuseGrace is how long after its first rotation a refresh token
+	// may be presented again without revoking its family, so that two tabs of
+	// one login that refresh at the same moment both get new tokens. Default
+	// 0: the old token stops working at once, as the wire contract says, and
+	// a second use revokes the family.
+	RefreshReuseGrace  time.Duration
 	SearchLimit        int           // users per search answer; default 20
 	ConversationsLimit int           // conversations per list answer; default 100
 	TypingTimeout      time.Duration // bound on publishing a typing event; default 1 s
@@ -107,6 +113,7 @@ func New(cfg Config) (*App, error) {
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
 	}
+	cfg.RefreshReuseGrace = max(cfg.RefreshReuseGrace, 0)
 	if cfg.SearchLimit <= 0 {
 		cfg.SearchLimit = 20
 	}

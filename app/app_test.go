@@ -485,6 +485,33 @@ func TestAccounts(t *testing.T) {
 	assert.Equal(t, domain.KindUnauthenticated, domain.KindOf(err))
 }
 
+// fixedClock is a clock a test moves by hand.
+type fixedClock struct{ now time.Time }
+
+func (c *fixedClock) Now() time.Time { return c.now }
+
+func TestRefreshReuseGrace(t *testing.T) {
+	const grace = 10 * time.Second
+	clock := &fixedClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	w := newWorld(t, func(c *app.Config) { c.Clock, c.RefreshReuseGrace = clock, grace })
+	ctx := context.Background()
+	s, err := w.app.Register(ctx, domain.Registration{FirstName: "Ann", LastName: "Lee", Email: "ann@example.com", Password: "long enough password"})
+	require.NoError(t, err)
+
+	next, err := w.app.Refresh(ctx, s.RefreshToken)
+	require.NoError(t, err)
+	clock.now = clock.now.Add(grace - time.Second)
+	other, err := w.app.Refresh(ctx, s.RefreshToken)
+	require.NoError(t, err, "another tab refreshing the same token within the grace")
+	assert.NotEqual(t, next.RefreshToken, other.RefreshToken)
+
+	clock.now = clock.now.Add(time.Second)
+	_, err = w.app.Refresh(ctx, s.RefreshToken)
+	assert.Equal(t, domain.KindUnauthenticated, domain.KindOf(err), "a rotated token presented after the grace stops working")
+	_, err = w.app.Refresh(ctx, next.RefreshToken)
+	assert.Equal(t, domain.KindUnauthenticated, domain.KindOf(err), "and revokes its family")
+}
+
 func TestFriendEvents(t *testing.T) {
 	w := newWorld(t)
 	w.run(t)

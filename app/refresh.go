@@ -18,7 +18,7 @@ func (a *App) Refresh(ctx context.Context, refreshToken string) (ports.Tokens, e
 	user, err := a.cfg.Tokens.RotateRefreshToken(ctx, hashRefreshToken(refreshToken), ports.RefreshToken{
 		Hash:      nextHash,
 		ExpiresAt: now.Add(a.cfg.RefreshTTL),
-	}, now)
+	}, now, a.cfg.RefreshReuseGrace)
 	if err != nil {
 		return ports.Tokens{}, err
 	}

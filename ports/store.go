@@ -56,12 +56,15 @@ type TokenStore interface {
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	// RotateRefreshToken atomically retires the token with oldHash and stores
 	// next in its place, taking the old token's user and family (next.UserID and
-	// next.Family are ignored). It returns the user. Exactly one of several
-	// concurrent rotations of the same token succeeds. Presenting a token that
-	// was already rotated revokes its whole family (a stolen token was used).
-	// Errors: KindUnauthenticated when the token is unknown, expired at now,
-	// already rotated or revoked.
-	RotateRefreshToken(ctx context.Context, oldHash string, next RefreshToken, now time.Time) (domain.UserID, error)
+	// next.Family are ignored). It returns the user. A token first rotated less
+	// than grace before now (another tab of the same login refreshing at the
+	// same moment) is rotated again: next joins the family and the tokens of
+	// the earlier rotations stay valid. Presenting a token rotated grace or
+	// longer ago revokes its whole family (a stolen token was used). With
+	// grace 0, exactly one of several concurrent rotations of the same token
+	// succeeds. Errors: KindUnauthenticated when the token is unknown, expired
+	// at now, rotated too long ago or revoked.
+	RotateRefreshToken(ctx context.Context, oldHash string, next RefreshToken, now time.Time, grace time.Duration) (domain.UserID, error)
 	// RevokeRefreshToken revokes the family of the token with hash. Idempotent;
 	// an unknown hash is not an error.
 	RevokeRefreshToken(ctx context.Context, hash string) error

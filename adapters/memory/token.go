@@ -11,7 +11,7 @@ import (
 // storedToken is a refresh token and whether it was rotated already.
 type storedToken struct {
 	ports.RefreshToken
-	rotated bool
+	rotatedAt time.Time // the first rotation; zero: not rotated
 }
 
 // sweepEvery is how many rotations pass between sweeps of expired tokens.
@@ -33,9 +33,9 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t ports.RefreshToken) er
 }
 
 // RotateRefreshToken retires the token with oldHash and stores next in its
-// family. Presenting a rotated token revokes the family.
+// family. Presenting a token rotated grace or longer ago revokes the family.
 // Errors: KindUnauthenticated, KindConflict when next's hash is taken.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next ports.RefreshToken, now time.Time) (domain.UserID, error) {
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next ports.RefreshToken, now time.Time, grace time.Duration) (domain.UserID, error) {
 	if err := live(ctx); err != nil {
 		return "", err
 	}
@@ -51,7 +51,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next por
 		return "", domain.Errorf(domain.KindUnauthenticated, "unknown refresh token")
 	case s.revoked[old.Family]:
 		return "", domain.Errorf(domain.KindUnauthenticated, "refresh token revoked")
-	case old.rotated:
+	case !old.rotatedAt.IsZero() && now.Sub(old.rotatedAt) >= grace:
 		s.revoked[old.Family] = true
 		return "", domain.Errorf(domain.KindUnauthenticated, "refresh token already used")
 	case !now.Before(old.ExpiresAt):
@@ -60,7 +60,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next por
 	if _, taken := s.tokens[next.Hash]; taken {
 		return "", domain.Errorf(domain.KindConflict, "refresh token already stored")
 	}
-	old.rotated = true
+	if old.rotatedAt.IsZero() {
+		old.rotatedAt = now
+	}
 	next.UserID, next.Family = old.UserID, old.Family
 	s.tokens[next.Hash] = &storedToken{RefreshToken: next}
 	return old.UserID, nil

@@ -92,7 +92,7 @@ func TestUnreachableDatabaseIsUnavailable(t *testing.T) {
 			return err
 		}},
 		{"RotateRefreshToken", func(ctx context.Context) error {
-			_, err := s.RotateRefreshToken(ctx, "h", ports.RefreshToken{Hash: "n", ExpiresAt: epoch}, epoch)
+			_, err := s.RotateRefreshToken(ctx, "h", ports.RefreshToken{Hash: "n", ExpiresAt: epoch}, epoch, 0)
 			return err
 		}},
 		{"AppendBatch", func(ctx context.Context) error { _, err := s.AppendBatch(ctx, appends(0, 0, m)); return err }},

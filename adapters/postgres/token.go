@@ -28,7 +28,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t ports.RefreshToken) er
 // RotateRefreshToken implements ports.TokenStore. The old token's row lock
 // serialises concurrent rotations; the first marks it used, the others find it
 // used and revoke the family.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next ports.RefreshToken, now time.Time) (domain.UserID, error) {
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next ports.RefreshToken, now time.Time, grace time.Duration) (domain.UserID, error) {
 	if err := domain.ValidateString("refresh token", oldHash, maxTokenFieldBytes); err != nil || oldHash == "" {
 		return "", domain.Errorf(domain.KindUnauthenticated, "invalid refresh token")
 	}
@@ -58,6 +58,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next por
 		case revoked != nil:
 			reject = "refresh token revoked"
 			return nil
+		case usedAt != nil && now.Sub(*usedAt) < grace:
+			// Another tab of the same login refreshed a moment ago: rotate
+			// again below, keeping the first rotation's time.
 		case usedAt != nil:
 			// A rotated token came back: whoever holds it may have stolen it.
 			reject = "refresh token already used"
@@ -67,8 +70,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next por
 			reject = "refresh token expired"
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1`, oldHash, now); err != nil {
-			return err
+		if usedAt == nil {
+			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1`, oldHash, now); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx,
 			`INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`,

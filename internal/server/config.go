@@ -40,6 +40,7 @@ type Config struct {
 	JWTAudience       string        // MESSENGER_JWT_AUDIENCE (default "messenger")
 	AccessTokenTTL    time.Duration // MESSENGER_ACCESS_TOKEN_TTL (default 15m)
 	RefreshTokenTTL   time.Duration // MESSENGER_REFRESH_TOKEN_TTL (default 720h)
+	RefreshReuseGrace time.Duration // MESSENGER_REFRESH_REUSE_GRACE (default 0: none)
 
 	AllowedOrigins []string // MESSENGER_ALLOWED_ORIGINS, comma-separated (WebSocket and CORS)
 	SendRateLimit  int      // MESSENGER_SEND_RATE_LIMIT: sends per second per user (default 50; 0 = none)
@@ -84,6 +85,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		JWTAudience:       p.str("MESSENGER_JWT_AUDIENCE", "messenger"),
 		AccessTokenTTL:    p.duration("MESSENGER_ACCESS_TOKEN_TTL", 15*time.Minute),
 		RefreshTokenTTL:   p.duration("MESSENGER_REFRESH_TOKEN_TTL", 720*time.Hour),
+		RefreshReuseGrace: p.duration("MESSENGER_REFRESH_REUSE_GRACE", 0),
 
 		AllowedOrigins:  p.list("MESSENGER_ALLOWED_ORIGINS"),
 		SendRateLimit:   p.integer("MESSENGER_SEND_RATE_LIMIT", 50),

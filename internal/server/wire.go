@@ -28,10 +28,11 @@ func (d *deps) close() {
 // part, memory where nothing is configured.
 func wire(ctx context.Context, cfg Config, logger *slog.Logger) (_ *deps, err error) {
 	d := &deps{config: messenger.Config{
-		Node:           ports.NodeID(cfg.NodeID),
-		AllowedOrigins: cfg.AllowedOrigins,
-		RefreshTTL:     cfg.RefreshTokenTTL,
-		Logger:         logger,
+		Node:              ports.NodeID(cfg.NodeID),
+		AllowedOrigins:    cfg.AllowedOrigins,
+		RefreshTTL:        cfg.RefreshTokenTTL,
+		RefreshReuseGrace: cfg.RefreshReuseGrace,
+		Logger:            logger,
 	}}
 	defer func() {
 		if err != nil {

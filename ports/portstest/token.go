@@ -32,7 +32,7 @@ func RunTokenStore(t *testing.T, newStores func(t *testing.T) (ports.UserStore, 
 	rotate := func(t *testing.T, s ports.TokenStore, old string) (string, domain.UserID, error) {
 		t.Helper()
 		next := hash()
-		user, err := s.RotateRefreshToken(t.Context(), old, ports.RefreshToken{Hash: next, ExpiresAt: later}, now)
+		user, err := s.RotateRefreshToken(t.Context(), old, ports.RefreshToken{Hash: next, ExpiresAt: later}, now, 0)
 		return next, user, err
 	}
 
@@ -52,7 +52,7 @@ func RunTokenStore(t *testing.T, newStores func(t *testing.T) (ports.UserStore, 
 		s, users, user, t1 := login(t)
 		intruder := createUser(t, users, userSpec{})
 		t2 := hash()
-		got, err := s.RotateRefreshToken(t.Context(), t1, ports.RefreshToken{Hash: t2, UserID: intruder.ID, Family: "f-" + token(16), ExpiresAt: later}, now)
+		got, err := s.RotateRefreshToken(t.Context(), t1, ports.RefreshToken{Hash: t2, UserID: intruder.ID, Family: "f-" + token(16), ExpiresAt: later}, now, 0)
 		require.NoError(t, err)
 		assert.Equal(t, user, got)
 		_, got, err = rotate(t, s, t2)
@@ -90,7 +90,7 @@ func RunTokenStore(t *testing.T, newStores func(t *testing.T) (ports.UserStore, 
 		// expiry is judged at the now the caller passes.
 		h2 := hash()
 		require.NoError(t, s.CreateRefreshToken(t.Context(), ports.RefreshToken{Hash: h2, UserID: u.ID, Family: "f-" + token(16), ExpiresAt: now.Add(time.Minute)}))
-		got, err := s.RotateRefreshToken(t.Context(), h2, ports.RefreshToken{Hash: hash(), ExpiresAt: later}, now)
+		got, err := s.RotateRefreshToken(t.Context(), h2, ports.RefreshToken{Hash: hash(), ExpiresAt: later}, now, 0)
 		require.NoError(t, err)
 		assert.Equal(t, u.ID, got)
 	})
@@ -141,6 +141,56 @@ func RunTokenStore(t *testing.T, newStores func(t *testing.T) (ports.UserStore, 
 		require.NoError(t, s.RevokeRefreshToken(t.Context(), hash()), "an unknown hash is not an error")
 	})
 
+	t.Run("within the grace a rotated token rotates again, in its family", func(t *testing.T) {
+		s, _, user, t1 := login(t)
+		const grace = 10 * time.Second
+		rotateAt := func(old string, at time.Time) (string, domain.UserID, error) {
+			next := hash()
+			got, err := s.RotateRefreshToken(t.Context(), old, ports.RefreshToken{Hash: next, ExpiresAt: later}, at, grace)
+			return next, got, err
+		}
+		t2, _, err := rotateAt(t1, now)
+		require.NoError(t, err)
+		t3, got, err := rotateAt(t1, now.Add(5*time.Second)) // the other tab
+		require.NoError(t, err, "a second refresh within the grace")
+		assert.Equal(t, user, got)
+		_, _, err = rotateAt(t1, now.Add(9*time.Second))
+		require.NoError(t, err, "and a third")
+		t4, _, err := rotateAt(t2, now.Add(9*time.Second))
+		require.NoError(t, err, "the first rotation's token still works")
+
+		// The grace counts from the first rotation, not the latest.
+		_, _, err = rotateAt(t1, now.Add(grace))
+		errorKind(t, domain.KindUnauthenticated, err)
+		for _, h := range []string{t3, t4} {
+			_, _, err = rotateAt(h, now.Add(grace))
+			errorKind(t, domain.KindUnauthenticated, err) // the family is revoked
+		}
+	})
+
+	t.Run("concurrent rotations of one token within the grace all win", func(t *testing.T) {
+		s, _, user, t1 := login(t)
+		const workers = 10
+		var wg sync.WaitGroup
+		nexts := make([]string, workers)
+		errs := make([]error, workers)
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				nexts[w] = hash()
+				_, errs[w] = s.RotateRefreshToken(t.Context(), t1, ports.RefreshToken{Hash: nexts[w], ExpiresAt: later}, now, time.Minute)
+			}()
+		}
+		wg.Wait()
+		for w := range workers {
+			require.NoError(t, errs[w])
+			_, got, err := rotate(t, s, nexts[w])
+			require.NoError(t, err, "every tab's new token works")
+			assert.Equal(t, user, got)
+		}
+	})
+
 	t.Run("concurrent rotations of one token: exactly one wins", func(t *testing.T) {
 		s, _, user, t1 := login(t)
 		const workers = 10
@@ -151,7 +201,7 @@ func RunTokenStore(t *testing.T, newStores func(t *testing.T) (ports.UserStore, 
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				users[w], errs[w] = s.RotateRefreshToken(t.Context(), t1, ports.RefreshToken{Hash: hash(), ExpiresAt: later}, now)
+				users[w], errs[w] = s.RotateRefreshToken(t.Context(), t1, ports.RefreshToken{Hash: hash(), ExpiresAt: later}, now, 0)
 			}()
 		}
 		wg.Wait()
