@@ -8,8 +8,10 @@
 // in one transaction: it locks the batch's conversation rows in id order, drops
 // messages already stored (same sender and clientMessageId), gives each new
 // message the next sequence of its conversation and inserts the rows in one
-// statement. A sequence collision is an error, never ignored; two callers
-// appending the same batch at once still store each message once.
+// statement. A sequence collision (a counter behind its rows, after a restore
+// or a hand edit) is repaired by advancing the counter, logged as an error,
+// and the batch runs again; two callers appending the same batch at once
+// still store each message once.
 //
 // Input is validated before it reaches the database (invalid UTF-8 and NUL
 // characters never do), and driver errors are translated into domain kinds:

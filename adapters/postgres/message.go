@@ -39,6 +39,12 @@ const messageColumns = `ch.message_id, ch.client_message_id, ch.conversation_id,
 // A batch costs three round trips: BEGIN, lock and lookup in one pipeline;
 // the insert; COMMIT.
 //
+// A sequence collision means a conversation's counter is behind its stored
+// rows (a restored backup, a hand edit): the counters of the batch's
+// conversations are advanced to their highest stored sequence, the repair is
+// logged as an error, and the batch runs once more; a second collision is
+// returned (KindConflict).
+//
 // When a conversation has no row yet, the transaction is rolled back and run
 // again creating every conversation of the batch (in id order, ON CONFLICT DO
 // NOTHING) before locking them: a transaction never waits for a conversation
@@ -54,7 +60,7 @@ func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.
 		}
 	}
 	const what = "append messages"
-	create := false
+	create, repaired := false, false
 	for attempt := 0; ; attempt++ {
 		out, err := s.appendOnce(ctx, batch, create)
 		switch {
@@ -62,6 +68,12 @@ func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.
 			return out, nil
 		case errors.Is(err, errNewConversation) && !create:
 			create = true
+			continue
+		case isSequenceCollision(err) && !repaired:
+			repaired = true
+			if rerr := s.repairCounters(ctx, batch); rerr != nil {
+				return nil, translate(rerr, what)
+			}
 			continue
 		case retryable(err) && attempt < s.txRetries && ctx.Err() == nil:
 			s.log.WarnContext(ctx, "postgres: transaction retried", "op", what, "attempt", attempt+1, "error", err)
@@ -74,6 +86,33 @@ func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.
 		}
 		return nil, translate(err, what)
 	}
+}
+
+// isSequenceCollision tells whether err is the insert hitting a stored
+// (conversation, sequence).
+func isSequenceCollision(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == codeUniqueViolation && pe.ConstraintName == "unique_conversation_message"
+}
+
+// repairCounters advances the counters of the batch's conversations that are
+// behind their stored rows to the highest stored sequence.
+func (s *Store) repairCounters(ctx context.Context, batch []ports.Append) error {
+	convs := make([]string, 0, len(batch))
+	for _, a := range batch {
+		convs = append(convs, string(a.Message.ConversationID))
+	}
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE conversations c SET last_sequence = m.top
+		FROM (SELECT conversation_id, max(sequence_id) AS top FROM chats
+			WHERE conversation_id = ANY($1::text[]) GROUP BY conversation_id) m
+		WHERE c.id = m.conversation_id AND c.last_sequence < m.top`, convs)
+	if err != nil {
+		return err
+	}
+	s.log.ErrorContext(ctx, "postgres: conversation counters were behind their stored messages; advanced to the highest stored sequence",
+		"conversations", tag.RowsAffected())
+	return nil
 }
 
 // customPlanMin is the batch size above which the append's statements are

@@ -131,9 +131,10 @@ func TestAppendBatchConcurrentOverlappingBatches(t *testing.T) {
 	}
 }
 
-// A conversation whose counter disagrees with its rows makes AppendBatch fail
-// loudly instead of dropping the message.
-func TestAppendBatchSequenceCollisionIsAnError(t *testing.T) {
+// A conversation whose counter is behind its rows is repaired: the counter is
+// advanced to the highest stored sequence and the message stored after it,
+// instead of the partition stalling on the collision.
+func TestAppendBatchRepairsACounterBehindItsRows(t *testing.T) {
 	s := newStore(t)
 	us := createUsers(t, s, 2)
 	conv := conversationOf(t, us[0], us[1])
@@ -144,13 +145,13 @@ func TestAppendBatchSequenceCollisionIsAnError(t *testing.T) {
 	_, err = s.Pool().Exec(t.Context(), `UPDATE conversations SET last_sequence = 1 WHERE id = $1`, string(conv))
 	require.NoError(t, err)
 
-	lost := newMessage(t, us[0], us[1], "would collide with 2")
-	_, err = s.AppendBatch(t.Context(), appends(0, 3, lost))
-	require.Error(t, err)
-	assert.Equal(t, domain.KindConflict, domain.KindOf(err), "error %v", err)
-	assert.Equal(t, contiguous(3), storedSequences(t, s, conv), "nothing stored")
-	assert.Equal(t, int64(0), count(t, s, `SELECT count(*) FROM chats WHERE message_id = $1`, string(lost.ID)))
-	assert.Equal(t, int64(1), count(t, s, `SELECT last_sequence FROM conversations WHERE id = $1`, string(conv)), "the counter update rolled back")
+	next := newMessage(t, us[0], us[1], "would collide with 2")
+	got, err := s.AppendBatch(t.Context(), appends(0, 3, next))
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, domain.Sequence(4), got[0].Message.Sequence)
+	assert.Equal(t, contiguous(4), storedSequences(t, s, conv), "stored after the others, once")
+	assert.Equal(t, int64(4), count(t, s, `SELECT last_sequence FROM conversations WHERE id = $1`, string(conv)), "the counter was advanced")
 }
 
 func TestAppendBatchRecordsLogPosition(t *testing.T) {
