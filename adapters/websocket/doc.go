@@ -12,7 +12,8 @@
 // write (data frames, pings, the close frame). Everything the socket must send,
 // whether from Hub.Notify or from the reader (replies, errors, resume requests),
 // goes through one bounded queue that only the writer drains, so frames leave in
-// the order they were queued.
+// the order they were queued. A ping's wait for its pong runs beside the writer
+// (one ping in flight at a time), so frames never queue behind a round trip.
 //
 // # Overflow policy
 //

@@ -274,6 +274,31 @@ func TestPingKeepsLiveConnection(t *testing.T) {
 	assert.Equal(t, 1, e.hub.Sockets())
 }
 
+func TestFramesFlowWhileAPongIsAwaited(t *testing.T) {
+	e := newEnv(t, func(hc *ws.HubConfig, h *ws.HandlerConfig) {
+		hc.QueueSize = 4
+		h.PingInterval = 20 * time.Millisecond
+		h.PingTimeout = 30 * time.Second
+	})
+	a, _, conv := pair(t)
+	c := e.dial(t, a)
+	// The client reads nothing for a while, so no pong comes back; the
+	// frames meanwhile fit in the connection's buffers, and must not wait
+	// for the pong in the socket's small queue (which would overflow).
+	time.Sleep(100 * time.Millisecond) // a ping is out
+	const frames = 40
+	for range frames {
+		require.NoError(t, e.hub.Notify(t.Context(), []domain.UserID{a},
+			domain.Event{Name: domain.EventChatRegistered, Data: domain.ConversationPayload{ConversationID: conv}}))
+		time.Sleep(5 * time.Millisecond)
+	}
+	assert.Zero(t, e.hub.Overflows(), "frames queued behind a ping")
+	for range frames {
+		c.readEvent(t, domain.EventChatRegistered, nil)
+	}
+	assert.Equal(t, 1, e.hub.Sockets())
+}
+
 func TestNewHandlerValidates(t *testing.T) {
 	hub, err := ws.NewHub(ws.HubConfig{})
 	require.NoError(t, err)

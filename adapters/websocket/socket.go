@@ -134,6 +134,11 @@ func (s *socket) writeLoop() {
 			grace.Stop()
 		}
 	}()
+	// A ping waits for its pong on a goroutine of its own, so that frames
+	// keep going out for the round trip (a slow network's seconds); one ping
+	// is in flight at a time.
+	pong := make(chan error, 1)
+	pinging := false
 	// The socket lives no longer than the token it was opened with.
 	var expiredC <-chan time.Time
 	if !s.expires.IsZero() {
@@ -166,9 +171,17 @@ func (s *socket) writeLoop() {
 				return
 			}
 		case <-ping.C:
-			ctx, cancel := context.WithTimeout(s.ctx, cfg.PingTimeout)
-			err := s.conn.Ping(ctx)
-			cancel()
+			if pinging {
+				continue // the last one is still waiting for its pong
+			}
+			pinging = true
+			go func() {
+				ctx, cancel := context.WithTimeout(s.ctx, cfg.PingTimeout)
+				defer cancel()
+				pong <- s.conn.Ping(ctx)
+			}()
+		case err := <-pong:
+			pinging = false
 			if err != nil {
 				s.fail("ping", err)
 				return
