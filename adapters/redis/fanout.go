@@ -260,12 +260,12 @@ func (f *Fanout) watchers() ([]func(a, b domain.UserID), []func()) {
 }
 
 // Run receives the events other nodes publish for this node and hands them to
-// Local, and the friendship changes to the watchers, until ctx ends (then it returns nil). When the subscription breaks
-// (a failover, a restart, a silent connection) it subscribes again, retrying
-// with a short backoff for as long as Redis is down; events published in the
-// gap are lost. Run may not be called twice at the same time. End Run before
-// closing the Client; if the Client is closed first, Run returns
-// KindUnavailable.
+// Local, and the friendship changes to the watchers, until ctx ends (then it
+// returns nil). When the subscription breaks (a failover, a restart, a silent
+// connection) it subscribes again, retrying with a short backoff for as long
+// as Redis is down; events published in the gap are lost. Run may not be
+// called twice at the same time. End Run before closing the Client; if the
+// Client is closed first, Run returns KindUnavailable.
 func (f *Fanout) Run(ctx context.Context) error {
 	if f.local == nil {
 		return domain.Errorf(domain.KindInvalid, "redis fanout: Run needs a Local notifier")

@@ -81,14 +81,19 @@ func (p *Presence) Register(ctx context.Context, user domain.UserID, node ports.
 	ctx, cancel := p.c.bound(ctx)
 	defer cancel()
 	now := p.clock.Now()
-	key := p.c.key("user_socket", string(user))
 	_, err := p.c.rdb.TxPipelined(ctx, func(tx goredis.Pipeliner) error {
-		tx.ZAdd(ctx, key, goredis.Z{Score: float64(now.Add(p.nodeTTL).UnixMilli()), Member: string(node)})
-		tx.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
-		tx.PExpire(ctx, key, p.keyTTL)
+		p.queueRegister(ctx, tx, user, node, now)
 		return nil
 	})
 	return translate(err)
+}
+
+// queueRegister queues Register's commands for user on pipe.
+func (p *Presence) queueRegister(ctx context.Context, pipe goredis.Pipeliner, user domain.UserID, node ports.NodeID, now time.Time) {
+	key := p.c.key("user_socket", string(user))
+	pipe.ZAdd(ctx, key, goredis.Z{Score: float64(now.Add(p.nodeTTL).UnixMilli()), Member: string(node)})
+	pipe.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
+	pipe.PExpire(ctx, key, p.keyTTL)
 }
 
 var _ ports.BatchPresence = (*Presence)(nil)
@@ -108,14 +113,9 @@ func (p *Presence) RegisterBatch(ctx context.Context, users []domain.UserID, nod
 	ctx, cancel := p.c.bound(ctx)
 	defer cancel()
 	now := p.clock.Now()
-	expires := float64(now.Add(p.nodeTTL).UnixMilli())
-	cutoff := strconv.FormatInt(now.UnixMilli(), 10)
 	_, err := p.c.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
 		for _, u := range users {
-			key := p.c.key("user_socket", string(u))
-			pipe.ZAdd(ctx, key, goredis.Z{Score: expires, Member: string(node)})
-			pipe.ZRemRangeByScore(ctx, key, "-inf", cutoff)
-			pipe.PExpire(ctx, key, p.keyTTL)
+			p.queueRegister(ctx, pipe, u, node, now)
 		}
 		return nil
 	})
