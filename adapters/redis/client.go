@@ -117,7 +117,7 @@ func Open(cfg Config) (*Client, error) {
 	case cfg.PoolSize < 0:
 		return nil, domain.Errorf(domain.KindInvalid, "redis: PoolSize must not be negative")
 	}
-	if strings.ContainsFunc(cfg.ClientName, func(r rune) bool { return r <= ' ' || r > '~' }) {
+	if strings.ContainsFunc(cfg.ClientName, refusedInClientName) {
 		return nil, domain.Errorf(domain.KindInvalid, "redis: ClientName %q may hold only printable ASCII without spaces", cfg.ClientName)
 	}
 	for _, s := range cfg.Sentinels {
@@ -180,6 +180,21 @@ func (c *Client) HealthCheck() ports.HealthCheck {
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() { c.closeErr = c.rdb.Close() })
 	return c.closeErr
+}
+
+// refusedInClientName tells whether CLIENT SETNAME refuses r: spaces, control
+// and non-ASCII characters.
+func refusedInClientName(r rune) bool { return r <= ' ' || r > '~' }
+
+// NodeClientName is the connection name of a server node: "messenger:" and
+// the node id, with what CLIENT SETNAME refuses replaced by '_'.
+func NodeClientName(node string) string {
+	return "messenger:" + strings.Map(func(r rune) rune {
+		if refusedInClientName(r) {
+			return '_'
+		}
+		return r
+	}, node)
 }
 
 // key joins the prefix and the parts of a key name.

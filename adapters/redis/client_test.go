@@ -112,3 +112,11 @@ func closedPort(t *testing.T) string {
 	require.NoError(t, ln.Close())
 	return addr
 }
+
+func TestNodeClientName(t *testing.T) {
+	name := redis.NodeClientName("host 1:3000\té")
+	assert.Equal(t, "messenger:host_1:3000__", name)
+	c, err := redis.Open(redis.Config{Addr: "127.0.0.1:6379", ClientName: name})
+	require.NoError(t, err, "a node's name is always accepted")
+	require.NoError(t, c.Close())
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 
 	messenger "github.com/messenger-go/messenger"
 	"github.com/messenger-go/messenger/adapters/kafka"
@@ -99,7 +98,7 @@ func wireRedis(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 		logger.Info("presence: this node only")
 		return nil
 	}
-	rc := redis.Config{Password: cfg.RedisPassword, KeyPrefix: cfg.RedisKeyPrefix, ClientName: clientName(cfg.NodeID), Logger: logger}
+	rc := redis.Config{Password: cfg.RedisPassword, KeyPrefix: cfg.RedisKeyPrefix, ClientName: redis.NodeClientName(cfg.NodeID), Logger: logger}
 	if len(cfg.RedisSentinels) > 0 {
 		rc.MasterName, rc.Sentinels = cfg.RedisMasterName, cfg.RedisSentinels
 	} else {
@@ -160,16 +159,4 @@ func (d *deps) metrics() *prometheus.Metrics {
 		d.config.Metrics = prometheus.New()
 	}
 	return d.config.Metrics
-}
-
-// clientName is the Redis connection name of node: "messenger:" and the node
-// id, with what CLIENT SETNAME refuses (spaces, control and non-ASCII
-// characters) replaced by '_'.
-func clientName(node string) string {
-	return "messenger:" + strings.Map(func(r rune) rune {
-		if r <= ' ' || r > '~' {
-			return '_'
-		}
-		return r
-	}, node)
 }
