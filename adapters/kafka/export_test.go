@@ -9,3 +9,14 @@ func FailProducer(p *Publisher) {
 	defer p.mu.RUnlock()
 	p.prod.p.TestFatalError(ckafka.ErrOutOfOrderSequenceNumber, "raised by a test")
 }
+
+// FetchSettings returns fetch.wait.max.ms and fetch.min.bytes of a consumer
+// of topic under cfg (defaults applied).
+func FetchSettings(cfg Config, topic string) (waitMs, minBytes any, err error) {
+	cfg, err = cfg.withDefaults()
+	if err != nil {
+		return nil, nil, err
+	}
+	m := *cfg.consumerConfig("g", topic, nil)
+	return m["fetch.wait.max.ms"], m["fetch.min.bytes"], nil
+}

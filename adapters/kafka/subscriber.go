@@ -225,7 +225,7 @@ func (s *Subscriber) newMember(group, topic string, h ports.BatchHandler) (*memb
 		h:         h,
 		owned:     make(map[int32]*partition),
 	}
-	c, err := ckafka.NewConsumer(s.cfg.consumerConfig(m.wireGroup, s.logs.ch))
+	c, err := ckafka.NewConsumer(s.cfg.consumerConfig(m.wireGroup, topic, s.logs.ch))
 	if err != nil {
 		return nil, domain.Wrap(domain.KindUnavailable, err, "kafka: create consumer")
 	}

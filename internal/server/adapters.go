@@ -39,7 +39,13 @@ func wireStore(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 func wireLog(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) error {
 	switch {
 	case cfg.KafkaBrokers != "":
-		kc := kafka.Config{Brokers: cfg.KafkaBrokers, ClientID: "messenger-" + cfg.NodeID, Linger: cfg.KafkaLinger, TopicPrefix: cfg.KafkaPrefix, Logger: logger}
+		kc := kafka.Config{
+			Brokers: cfg.KafkaBrokers, ClientID: "messenger-" + cfg.NodeID, TopicPrefix: cfg.KafkaPrefix, Logger: logger,
+			Linger: cfg.KafkaLinger, FetchWait: cfg.KafkaFetchWait, BatchMaxWait: cfg.KafkaBatchWait,
+		}
+		if kc.BatchMaxWait == 0 {
+			kc.BatchMaxWait = -1 // no wait: the Config's zero would mean its default
+		}
 		topics := kafka.Topics()
 		for t, n := range cfg.KafkaPartitions {
 			if _, ok := topics[t]; !ok {

@@ -30,7 +30,9 @@ type Config struct {
 
 	KafkaBrokers    string         // KAFKA_BROKERS
 	KafkaPartitions map[string]int // MESSENGER_KAFKA_PARTITIONS, e.g. "chat-messages=10,typing-indicators=5"
-	KafkaLinger     time.Duration  // MESSENGER_KAFKA_LINGER (default 1 ms: fewer, larger produce requests; see kafka.Config.Linger)
+	KafkaLinger     time.Duration  // MESSENGER_KAFKA_LINGER (default 3 ms: fewer, larger produce requests; see kafka.Config.Linger)
+	KafkaFetchWait  time.Duration  // MESSENGER_KAFKA_FETCH_WAIT (default 10 ms; see kafka.Config.FetchWait)
+	KafkaBatchWait  time.Duration  // MESSENGER_KAFKA_BATCH_WAIT (default 5 ms, 0 = none; see kafka.Config.BatchMaxWait)
 	KafkaPrefix     string         // MESSENGER_KAFKA_TOPIC_PREFIX: prefix of topics and groups (shared cluster)
 
 	NodeID string // MESSENGER_NODE_ID (default: host name and port)
@@ -76,7 +78,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RedisPassword:   p.str("REDIS_PASSWORD", ""),
 		RedisKeyPrefix:  p.str("MESSENGER_REDIS_KEY_PREFIX", ""),
 		KafkaBrokers:    p.str("KAFKA_BROKERS", ""),
-		KafkaLinger:     p.duration("MESSENGER_KAFKA_LINGER", time.Millisecond),
+		KafkaLinger:     p.duration("MESSENGER_KAFKA_LINGER", 3*time.Millisecond),
+		KafkaFetchWait:  p.duration("MESSENGER_KAFKA_FETCH_WAIT", 10*time.Millisecond),
+		KafkaBatchWait:  p.duration("MESSENGER_KAFKA_BATCH_WAIT", 5*time.Millisecond),
 		KafkaPrefix:     p.str("MESSENGER_KAFKA_TOPIC_PREFIX", ""),
 		NodeID:          p.str("MESSENGER_NODE_ID", ""),
 
