@@ -46,7 +46,7 @@ type Bench struct {
 	cfg    Config
 	dialer *dialer
 	setup  *http.Client // register, friends, /metrics
-	send   *http.Client // the hot path
+	send   *poster      // the hot path
 	ws     *http.Client // WebSocket handshakes
 	sem    chan struct{}
 
@@ -77,13 +77,16 @@ func New(cfg Config) (*Bench, error) {
 		return nil, err
 	}
 	d := &dialer{sources: cfg.SourceIPs}
-	perTarget := cfg.MaxInFlight/len(cfg.Targets) + 1
+	send, err := newPoster(cfg.Targets, d.DialContext)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Bench{
 		cfg:      cfg,
 		dialer:   d,
 		setup:    &http.Client{Transport: transport(d, cfg.SetupConcurrency), Timeout: 30 * time.Second},
-		send:     &http.Client{Transport: transport(d, perTarget)},
+		send:     send,
 		ws:       &http.Client{Transport: transport(d, cfg.DialConcurrency)},
 		sem:      make(chan struct{}, cfg.MaxInFlight),
 		ctx:      ctx,
@@ -383,7 +386,7 @@ func (b *Bench) Close() report.Run {
 			u.mu.Unlock()
 		}
 		b.wg.Wait()
-		b.send.CloseIdleConnections()
+		b.send.closeIdle()
 		b.setup.CloseIdleConnections()
 	}
 	return b.Result()

@@ -1,8 +1,8 @@
 package load
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,17 +14,6 @@ import (
 
 	"github.com/messenger-go/messenger/cmd/msgbench/internal/measure"
 )
-
-// inFrame is the part of a server frame the generator reads.
-type inFrame struct {
-	Event string `json:"event"`
-	Data  struct {
-		ClientMessageID string `json:"clientMessageId"`
-		SequenceID      int64  `json:"sequenceId"`
-		SenderID        string `json:"senderId"`
-		Code            string `json:"code"`
-	} `json:"data"`
-}
 
 // connectAll opens every user's socket, DialConcurrency at a time, and
 // returns the handshake latencies (until the registered frame) and the
@@ -89,7 +78,7 @@ func (b *Bench) dial(ctx context.Context, u *User, first []byte) error {
 		return fmt.Errorf("waiting for registered: %w", err)
 	}
 	var f inFrame
-	if err := json.Unmarshal(data, &f); err != nil || f.Event != "registered" {
+	if err := decodeFrame(data, &f); err != nil || f.Event != "registered" {
 		_ = conn.CloseNow()
 		return fmt.Errorf("first frame is %q, want registered", truncate(data, 80))
 	}
@@ -139,14 +128,21 @@ func (b *Bench) readLoop(u *User) {
 }
 
 func (b *Bench) readFrames(u *User, conn *websocket.Conn) error {
+	var (
+		buf bytes.Buffer // reused: a frame is done with before the next is read
+		f   inFrame
+	)
 	for {
-		_, data, err := conn.Read(b.ctx)
+		_, r, err := conn.Reader(b.ctx)
 		if err != nil {
 			return err
 		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			return err
+		}
 		now := time.Now()
-		var f inFrame
-		if err := json.Unmarshal(data, &f); err != nil {
+		if err := decodeFrame(buf.Bytes(), &f); err != nil {
 			b.countSocketError("malformed frame")
 			continue
 		}

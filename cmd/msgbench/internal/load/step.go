@@ -1,11 +1,9 @@
 package load
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -231,8 +229,6 @@ func padding(n int) string {
 	return string(b)
 }
 
-var jsonContentType = []string{"application/json"}
-
 // sendOne sends message i of st over HTTP and records the outcome.
 func (b *Bench) sendOne(st *stepState, i int64, text string) {
 	defer st.wg.Done()
@@ -257,31 +253,18 @@ func (b *Bench) sendOne(st *stepState, i int64, text string) {
 	body = strconv.AppendQuote(body, text)
 	body = append(body, '}')
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.cfg.Targets[from.Target]+"/messages/send", bytes.NewReader(body))
-	if err != nil {
-		st.fail(i, "request: "+err.Error())
-		return
-	}
-	req.Header["Authorization"] = []string{from.auth}
-	req.Header["Content-Type"] = jsonContentType
-	resp, err := b.send.Do(req)
+	status, data, err := b.send.post(ctx, from.Target, "/messages/send", from.auth, body)
+	done := time.Now()
 	if err != nil {
 		st.fail(i, errorKind(err))
 		return
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	done := time.Now()
-	if err != nil {
-		st.fail(i, "reading answer: "+errorKind(err))
-		return
-	}
-	if resp.StatusCode != http.StatusAccepted {
+	if status != http.StatusAccepted {
 		var e struct {
 			Error struct{ Code string } `json:"error"`
 		}
 		_ = json.Unmarshal(data, &e)
-		st.fail(i, fmt.Sprintf("http %d %s", resp.StatusCode, e.Error.Code))
+		st.fail(i, fmt.Sprintf("http %d %s", status, e.Error.Code))
 		return
 	}
 	st.accept(i, done)
