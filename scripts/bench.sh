@@ -227,7 +227,7 @@ drop_state() {
 		psql "$MESSENGER_TEST_POSTGRES_DSN" -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
 	done
 	DATABASES=()
-	if [ -d "$KAFKA_LIBS" ] && command -v java >/dev/null; then
+	if [ -d "${KAFKA_LIBS:-}" ] && command -v java >/dev/null; then
 		for prefix in "${PREFIXES[@]}"; do
 			java -Xmx256m -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand \
 				--bootstrap-server "$MESSENGER_TEST_KAFKA_BROKERS" --delete --if-exists \
