@@ -34,18 +34,24 @@ func wireStore(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 	return nil
 }
 
+// kafkaConfig is the Kafka adapter's configuration under cfg.
+func kafkaConfig(cfg Config, logger *slog.Logger) kafka.Config {
+	kc := kafka.Config{
+		Brokers: cfg.KafkaBrokers, ClientID: "messenger-" + cfg.NodeID, TopicPrefix: cfg.KafkaPrefix, Logger: logger,
+		Linger: cfg.KafkaLinger, FetchWait: cfg.KafkaFetchWait, BatchMaxWait: cfg.KafkaBatchWait,
+	}
+	if kc.BatchMaxWait == 0 {
+		kc.BatchMaxWait = -1 // no wait: the adapter's zero would mean its default
+	}
+	return kc
+}
+
 // wireLog picks the message log: Kafka when configured (topics created when
 // missing), else the node's memory default.
 func wireLog(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) error {
 	switch {
 	case cfg.KafkaBrokers != "":
-		kc := kafka.Config{
-			Brokers: cfg.KafkaBrokers, ClientID: "messenger-" + cfg.NodeID, TopicPrefix: cfg.KafkaPrefix, Logger: logger,
-			Linger: cfg.KafkaLinger, FetchWait: cfg.KafkaFetchWait, BatchMaxWait: cfg.KafkaBatchWait,
-		}
-		if kc.BatchMaxWait == 0 {
-			kc.BatchMaxWait = -1 // no wait: the Config's zero would mean its default
-		}
+		kc := kafkaConfig(cfg, logger)
 		topics := kafka.Topics()
 		for t, n := range cfg.KafkaPartitions {
 			if _, ok := topics[t]; !ok {

@@ -68,3 +68,20 @@ func TestLoadConfigRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadConfigKafkaWaits(t *testing.T) {
+	c, err := server.LoadConfig(env(map[string]string{"KAFKA_BROKERS": "kafka:9092"}))
+	require.NoError(t, err)
+	kc := server.KafkaConfig(c, nil)
+	assert.Equal(t, 3*time.Millisecond, kc.Linger)
+	assert.Equal(t, 10*time.Millisecond, kc.FetchWait)
+	assert.Equal(t, 5*time.Millisecond, kc.BatchMaxWait)
+
+	c, err = server.LoadConfig(env(map[string]string{"KAFKA_BROKERS": "kafka:9092",
+		"MESSENGER_KAFKA_LINGER": "0", "MESSENGER_KAFKA_FETCH_WAIT": "50ms", "MESSENGER_KAFKA_BATCH_WAIT": "0"}))
+	require.NoError(t, err)
+	kc = server.KafkaConfig(c, nil)
+	assert.Equal(t, time.Duration(0), kc.Linger)
+	assert.Equal(t, 50*time.Millisecond, kc.FetchWait)
+	assert.Negative(t, kc.BatchMaxWait, "0 means no wait, which the adapter spells negative")
+}

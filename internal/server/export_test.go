@@ -1,0 +1,4 @@
+package server
+
+// KafkaConfig exposes kafkaConfig to the tests.
+var KafkaConfig = kafkaConfig
