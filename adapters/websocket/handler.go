@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -71,9 +73,10 @@ type HandlerConfig struct {
 // Handler serves `GET /ws`: it authenticates, upgrades, and runs the socket
 // until it closes. Mount it on the server's mux.
 type Handler struct {
-	cfg  HandlerConfig
-	log  *slog.Logger
-	opts websocket.AcceptOptions
+	cfg   HandlerConfig
+	log   *slog.Logger
+	opts  websocket.AcceptOptions
+	clock *clock
 }
 
 // NewHandler returns a Handler with defaults filled in.
@@ -111,8 +114,9 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Handler{
-		cfg: cfg,
-		log: log,
+		cfg:   cfg,
+		log:   log,
+		clock: newClock(&cfg),
 		opts: websocket.AcceptOptions{
 			OriginPatterns:     cfg.OriginPatterns,
 			InsecureSkipVerify: cfg.InsecureSkipVerify,
@@ -120,8 +124,9 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	}, nil
 }
 
-// ServeHTTP authenticates the request, upgrades it and serves the socket until
-// it closes. Errors before the upgrade are JSON: 401 for a missing or invalid
+// ServeHTTP authenticates the request, upgrades it and hands the socket to a
+// reader and a writer goroutine of its own, which serve it until it closes.
+// Errors before the upgrade are JSON: 401 for a missing or invalid
 // token, 403 for a foreign origin, 503 during shutdown.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	token := accessToken(r)
@@ -164,16 +169,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// registered goes out now: the socket already receives local events.
-	// Presence follows before reading, off the writer's path, so a slow
-	// presence store delays neither.
 	go s.writeLoop()
-	defer func() { // also when a service call panics
+	// The reader gets a goroutine of its own and ServeHTTP returns: the
+	// hijacked connection no longer needs the HTTP server's goroutine, whose
+	// deep stack, and the request it holds, every garbage collection would
+	// otherwise scan for the socket's whole life.
+	go h.serve(s, first)
+}
+
+// serve registers the user's presence (for the node's first socket of the
+// user), reads the socket until it closes, and releases it.
+func (h *Handler) serve(s *socket, first bool) {
+	defer func() {
 		s.close(closeNow, "") // no-op if the writer already closes
 		<-s.writerDone
-		hub.remove(s)
+		h.cfg.Hub.remove(s)
 	}()
+	defer func() { // a panicking service call ends this socket, not the process
+		if v := recover(); v != nil {
+			h.log.Error("websocket: panic serving socket", "user", s.user, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		}
+	}()
+	// Presence goes before reading, off the writer's path, so a slow presence
+	// store delays neither.
 	if first {
-		hub.syncPresence(r.Context(), user)
+		s.hub.syncPresence(s.ctx, s.user)
 	}
 	h.readLoop(s)
 }

@@ -338,3 +338,18 @@ func TestSocketClosesWhenItsTokenExpires(t *testing.T) {
 	require.NotNil(t, resp)
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 }
+
+func TestPanickingServiceCallEndsOnlyItsSocket(t *testing.T) {
+	e := newEnv(t, nil)
+	e.svc.onTyping = func(typingCall) error { panic("kaboom") }
+	a, b, _ := pair(t)
+	c, other := e.dial(t, a), e.dial(t, b)
+	c.sendRaw(t, []byte(`{"event":"typing","data":{"receiverId":"`+string(b)+`","isTyping":true}}`))
+	_, err := c.readUntilClosed(t, 10*time.Second)
+	require.Error(t, err)
+	waitFor(t, "the panicking socket released", func() bool { return e.hub.Sockets() == 1 })
+
+	// The node goes on serving the other socket.
+	require.NoError(t, e.hub.Notify(t.Context(), []domain.UserID{b}, domain.Event{Name: domain.EventNewFriendRequest, Data: map[string]int{"i": 1}}))
+	other.readEvent(t, domain.EventNewFriendRequest, nil)
+}

@@ -582,3 +582,27 @@ func TestPresenceHeartbeatInBatches(t *testing.T) {
 	assert.False(t, onB, "b, registered again by the late batch, is removed")
 	assert.GreaterOrEqual(t, unregsB, 2)
 }
+
+func TestStalledClientDroppedAfterWriteTimeout(t *testing.T) {
+	e := newEnv(t, func(hc *ws.HubConfig, h *ws.HandlerConfig) {
+		hc.QueueSize = 4096 // the queue never overflows: the write timeout acts
+		h.WriteTimeout = 300 * time.Millisecond
+	})
+	u := domain.NewUserID()
+	c := e.dial(t, u)
+	defer c.conn.CloseNow()
+
+	// The client reads nothing: once the TCP buffers are full, a frame write
+	// blocks, and the socket is dropped WriteTimeout later.
+	pad := strings.Repeat("x", 256<<10)
+	start := time.Now()
+	for i := 0; e.hub.Sockets() == 1; i++ {
+		require.Less(t, time.Since(start), 10*time.Second, "a stalled socket was kept")
+		if i < 200 { // 50 MB, far more than loopback buffers take
+			require.NoError(t, e.hub.Notify(context.Background(), []domain.UserID{u},
+				domain.Event{Name: domain.EventNewFriendRequest, Data: map[string]any{"i": i, "pad": pad}}))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.Zero(t, e.hub.Overflows(), "dropped by the write timeout, not the queue")
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -49,6 +50,12 @@ type socket struct {
 
 	writerDone chan struct{}
 
+	// pingDue carries the handler clock's requests for a ping; writing holds
+	// when (UnixNano) the frame write in progress started, 0 when none is, for
+	// the clock to drop a connection that stopped taking frames.
+	pingDue chan struct{}
+	writing atomic.Int64
+
 	// highest is the highest sequence sent per conversation, and from the
 	// lowest from which the client has every message up to highest (sent on
 	// this socket, or below a resume cursor). Writer only.
@@ -73,6 +80,7 @@ func newSocket(h *Handler, user domain.UserID, expires time.Time, conn *websocke
 		ctx:        ctx,
 		cancel:     cancel,
 		writerDone: make(chan struct{}),
+		pingDue:    make(chan struct{}, 1),
 		highest:    make(map[domain.ConversationID]domain.Sequence),
 		from:       make(map[domain.ConversationID]domain.Sequence),
 	}
@@ -123,8 +131,10 @@ func (s *socket) writeLoop() {
 	defer close(s.writerDone)
 	defer s.finish()
 	cfg := &s.handler.cfg
-	ping := time.NewTicker(cfg.PingInterval)
-	defer ping.Stop()
+	// Pings, the token's expiry and the write timeout are paced by the
+	// handler's clock.
+	s.handler.clock.add(s, cfg.PingInterval)
+	defer s.handler.clock.remove(s)
 	// registered is first in the queue; the resume grace starts once it is
 	// written, so a slow write does not eat the client's time to resume.
 	var grace *time.Timer
@@ -139,13 +149,6 @@ func (s *socket) writeLoop() {
 	// is in flight at a time.
 	pong := make(chan error, 1)
 	pinging := false
-	// The socket lives no longer than the token it was opened with.
-	var expiredC <-chan time.Time
-	if !s.expires.IsZero() {
-		expiry := time.NewTimer(time.Until(s.expires))
-		defer expiry.Stop()
-		expiredC = expiry.C
-	}
 	for {
 		if s.ctx.Err() != nil {
 			return
@@ -162,15 +165,13 @@ func (s *socket) writeLoop() {
 				grace = time.NewTimer(cfg.ResumeGrace)
 				graceC = grace.C
 			}
-		case <-expiredC:
-			s.close(closeTokenExpired, reasonExpired)
 		case <-graceC:
 			graceC = nil
 			if err := s.sync(); err != nil {
 				s.fail("write", err)
 				return
 			}
-		case <-ping.C:
+		case <-s.pingDue:
 			if pinging {
 				continue // the last one is still waiting for its pong
 			}
@@ -249,10 +250,13 @@ func (s *socket) sync() error {
 	return nil
 }
 
+// write sends one frame. Its time is bounded by the handler's clock, which
+// drops the connection after WriteTimeout: a context that never ends costs the
+// library no timer per frame.
 func (s *socket) write(data []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), s.handler.cfg.WriteTimeout)
-	defer cancel()
-	return s.conn.Write(ctx, websocket.MessageText, data)
+	s.writing.Store(time.Now().UnixNano())
+	defer s.writing.Store(0)
+	return s.conn.Write(context.Background(), websocket.MessageText, data)
 }
 
 // deliver applies the gap policy to a live newMessage.

@@ -1,0 +1,91 @@
+package websocket
+
+import (
+	"sync"
+	"time"
+)
+
+// clock paces a handler's sockets from one goroutine: it asks each writer for
+// a ping every PingInterval, closes a socket whose access token expired, and
+// drops one whose frame write has taken longer than WriteTimeout. The
+// alternative, a ticker and a timer per socket and a timeout context per
+// frame, filled the runtime's timer heaps, which are scanned whole whenever a
+// modified timer comes due: that scan alone took 4% of a node's CPU with
+// 10,000 sockets. The clock runs while the handler has sockets.
+type clock struct {
+	tick time.Duration
+
+	mu      sync.Mutex
+	sockets map[*socket]time.Time // socket -> when its next ping is due
+	running bool
+}
+
+func newClock(cfg *HandlerConfig) *clock {
+	// The tick bounds how late a ping, an expiry or a write timeout is acted
+	// on; a quarter of the shortest interval, and a second at most.
+	tick := min(cfg.PingInterval, cfg.WriteTimeout, 4*time.Second) / 4
+	return &clock{tick: max(tick, time.Millisecond), sockets: make(map[*socket]time.Time)}
+}
+
+// add starts pacing s; its first ping is due in interval.
+func (c *clock) add(s *socket, interval time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sockets[s] = time.Now().Add(interval)
+	if !c.running {
+		c.running = true
+		go c.run()
+	}
+}
+
+// remove stops pacing s.
+func (c *clock) remove(s *socket) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.sockets, s)
+}
+
+func (c *clock) run() {
+	t := time.NewTicker(c.tick)
+	defer t.Stop()
+	var expired, stuck []*socket
+	for range t.C {
+		now := time.Now()
+		expired, stuck = expired[:0], stuck[:0]
+		c.mu.Lock()
+		if len(c.sockets) == 0 {
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
+		for s, due := range c.sockets {
+			cfg := &s.handler.cfg
+			if !s.expires.IsZero() && !now.Before(s.expires) {
+				expired = append(expired, s)
+			}
+			if since := s.writing.Load(); since != 0 && now.UnixNano()-since > int64(cfg.WriteTimeout) {
+				stuck = append(stuck, s)
+			}
+			if !now.Before(due) {
+				c.sockets[s] = now.Add(cfg.PingInterval)
+				select {
+				case s.pingDue <- struct{}{}:
+				default: // the last one is not taken yet
+				}
+			}
+		}
+		c.mu.Unlock()
+		for _, s := range expired {
+			s.close(closeTokenExpired, reasonExpired)
+		}
+		for _, s := range stuck {
+			if s.close(closeNow, "") {
+				s.handler.log.Debug("websocket: write timed out, dropping connection", "user", s.user,
+					"timeout", s.handler.cfg.WriteTimeout)
+			}
+			s.abort()
+		}
+		clear(expired)
+		clear(stuck)
+	}
+}

@@ -1,0 +1,32 @@
+package websocket
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestClockRunsOnlyWhileItHasSockets(t *testing.T) {
+	h := &Handler{cfg: HandlerConfig{PingInterval: 20 * time.Millisecond, WriteTimeout: time.Second}}
+	c := newClock(&h.cfg)
+	s := &socket{handler: h, pingDue: make(chan struct{}, 1)}
+	running := func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.running
+	}
+	for range 2 { // it starts again after it stopped
+		c.add(s, 10*time.Millisecond)
+		for range 3 {
+			select {
+			case <-s.pingDue:
+			case <-time.After(5 * time.Second):
+				require.FailNow(t, "no ping was asked for")
+			}
+		}
+		c.remove(s)
+		assert.Eventually(t, func() bool { return !running() }, 5*time.Second, time.Millisecond)
+	}
+}
