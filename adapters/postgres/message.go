@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -198,9 +199,9 @@ func (s *Store) appendOnce(ctx context.Context, batch []ports.Append, create boo
 
 	convs := make(map[domain.ConversationID]*conversationRow)
 	var convIDs []string
-	msgIDs := make([]string, len(batch))
-	for i, a := range batch {
-		msgIDs[i] = string(a.Message.ID)
+	var msgIDs uuids
+	for _, a := range batch {
+		msgIDs.add(string(a.Message.ID))
 		id := a.Message.ConversationID
 		if _, ok := convs[id]; !ok {
 			convs[id] = &conversationRow{id: id, received: make(map[domain.UserID]int64, 2)}
@@ -248,7 +249,10 @@ func (s *Store) appendOnce(ctx context.Context, batch []ports.Append, create boo
 		})
 		return err
 	})
-	first.Queue(storedMessagesSQL, msgIDs).Query(func(rows pgx.Rows) error {
+	if msgIDs.err != nil {
+		return nil, msgIDs.err
+	}
+	first.Queue(storedMessagesSQL, msgIDs.list).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			m, err := scanMessage(rows)
 			if err != nil {
@@ -294,9 +298,11 @@ func (s *Store) appendOnce(ctx context.Context, batch []ports.Append, create boo
 	// with the insert: the server would run it even after this side gave up
 	// (a cancelled context, a lost connection), and an append reported as
 	// failed must not be stored behind the caller's back.
-	if len(ins.ids) > 0 {
+	if len(ins.ids.list) > 0 {
 		var second pgx.Batch
-		ins.queue(&second, convs)
+		if err := ins.queue(&second, convs); err != nil {
+			return nil, err
+		}
 		if err := conn.SendBatch(ctx, &second).Close(); err != nil {
 			return nil, err
 		}
@@ -314,17 +320,18 @@ func (s *Store) appendOnce(ctx context.Context, batch []ports.Append, create boo
 
 // insertRows holds the columns of the new messages of a batch.
 type insertRows struct {
-	ids, clientIDs, convs, senders, receivers, texts, types, metadata, partitions []string
-	seqs, offsets                                                                 []int64
-	sentAt                                                                        []time.Time
+	ids, senders, receivers                              uuids
+	clientIDs, convs, texts, types, metadata, partitions []string
+	seqs, offsets                                        []int64
+	sentAt                                               []time.Time
 }
 
 func (r *insertRows) add(m domain.Message, pos ports.LogPosition) {
-	r.ids = append(r.ids, string(m.ID))
+	r.ids.add(string(m.ID))
 	r.clientIDs = append(r.clientIDs, m.ClientMessageID)
 	r.convs = append(r.convs, string(m.ConversationID))
-	r.senders = append(r.senders, string(m.SenderID))
-	r.receivers = append(r.receivers, string(m.ReceiverID))
+	r.senders.add(string(m.SenderID))
+	r.receivers.add(string(m.ReceiverID))
 	r.texts = append(r.texts, m.Text)
 	r.types = append(r.types, string(m.Type))
 	r.metadata = append(r.metadata, string(m.Metadata)) // "" (none) becomes NULL
@@ -336,13 +343,13 @@ func (r *insertRows) add(m domain.Message, pos ports.LogPosition) {
 
 // queue adds to b the statement that inserts the rows and advances the
 // conversations and unread counts.
-func (r *insertRows) queue(b *pgx.Batch, convs map[domain.ConversationID]*conversationRow) {
+func (r *insertRows) queue(b *pgx.Batch, convs map[domain.ConversationID]*conversationRow) error {
 	var (
 		convIDs   []string
 		lasts     []int64
 		lastAts   []time.Time
 		memConvs  []string
-		memUsers  []string
+		memUsers  uuids
 		memCounts []int64
 	)
 	for _, c := range convs {
@@ -351,25 +358,47 @@ func (r *insertRows) queue(b *pgx.Batch, convs map[domain.ConversationID]*conver
 		}
 		convIDs, lasts, lastAts = append(convIDs, string(c.id)), append(lasts, c.next), append(lastAts, c.lastAt)
 		for u, n := range c.received {
-			memConvs, memUsers, memCounts = append(memConvs, string(c.id)), append(memUsers, string(u)), append(memCounts, n)
+			memConvs, memCounts = append(memConvs, string(c.id)), append(memCounts, n)
+			memUsers.add(string(u))
 		}
 	}
+	if err := errors.Join(r.ids.err, r.senders.err, r.receivers.err, memUsers.err); err != nil {
+		return err
+	}
 	b.Queue(insertMessagesSQL,
-		r.ids, r.clientIDs, r.convs, r.senders, r.receivers, r.texts, r.types, r.metadata,
+		r.ids.list, r.clientIDs, r.convs, r.senders.list, r.receivers.list, r.texts, r.types, r.metadata,
 		r.sentAt, r.seqs, r.partitions, r.offsets,
 		convIDs, lasts, lastAts,
-		memConvs, memUsers, memCounts,
+		memConvs, memUsers.list, memCounts,
 	).QueryRow(func(row pgx.Row) error {
 		var inserted, advanced, counted int64
 		if err := row.Scan(&inserted, &advanced, &counted); err != nil {
 			return err
 		}
-		if inserted != int64(len(r.ids)) || advanced != int64(len(convIDs)) || counted != int64(len(memConvs)) {
+		if inserted != int64(len(r.ids.list)) || advanced != int64(len(convIDs)) || counted != int64(len(memConvs)) {
 			return errf("append: inserted %d of %d messages, advanced %d of %d conversations, counted %d of %d members",
-				inserted, len(r.ids), advanced, len(convIDs), counted, len(memConvs))
+				inserted, len(r.ids.list), advanced, len(convIDs), counted, len(memConvs))
 		}
 		return nil
 	})
+	return nil
+}
+
+// uuids collects UUIDs in their binary form, which goes over the wire as 16
+// bytes each; a uuid[] of strings goes as an array literal that pgx quotes
+// element by element and PostgreSQL parses back. The ids are validated
+// domain values, so a malformed one is a bug; the first is kept in err.
+type uuids struct {
+	list [][16]byte
+	err  error
+}
+
+func (u *uuids) add(s string) {
+	b, err := uuid.Parse(s)
+	if err != nil && u.err == nil {
+		u.err = fmt.Errorf("postgres: malformed uuid %q: %w", s, err)
+	}
+	u.list = append(u.list, b)
 }
 
 // History implements ports.MessageStore.
