@@ -14,6 +14,11 @@
 // goes through one bounded queue that only the writer drains, so frames leave in
 // the order they were queued. A ping's wait for its pong runs beside the writer
 // (one ping in flight at a time), so frames never queue behind a round trip.
+// One clock per Handler, a goroutine that runs while the handler has sockets,
+// asks each writer for its pings, closes sockets whose token expired and drops
+// those whose frame write outlasts WriteTimeout, each within a second (a
+// quarter of the shorter of PingInterval and WriteTimeout when that is less):
+// no timer per socket or per frame.
 //
 // # Overflow policy
 //
