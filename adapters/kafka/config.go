@@ -150,6 +150,12 @@ type Config struct {
 
 	// Logger receives the adapter's and librdkafka's logs. Nil discards them.
 	Logger *slog.Logger
+
+	// Debug names librdkafka's debug contexts to log at debug level, as its
+	// comma-separated "debug" property (e.g. "broker,topic,msg,eos"). Empty
+	// logs none. Meant for diagnosing a cluster, not for normal running:
+	// "all" logs every request.
+	Debug string
 }
 
 // withDefaults validates c and returns it with every default filled in.
@@ -226,7 +232,7 @@ func (c Config) withDefaults() (Config, error) {
 
 // base is the librdkafka configuration shared by every client.
 func (c Config) base(logs chan ckafka.LogEvent) ckafka.ConfigMap {
-	return ckafka.ConfigMap{
+	m := ckafka.ConfigMap{
 		"bootstrap.servers": c.Brokers,
 		"client.id":         c.ClientID,
 		// A restarted broker is found again within a second, not ten.
@@ -235,6 +241,10 @@ func (c Config) base(logs chan ckafka.LogEvent) ckafka.ConfigMap {
 		"go.logs.channel.enable":   true,
 		"go.logs.channel":          logs,
 	}
+	if c.Debug != "" {
+		m["debug"] = c.Debug
+	}
+	return m
 }
 
 // producerConfig is the configuration of the idempotent producer.

@@ -1,6 +1,10 @@
 package kafka_test
 
 import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -8,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/messenger-go/messenger/adapters/kafka"
+	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
 )
 
@@ -34,3 +39,48 @@ func TestOnlyBatchedTopicsWaitForRecordsToPileUp(t *testing.T) {
 		})
 	}
 }
+
+func TestDebugContextsReachLibrdkafka(t *testing.T) {
+	_, err := kafka.NewPublisher(kafka.Config{Brokers: "127.0.0.1:9", Debug: "no-such-context"})
+	require.Error(t, err)
+	assert.Equal(t, domain.KindInvalid, domain.KindOf(err))
+	assert.Contains(t, err.Error(), "debug")
+
+	var mu sync.Mutex
+	var debug []string
+	h := handlerFunc(func(r slog.Record) {
+		if r.Level == slog.LevelDebug && strings.HasPrefix(r.Message, "librdkafka: ") {
+			mu.Lock()
+			debug = append(debug, r.Message)
+			mu.Unlock()
+		}
+	})
+	// Port 9 (discard) refuses on loopback: librdkafka logs its broker state
+	// changes under the "broker" context.
+	p, err := kafka.NewPublisher(kafka.Config{Brokers: "127.0.0.1:9", Debug: "broker", Logger: slog.New(h)})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, p.Close()) }()
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(debug) > 0
+	}, 10*time.Second, 10*time.Millisecond, "debug lines logged")
+
+	quiet := handlerFunc(func(r slog.Record) {
+		if r.Level == slog.LevelDebug && strings.HasPrefix(r.Message, "librdkafka: ") {
+			t.Errorf("debug line without Debug set: %s", r.Message)
+		}
+	})
+	p2, err := kafka.NewPublisher(kafka.Config{Brokers: "127.0.0.1:9", Logger: slog.New(quiet)})
+	require.NoError(t, err)
+	time.Sleep(200 * time.Millisecond)
+	require.NoError(t, p2.Close())
+}
+
+// handlerFunc is a slog.Handler that passes every record to a function.
+type handlerFunc func(slog.Record)
+
+func (f handlerFunc) Enabled(context.Context, slog.Level) bool      { return true }
+func (f handlerFunc) Handle(_ context.Context, r slog.Record) error { f(r); return nil }
+func (f handlerFunc) WithAttrs([]slog.Attr) slog.Handler            { return f }
+func (f handlerFunc) WithGroup(string) slog.Handler                 { return f }

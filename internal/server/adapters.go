@@ -39,6 +39,7 @@ func kafkaConfig(cfg Config, logger *slog.Logger) kafka.Config {
 	kc := kafka.Config{
 		Brokers: cfg.KafkaBrokers, ClientID: "messenger-" + cfg.NodeID, TopicPrefix: cfg.KafkaPrefix, Logger: logger,
 		Linger: cfg.KafkaLinger, FetchWait: cfg.KafkaFetchWait, BatchMaxWait: cfg.KafkaBatchWait,
+		Debug: cfg.KafkaDebug,
 	}
 	if kc.BatchMaxWait == 0 {
 		kc.BatchMaxWait = -1 // no wait: the adapter's zero would mean its default

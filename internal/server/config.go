@@ -34,6 +34,7 @@ type Config struct {
 	KafkaFetchWait  time.Duration  // MESSENGER_KAFKA_FETCH_WAIT (default 10 ms; see kafka.Config.FetchWait)
 	KafkaBatchWait  time.Duration  // MESSENGER_KAFKA_BATCH_WAIT (default 5 ms, 0 = none; see kafka.Config.BatchMaxWait)
 	KafkaPrefix     string         // MESSENGER_KAFKA_TOPIC_PREFIX: prefix of topics and groups (shared cluster)
+	KafkaDebug      string         // MESSENGER_KAFKA_DEBUG: librdkafka debug contexts to log, e.g. "broker,topic,msg" (see kafka.Config.Debug)
 
 	NodeID string // MESSENGER_NODE_ID (default: host name and port)
 
@@ -82,6 +83,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		KafkaFetchWait:  p.duration("MESSENGER_KAFKA_FETCH_WAIT", 10*time.Millisecond),
 		KafkaBatchWait:  p.duration("MESSENGER_KAFKA_BATCH_WAIT", 5*time.Millisecond),
 		KafkaPrefix:     p.str("MESSENGER_KAFKA_TOPIC_PREFIX", ""),
+		KafkaDebug:      p.str("MESSENGER_KAFKA_DEBUG", ""),
 		NodeID:          p.str("MESSENGER_NODE_ID", ""),
 
 		JWTPrivateKeyFile: p.str("MESSENGER_JWT_PRIVATE_KEY_FILE", ""),
