@@ -96,8 +96,24 @@ func (b *broker) kill(t *testing.T) {
 	require.True(t, b.signal(syscall.SIGKILL, 10*time.Second), "broker killed")
 }
 
+// freeze stops (SIGSTOP) or continues (SIGCONT) the broker process: its
+// sockets stay open and the kernel keeps accepting connections, but nothing
+// answers.
+func (b *broker) freeze(t *testing.T, stop bool) {
+	t.Helper()
+	sig := syscall.SIGCONT
+	if stop {
+		sig = syscall.SIGSTOP
+	}
+	require.Positive(t, b.pid(), "broker pid")
+	require.NoError(t, syscall.Kill(b.pid(), sig))
+}
+
 // terminate stops the broker for good, whatever state the script left.
 func (b *broker) terminate(t *testing.T) {
+	if pid := b.pid(); pid > 0 {
+		_ = syscall.Kill(pid, syscall.SIGCONT) // a frozen broker acts on SIGTERM only once continued
+	}
 	if !b.signal(syscall.SIGTERM, 30*time.Second) {
 		t.Log("broker ignored SIGTERM, killing it")
 		b.signal(syscall.SIGKILL, 10*time.Second)
@@ -146,12 +162,16 @@ func (b *broker) dump(t *testing.T, topic string) {
 // log, and that the others failed with KindUnavailable.
 func TestBrokerRestart(t *testing.T) {
 	b := startBroker(t)
+	restart := func(t *testing.T) { b.run(t, "kafka-start") }
 	tests := []struct {
-		name string
-		stop func(t *testing.T)
+		name        string
+		stop, start func(t *testing.T)
 	}{
-		{name: "graceful stop", stop: func(t *testing.T) { b.run(t, "kafka-stop") }},
-		{name: "killed", stop: b.kill},
+		{name: "graceful stop", stop: func(t *testing.T) { b.run(t, "kafka-stop") }, start: restart},
+		{name: "killed", stop: b.kill, start: restart},
+		// A broker that stops answering without closing its connections (a
+		// long pause, a frozen host) and then goes on.
+		{name: "frozen", stop: func(t *testing.T) { b.freeze(t, true) }, start: func(t *testing.T) { b.freeze(t, false) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -227,7 +247,7 @@ func TestBrokerRestart(t *testing.T) {
 			tt.stop(t)
 			stopped := time.Since(down)
 			time.Sleep(2 * time.Second)
-			b.run(t, "kafka-start")
+			tt.start(t)
 			up := time.Now()
 			atRestart := count()
 			// Publishing works again after the restart. Publishes that waited
