@@ -8,12 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/messenger-go/messenger/adapters/postgres"
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/testenv"
 )
 
 // Two consumers that both believe they own a partition (a zombie and its
@@ -279,4 +281,52 @@ func waitForBlockedAppend(t *testing.T, s *postgres.Store) int32 {
 		return err == nil
 	}, 10*time.Second, 10*time.Millisecond, "the append never blocked on the member row")
 	return pid
+}
+
+// A table that grows from a few rows to thousands between two analyses must
+// not keep the append's lookup on a plan made for the few: that plan scans
+// chats whole, once per batch. On one connection, ten small appends are
+// enough for PostgreSQL to cache a generic plan; 20,000 rows are then copied
+// in with autovacuum off for chats, so no analysis replans anything. The next
+// append must not scan chats sequentially.
+func TestAppendLookupFollowsTableGrowth(t *testing.T) {
+	s, err := postgres.Open(t.Context(), testenv.Postgres(t), postgres.Config{Migrate: true, MaxConns: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	us := createUsers(t, s, 2)
+	_, err = s.Pool().Exec(t.Context(), `ALTER TABLE chats SET (autovacuum_enabled = false)`)
+	require.NoError(t, err)
+	for i := range 10 {
+		_, err := s.AppendBatch(t.Context(), appends(0, int64(i), newMessage(t, us[0], us[1], "small")))
+		require.NoError(t, err)
+	}
+
+	conv := conversationOf(t, us[0], us[1])
+	const copied = 20000
+	rows := make([][]any, copied)
+	for i := range rows {
+		m := newMessage(t, us[0], us[1], "copied")
+		rows[i] = []any{string(m.ID), m.ClientMessageID, string(conv), string(us[0].ID), string(us[1].ID), m.Text, m.SentAt, int64(1000 + i)}
+	}
+	n, err := s.Pool().CopyFrom(t.Context(), pgx.Identifier{"chats"},
+		[]string{"message_id", "client_message_id", "conversation_id", "sender_id", "receiver_id", "message", "timestamp", "sequence_id"},
+		pgx.CopyFromRows(rows))
+	require.NoError(t, err)
+	require.EqualValues(t, copied, n)
+	_, err = s.Pool().Exec(t.Context(), `UPDATE conversations SET last_sequence = $1 WHERE id = $2`, int64(1000+copied-1), string(conv))
+	require.NoError(t, err)
+
+	// The only connection flushes its statistics before each reading.
+	seqScans := func() int64 {
+		t.Helper()
+		_, err := s.Pool().Exec(t.Context(), `SELECT pg_stat_force_next_flush()`)
+		require.NoError(t, err)
+		return count(t, s, `SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'chats'`)
+	}
+	before := seqScans()
+	out, err := s.AppendBatch(t.Context(), appends(0, 100, newMessage(t, us[0], us[1], "after growth")))
+	require.NoError(t, err)
+	require.Len(t, out, 1)
+	assert.EqualValues(t, 1000+copied, out[0].Message.Sequence)
+	assert.Equal(t, before, seqScans(), "the append's lookup scanned chats whole")
 }
