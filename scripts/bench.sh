@@ -195,9 +195,10 @@ stop_nodes() {
 	PPROF_URLS=()
 }
 
-# real_env NAME: the configuration of a real-stack node set, on a fresh
+# new_real_env NAME: REAL_ENV and REAL_DSN, the configuration of a real-stack node set, on a fresh
 # database, topic prefix and key prefix so that runs never share state.
 REAL_ENV=()
+REAL_DSN=""
 new_real_env() {
 	local name="$1" db dsn
 	db="$(printf '%s_%s' "$RUN_ID" "$name" | tr -c 'a-zA-Z0-9_\n' '_' | tr '[:upper:]' '[:lower:]')"
@@ -207,6 +208,7 @@ new_real_env() {
 	PREFIXES+=("$RUN_ID-$name-")
 	dsn="${MESSENGER_TEST_POSTGRES_DSN%%\?*}"
 	dsn="${dsn%/*}/$db?sslmode=disable"
+	REAL_DSN="$dsn"
 	REAL_ENV=(
 		MESSENGER_DATABASE_URL="$dsn"
 		KAFKA_BROKERS="$MESSENGER_TEST_KAFKA_BROKERS"
@@ -295,8 +297,12 @@ message_run() {
 	local name="$1" users="$2" flags=()
 	log "run $name: $users users on ${#NODE_URLS[@]} node(s), rates $RATES then +$RATE_STEP"
 	[ "$STOP_EARLY" = 1 ] && flags+=(-stop-early)
-	if [ -n "$WATCH_FLAG" ] && [ "${name#embedded}" = "$name" ]; then
-		flags+=(-watch "$WATCH_FLAG")
+	if [ "${name#embedded}" = "$name" ]; then
+		[ -n "$WATCH_FLAG" ] && flags+=(-watch "$WATCH_FLAG")
+		# A fresh database has no statistics until autovacuum's next visit (up
+		# to a minute); a running deployment's has. Gather them before the
+		# first step.
+		flags+=(-after-setup "psql '$REAL_DSN' -qAtc ANALYZE")
 	fi
 	"$MSGBENCH" \
 		-label "$name" \

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
@@ -70,6 +71,7 @@ type options struct {
 	cpuProfile    string
 	pprofDir      string
 	pprofTargets  string
+	afterSetup    string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -115,6 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.pprofDir, "pprof-dir", "", "fetch each server's CPU profile (/debug/pprof/profile) over every measured window into this directory")
 	fs.StringVar(&o.pprofTargets, "pprof-targets", "", "comma-separated profiling base URLs of the servers (their MESSENGER_PPROF_ADDR), in -targets order; default the targets")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the generator's own CPU profile to this file")
+	fs.StringVar(&o.afterSetup, "after-setup", "", "shell command run (sh -c) once the users, sockets and conversations exist, before the first step; its failure ends the run")
 	fs.BoolVar(&o.connsChild, "conns-child", false, "internal: hold sockets for a parent msgbench, status on stdout")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -156,6 +159,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 }
 
+// shellHook runs command with sh -c, its output going to the log.
+func shellHook(command string, logger *slog.Logger) func(context.Context) error {
+	return func(ctx context.Context) error {
+		cmd := exec.CommandContext(ctx, "sh", "-c", command)
+		out, err := cmd.CombinedOutput()
+		if len(out) > 0 {
+			logger.Info("after-setup output", "command", command, "output", strings.TrimSpace(string(out)))
+		}
+		if err != nil {
+			return fmt.Errorf("%q: %w", command, err)
+		}
+		return nil
+	}
+}
+
 // config turns the flags into a load.Config.
 func (o options) config(logger *slog.Logger) (load.Config, error) {
 	cfg := load.Config{
@@ -175,6 +193,9 @@ func (o options) config(logger *slog.Logger) (load.Config, error) {
 	}
 	for _, t := range splitList(o.targets) {
 		cfg.Targets = append(cfg.Targets, t)
+	}
+	if o.afterSetup != "" {
+		cfg.AfterSetup = shellHook(o.afterSetup, logger)
 	}
 	if n := len(cfg.ProfileTargets); n > 0 && n != len(cfg.Targets) {
 		return cfg, fmt.Errorf("-pprof-targets: %d addresses for %d targets", n, len(cfg.Targets))

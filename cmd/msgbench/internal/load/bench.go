@@ -211,6 +211,14 @@ func (b *Bench) Setup(ctx context.Context) error {
 		}
 		setup.OpenSeconds = time.Since(t).Seconds()
 	}
+	if b.cfg.AfterSetup != nil {
+		t := time.Now()
+		log.Info("running the after-setup hook")
+		if err := b.cfg.AfterSetup(ctx); err != nil {
+			return fmt.Errorf("after setup: %w", err)
+		}
+		setup.AfterSetupSeconds = time.Since(t).Seconds()
+	}
 	b.mu.Lock()
 	b.result.Setup = setup
 	b.mu.Unlock()

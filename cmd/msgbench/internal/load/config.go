@@ -1,6 +1,7 @@
 package load
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -101,6 +102,13 @@ type Config struct {
 	Progress io.Writer
 	// Logger receives what happens. Nil discards.
 	Logger *slog.Logger
+	// AfterSetup, when set, runs at the end of Setup, once the users, their
+	// friendships, sockets and conversations exist and before any step: for
+	// what the stack needs to look like one that has been running (the
+	// benchmark script has PostgreSQL gather the new database's statistics
+	// there, which it would otherwise do only on autovacuum's next visit).
+	// Its error fails Setup; its duration is in the result's setup figures.
+	AfterSetup func(context.Context) error
 }
 
 func (c Config) withDefaults() (Config, error) {

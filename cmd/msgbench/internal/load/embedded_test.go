@@ -2,6 +2,7 @@ package load_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"testing"
@@ -114,4 +115,47 @@ func TestLocalHolderHoldsSockets(t *testing.T) {
 	assert.Greater(t, res.ConnectSeconds, 0.0)
 	assert.GreaterOrEqual(t, res.ReadySeconds, res.ConnectSeconds, "ready includes minting")
 	assert.InDelta(t, 30/res.ConnectSeconds, res.ConnectRate, 1e-6)
+}
+
+// The after-setup hook runs once, after every socket is open and before any
+// step; its time is reported, and its failure fails Setup.
+func TestAfterSetupHook(t *testing.T) {
+	url := startEmbedded(t)
+	pem, err := os.ReadFile(testKey)
+	require.NoError(t, err)
+
+	var (
+		b          *load.Bench
+		calls      int
+		heldAtHook int
+	)
+	cfg := load.Config{Targets: []string{url}, Users: 10, Register: true, KeyPEM: pem, Settle: -1,
+		AfterSetup: func(ctx context.Context) error {
+			calls++
+			heldAtHook = b.Held()
+			time.Sleep(20 * time.Millisecond)
+			return nil
+		}}
+	b, err = load.New(cfg)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, b.Setup(ctx))
+	assert.Equal(t, 1, calls)
+	assert.Equal(t, 10, heldAtHook, "the hook runs once the sockets are open")
+	st := runStep(t, b, 100, 0, 500*time.Millisecond)
+	assert.Equal(t, st.Scheduled, st.Accepted)
+	r := b.Close()
+	assert.Equal(t, 1, calls, "steps do not run the hook again")
+	assert.GreaterOrEqual(t, r.Setup.AfterSetupSeconds, 0.02)
+
+	hookErr := errors.New("statistics unavailable")
+	cfg.AfterSetup = func(context.Context) error { return hookErr }
+	cfg.RunID = "second"
+	failing, err := load.New(cfg)
+	require.NoError(t, err)
+	defer failing.Close()
+	err = failing.Setup(ctx)
+	require.ErrorIs(t, err, hookErr)
+	assert.Contains(t, err.Error(), "after setup")
 }

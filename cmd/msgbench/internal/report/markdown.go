@@ -128,11 +128,12 @@ func Markdown(w io.Writer, o MarkdownOptions) error {
 		}
 
 		p("\n## Setup and memory\n\n")
-		p("| run | users | register s | friends s | sockets | connect s | connect p99 ms | failed | server RSS per socket | conversations opened s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		p("| run | users | register s | friends s | sockets | connect s | connect p99 ms | failed | server RSS per socket | conversations opened s | after-setup hook s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, r := range msgRuns {
 			s := r.Setup
-			p("| %s | %d | %.1f | %.1f | %d | %.1f | %s | %d | %s | %.1f |\n", r.Label, r.Users, s.RegisterSeconds, s.FriendSeconds,
-				s.SocketsHeld, s.ConnectSeconds, msStr(s.Connect.P99), s.ConnectFailures, bytesStr(s.RSSPerSocketBytes), s.OpenSeconds)
+			p("| %s | %d | %.1f | %.1f | %d | %.1f | %s | %d | %s | %.1f | %.1f |\n", r.Label, r.Users, s.RegisterSeconds, s.FriendSeconds,
+				s.SocketsHeld, s.ConnectSeconds, msStr(s.Connect.P99), s.ConnectFailures, bytesStr(s.RSSPerSocketBytes), s.OpenSeconds,
+				s.AfterSetupSeconds)
 		}
 		var errLines []string
 		for _, r := range msgRuns {

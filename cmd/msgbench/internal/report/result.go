@@ -41,11 +41,13 @@ type Setup struct {
 	FriendSeconds   float64 `json:"friendSeconds"`
 	// OpenSeconds is the time to send each conversation's first message and
 	// see it arrive (conversations are created before the steps).
-	OpenSeconds     float64 `json:"openSeconds"`
-	ConnectSeconds  float64 `json:"connectSeconds"`
-	ConnectFailures int64   `json:"connectFailures"`
-	Connect         Latency `json:"connectLatency"`
-	SocketsHeld     int     `json:"socketsHeld"`
+	OpenSeconds float64 `json:"openSeconds"`
+	// AfterSetupSeconds is how long the after-setup hook ran (0: none).
+	AfterSetupSeconds float64 `json:"afterSetupSeconds,omitempty"`
+	ConnectSeconds    float64 `json:"connectSeconds"`
+	ConnectFailures   int64   `json:"connectFailures"`
+	Connect           Latency `json:"connectLatency"`
+	SocketsHeld       int     `json:"socketsHeld"`
 	// Server memory just before and after the sockets were opened, and the
 	// difference per socket (the users already existed before).
 	ServerRSSBefore   int64   `json:"serverRssBeforeBytes"`

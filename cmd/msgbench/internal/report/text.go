@@ -19,6 +19,9 @@ func Text(w io.Writer, r Run) error {
 		if s.RSSPerSocketBytes != 0 {
 			fmt.Fprintf(w, ", server RSS %+.1f KiB per socket", s.RSSPerSocketBytes/1024)
 		}
+		if s.AfterSetupSeconds != 0 {
+			fmt.Fprintf(w, ", after-setup hook %.1fs", s.AfterSetupSeconds)
+		}
 		fmt.Fprintln(w)
 	}
 	if len(r.Steps) > 0 {
