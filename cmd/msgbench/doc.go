@@ -30,6 +30,11 @@
 //     message, memory per socket), of -watch process trees (PostgreSQL with
 //     its backends, Kafka, Redis), and of the generator itself.
 //
+// -after-setup runs a shell command once the users, sockets and
+// conversations exist, before the first step; scripts/bench.sh has it
+// analyze each fresh database, so that the steps run on statistics as a
+// running deployment's would be.
+//
 // Users 2k and 2k+1 are friends and talk only to each other; user i uses
 // target i mod n, so with two servers every conversation spans both. Tokens
 // are minted with -key (the servers' signing key) so that they outlive long
