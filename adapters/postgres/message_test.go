@@ -15,7 +15,6 @@ import (
 	"github.com/messenger-go/messenger/adapters/postgres"
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
-	"github.com/messenger-go/messenger/testenv"
 )
 
 // Two consumers that both believe they own a partition (a zombie and its
@@ -290,11 +289,9 @@ func waitForBlockedAppend(t *testing.T, s *postgres.Store) int32 {
 // in with autovacuum off for chats, so no analysis replans anything. The next
 // append must not scan chats sequentially.
 func TestAppendLookupFollowsTableGrowth(t *testing.T) {
-	s, err := postgres.Open(t.Context(), testenv.Postgres(t), postgres.Config{Migrate: true, MaxConns: 1})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s := newStoreWith(t, postgres.Config{MaxConns: 1})
 	us := createUsers(t, s, 2)
-	_, err = s.Pool().Exec(t.Context(), `ALTER TABLE chats SET (autovacuum_enabled = false)`)
+	_, err := s.Pool().Exec(t.Context(), `ALTER TABLE chats SET (autovacuum_enabled = false)`)
 	require.NoError(t, err)
 	for i := range 10 {
 		_, err := s.AppendBatch(t.Context(), appends(0, int64(i), newMessage(t, us[0], us[1], "small")))

@@ -18,10 +18,14 @@ func newStore(t testing.TB) *postgres.Store {
 	return newStoreWith(t, postgres.Config{})
 }
 
-// newStoreWith is newStore with a config; Migrate and MaxConns are set.
+// newStoreWith is newStore with a config; Migrate is set, and MaxConns to 8
+// unless cfg sets it.
 func newStoreWith(t testing.TB, cfg postgres.Config) *postgres.Store {
 	t.Helper()
-	cfg.Migrate, cfg.MaxConns = true, 8
+	cfg.Migrate = true
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = 8
+	}
 	s, err := postgres.Open(t.Context(), testenv.Postgres(t), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
