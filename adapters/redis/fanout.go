@@ -126,12 +126,13 @@ var _ ports.BatchNotifier = (*Fanout)(nil)
 // Local in order, as Notify does, then looks up the nodes of every user of the
 // batch in one round trip and sends the PUBLISHes for other nodes in one
 // pipeline, in batch order, so that a node's channel carries them in that
-// order. A notification whose event does not encode is skipped (KindInvalid);
-// the others still go. Errors: as Notify's, joined.
+// order. An event is encoded for the PUBLISH only when a socket of one of its
+// users is on another node. A notification whose event does not encode is
+// skipped (KindInvalid); the others still go. Errors: as Notify's, joined.
 func (f *Fanout) NotifyBatch(ctx context.Context, batch []ports.Notification) error {
 	type prepared struct {
-		users   []domain.UserID
-		encoded []byte
+		users []domain.UserID
+		event domain.Event
 	}
 	ready := make([]prepared, 0, len(batch))
 	var errs []error
@@ -140,18 +141,16 @@ func (f *Fanout) NotifyBatch(ctx context.Context, batch []ports.Notification) er
 		if len(n.Users) == 0 {
 			continue
 		}
-		encoded, err := json.Marshal(n.Event)
-		if err != nil {
-			errs = append(errs, domain.Wrap(domain.KindInvalid, err, "event does not encode as JSON"))
-			continue
-		}
 		users := unique(n.Users)
 		if f.local != nil {
 			if err := f.local.Notify(ctx, users, n.Event); err != nil {
 				errs = append(errs, err)
+				if domain.KindOf(err) == domain.KindInvalid {
+					continue // the event does not encode: skipped everywhere
+				}
 			}
 		}
-		ready = append(ready, prepared{users: users, encoded: encoded})
+		ready = append(ready, prepared{users: users, event: n.Event})
 		everyone = append(everyone, users...)
 	}
 	if len(ready) == 0 {
@@ -168,8 +167,17 @@ func (f *Fanout) NotifyBatch(ctx context.Context, batch []ports.Notification) er
 	var publishes []publish
 	for _, p := range ready {
 		order, byNode := f.route(p.users, nodes)
+		if len(order) == 0 {
+			continue // no socket of its users is on another node
+		}
+		// Encoded here only for other nodes; Local encodes its own frames.
+		encoded, err := json.Marshal(p.event)
+		if err != nil {
+			errs = append(errs, domain.Wrap(domain.KindInvalid, err, "event does not encode as JSON"))
+			continue
+		}
 		for _, n := range order {
-			publishes = append(publishes, publish{nodeChannel(f.c, n), envelope(byNode[n], p.encoded)})
+			publishes = append(publishes, publish{nodeChannel(f.c, n), envelope(byNode[n], encoded)})
 		}
 	}
 	if len(publishes) == 0 {

@@ -330,6 +330,27 @@ func TestFanoutNotifyBatch(t *testing.T) {
 		require.True(t, n2.hub.waitFor(5*time.Second, func([]delivery) bool { return countNamed(n2.hub.of(carol), "after") == before+1 }))
 		assert.Zero(t, countNamed(n2.hub.of(carol), "bad"))
 	})
+
+	t.Run("an event is encoded for other nodes only", func(t *testing.T) {
+		var here, both atomic.Int32
+		require.NoError(t, n1.fanout.NotifyBatch(t.Context(), []ports.Notification{
+			{Users: []domain.UserID{bob}, Event: domain.Event{Name: "here", Data: encodeCounter{&here}}},
+			{Users: []domain.UserID{bob, alice}, Event: domain.Event{Name: "both", Data: encodeCounter{&both}}},
+		}))
+		assert.EqualValues(t, 1, here.Load(), "bob's node encodes its own frame, and nothing goes to Redis")
+		assert.EqualValues(t, 2, both.Load(), "a frame for bob here, one PUBLISH for alice's node")
+		require.True(t, n2.hub.waitFor(5*time.Second, func([]delivery) bool { return countNamed(n2.hub.of(alice), "both") == 1 }))
+		assert.Zero(t, countNamed(n2.hub.of(alice), "here"))
+		assert.Equal(t, 1, countNamed(n1.hub.of(bob), "here"))
+	})
+}
+
+// encodeCounter encodes as 1 and counts how often it was encoded.
+type encodeCounter struct{ n *atomic.Int32 }
+
+func (c encodeCounter) MarshalJSON() ([]byte, error) {
+	c.n.Add(1)
+	return []byte("1"), nil
 }
 
 // assertSequence checks that the "seq" events of ds carry from, from+1, ... to-1.

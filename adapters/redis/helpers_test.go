@@ -110,7 +110,7 @@ func newRecorder(connected ...domain.UserID) *recorder {
 func (r *recorder) Notify(_ context.Context, users []domain.UserID, ev domain.Event) error {
 	b, err := json.Marshal(ev)
 	if err != nil {
-		return err
+		return domain.Wrap(domain.KindInvalid, err, "event does not encode as JSON") // as the hub does
 	}
 	r.mu.Lock()
 	for _, u := range users {
