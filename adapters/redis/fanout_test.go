@@ -331,6 +331,19 @@ func TestFanoutNotifyBatch(t *testing.T) {
 		assert.Zero(t, countNamed(n2.hub.of(carol), "bad"))
 	})
 
+	t.Run("without Local, an event that does not encode is skipped, the rest go", func(t *testing.T) {
+		publisher, err := redis.NewFanout(n1.client, redis.FanoutConfig{Node: "publisher", Presence: n1.presence})
+		require.NoError(t, err)
+		before := countNamed(n2.hub.of(carol), "after")
+		err = publisher.NotifyBatch(t.Context(), []ports.Notification{
+			{Users: []domain.UserID{carol}, Event: domain.Event{Name: "bad", Data: make(chan int)}},
+			{Users: []domain.UserID{carol}, Event: domain.Event{Name: "after", Data: 2}},
+		})
+		assert.Equal(t, domain.KindInvalid, domain.KindOf(err), "%v", err)
+		require.True(t, n2.hub.waitFor(5*time.Second, func([]delivery) bool { return countNamed(n2.hub.of(carol), "after") == before+1 }))
+		assert.Zero(t, countNamed(n2.hub.of(carol), "bad"))
+	})
+
 	t.Run("an event is encoded for other nodes only", func(t *testing.T) {
 		var here, both atomic.Int32
 		require.NoError(t, n1.fanout.NotifyBatch(t.Context(), []ports.Notification{
