@@ -162,7 +162,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = conn.Close(websocket.StatusInternalError, "internal error")
 		return
 	}
-	s.queue <- registered // first in an empty queue; it is never full here
+	s.enqueue(registered) // first in an empty queue; it is never full here
 	ok, first := hub.add(s)
 	if !ok {
 		_ = conn.Close(closeGoingAway, reasonShutdown)

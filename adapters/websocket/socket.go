@@ -37,7 +37,17 @@ type socket struct {
 	expires time.Time // when the access token stops being accepted; zero: never
 	conn    *websocket.Conn
 	raw     net.Conn // the hijacked connection under conn; nil if unknown
-	queue   chan *frame
+
+	// queue holds the frames offered to the writer and not yet taken;
+	// pending counts them together with those the writer took and has not
+	// written yet, and is what QueueSize bounds. The queue grows with what
+	// arrives, so an idle socket keeps a buffer of at most keptBatch frames
+	// for every garbage collection to scan, not one of QueueSize. wake tells
+	// the writer that the queue has frames.
+	qmu     sync.Mutex
+	queue   []*frame
+	pending atomic.Int64
+	wake    chan struct{}
 
 	// ctx is cancelled when the socket starts closing; it bounds the service
 	// calls made on the socket's behalf.
@@ -76,7 +86,7 @@ func newSocket(h *Handler, user domain.UserID, expires time.Time, conn *websocke
 		expires:    expires,
 		conn:       conn,
 		raw:        raw,
-		queue:      make(chan *frame, h.cfg.Hub.cfg.QueueSize),
+		wake:       make(chan struct{}, 1),
 		ctx:        ctx,
 		cancel:     cancel,
 		writerDone: make(chan struct{}),
@@ -92,14 +102,50 @@ func (s *socket) enqueue(f *frame) {
 	if s.ctx.Err() != nil {
 		return
 	}
-	select {
-	case s.queue <- f:
-	default:
+	s.qmu.Lock()
+	full := s.pending.Load() >= int64(s.hub.cfg.QueueSize)
+	if !full {
+		s.queue = append(s.queue, f)
+		s.pending.Add(1)
+	}
+	s.qmu.Unlock()
+	if full {
 		if s.close(closeTooSlow, reasonTooSlow) {
 			s.hub.overflows.Add(1)
-			s.hub.log.Info("websocket: queue full, closing socket", "user", s.user, "queue", cap(s.queue))
+			s.hub.log.Info("websocket: queue full, closing socket", "user", s.user, "queue", s.hub.cfg.QueueSize)
 		}
+		return
 	}
+	select {
+	case s.wake <- struct{}{}:
+	default: // the writer has been told already
+	}
+}
+
+// keptBatch is the largest batch buffer the writer keeps for reuse; a
+// burst's larger one is left to the collector.
+const keptBatch = 16
+
+// take hands the writer every queued frame; buf, empty, becomes the queue.
+func (s *socket) take(buf []*frame) []*frame {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	batch := s.queue
+	s.queue = buf
+	return batch
+}
+
+// sent tells the queue that the writer is done with one frame it took.
+func (s *socket) sent() { s.pending.Add(-1) }
+
+// recycle empties a finished batch for the next take, keeping none of its
+// frames reachable.
+func recycle(batch []*frame) []*frame {
+	clear(batch)
+	if cap(batch) > keptBatch {
+		return nil
+	}
+	return batch[:0]
 }
 
 // close asks the writer to close the connection with code and reason. The
@@ -149,6 +195,7 @@ func (s *socket) writeLoop() {
 	// is in flight at a time.
 	pong := make(chan error, 1)
 	pinging := false
+	var batch []*frame
 	for {
 		if s.ctx.Err() != nil {
 			return
@@ -156,15 +203,23 @@ func (s *socket) writeLoop() {
 		select {
 		case <-s.ctx.Done():
 			return
-		case f := <-s.queue:
-			if err := s.handle(f); err != nil {
-				s.fail("write", err)
-				return
+		case <-s.wake:
+			batch = s.take(batch)
+			for _, f := range batch {
+				if s.ctx.Err() != nil {
+					return
+				}
+				if err := s.handle(f); err != nil {
+					s.fail("write", err)
+					return
+				}
+				s.sent()
+				if grace == nil {
+					grace = time.NewTimer(cfg.ResumeGrace)
+					graceC = grace.C
+				}
 			}
-			if grace == nil {
-				grace = time.NewTimer(cfg.ResumeGrace)
-				graceC = grace.C
-			}
+			batch = recycle(batch)
 		case <-graceC:
 			graceC = nil
 			if err := s.sync(); err != nil {
@@ -220,7 +275,7 @@ func (s *socket) handle(f *frame) error {
 		}
 		return s.sync()
 	case f.conv != "" && !s.synced:
-		if len(s.held) >= cap(s.queue) {
+		if len(s.held) >= s.hub.cfg.QueueSize {
 			s.close(closeTooSlow, reasonTooSlow)
 			return nil
 		}
