@@ -88,8 +88,14 @@ func (a *App) announce(ctx context.Context, stored []ports.Appended) {
 		}
 		notes = append(notes, ports.Notification{Users: []domain.UserID{m.ReceiverID, m.SenderID}, Event: domain.NewMessageEvent(m)})
 	}
+	// Both are round trips to the cache; neither waits for the other.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.invalidateUnread(ctx, receivers...)
+	}()
 	a.notifyAll(ctx, notes)
-	a.invalidateUnread(ctx, receivers...)
+	<-done
 }
 
 // notifyAll pushes notes in order, in one call when the Notifier takes

@@ -123,8 +123,8 @@ func (f *Fanout) Notify(ctx context.Context, users []domain.UserID, ev domain.Ev
 var _ ports.BatchNotifier = (*Fanout)(nil)
 
 // NotifyBatch implements ports.BatchNotifier: it hands each notification to
-// Local in order, as Notify does, then looks up the nodes of every user of the
-// batch in one round trip and sends the PUBLISHes for other nodes in one
+// Local in order, as Notify does, while it looks up the nodes of every user of
+// the batch in one round trip, then sends the PUBLISHes for other nodes in one
 // pipeline, in batch order, so that a node's channel carries them in that
 // order. An event is encoded for the PUBLISH only when a socket of one of its
 // users is on another node. A notification whose event does not encode is
@@ -135,30 +135,49 @@ func (f *Fanout) NotifyBatch(ctx context.Context, batch []ports.Notification) er
 		event domain.Event
 	}
 	ready := make([]prepared, 0, len(batch))
-	var errs []error
 	var everyone []domain.UserID
 	for _, n := range batch {
 		if len(n.Users) == 0 {
 			continue
 		}
 		users := unique(n.Users)
-		if f.local != nil {
-			if err := f.local.Notify(ctx, users, n.Event); err != nil {
+		ready = append(ready, prepared{users: users, event: n.Event})
+		everyone = append(everyone, users...)
+	}
+	if len(ready) == 0 {
+		return nil
+	}
+	var (
+		nodes     map[domain.UserID][]ports.NodeID
+		lookupErr error
+	)
+	lookup := func() { nodes, lookupErr = f.presence.lookup(ctx, unique(everyone)) }
+	var errs []error
+	if f.local == nil {
+		lookup()
+	} else {
+		// The lookup's round trip overlaps the local deliveries (each
+		// encodes a frame and wakes a socket's writer).
+		looked := make(chan struct{})
+		go func() {
+			defer close(looked)
+			lookup()
+		}()
+		kept := ready[:0]
+		for _, p := range ready {
+			if err := f.local.Notify(ctx, p.users, p.event); err != nil {
 				errs = append(errs, err)
 				if domain.KindOf(err) == domain.KindInvalid {
 					continue // the event does not encode: skipped everywhere
 				}
 			}
+			kept = append(kept, p)
 		}
-		ready = append(ready, prepared{users: users, event: n.Event})
-		everyone = append(everyone, users...)
+		ready = kept
+		<-looked
 	}
-	if len(ready) == 0 {
-		return errors.Join(errs...)
-	}
-	nodes, err := f.presence.lookup(ctx, unique(everyone))
-	if err != nil {
-		return errors.Join(append(errs, err)...)
+	if lookupErr != nil {
+		return errors.Join(append(errs, lookupErr)...)
 	}
 	type publish struct {
 		channel string
@@ -185,7 +204,7 @@ func (f *Fanout) NotifyBatch(ctx context.Context, batch []ports.Notification) er
 	}
 	ctx, cancel := f.c.bound(ctx)
 	defer cancel()
-	_, err = f.c.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+	_, err := f.c.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
 		for _, p := range publishes {
 			pipe.Publish(ctx, p.channel, p.payload)
 		}
