@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"sync"
 
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
@@ -89,13 +90,10 @@ func (a *App) announce(ctx context.Context, stored []ports.Appended) {
 		notes = append(notes, ports.Notification{Users: []domain.UserID{m.ReceiverID, m.SenderID}, Event: domain.NewMessageEvent(m)})
 	}
 	// Both are round trips to the cache; neither waits for the other.
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		a.invalidateUnread(ctx, receivers...)
-	}()
+	var invalidated sync.WaitGroup
+	invalidated.Go(func() { a.invalidateUnread(ctx, receivers...) })
 	a.notifyAll(ctx, notes)
-	<-done
+	invalidated.Wait()
 }
 
 // notifyAll pushes notes in order, in one call when the Notifier takes

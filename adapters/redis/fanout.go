@@ -158,11 +158,8 @@ func (f *Fanout) NotifyBatch(ctx context.Context, batch []ports.Notification) er
 	} else {
 		// The lookup's round trip overlaps the local deliveries (each
 		// encodes a frame and wakes a socket's writer).
-		looked := make(chan struct{})
-		go func() {
-			defer close(looked)
-			lookup()
-		}()
+		var looked sync.WaitGroup
+		looked.Go(lookup)
 		kept := ready[:0]
 		for _, p := range ready {
 			if err := f.local.Notify(ctx, p.users, p.event); err != nil {
@@ -174,7 +171,7 @@ func (f *Fanout) NotifyBatch(ctx context.Context, batch []ports.Notification) er
 			kept = append(kept, p)
 		}
 		ready = kept
-		<-looked
+		looked.Wait()
 	}
 	if lookupErr != nil {
 		return errors.Join(append(errs, lookupErr)...)
