@@ -89,6 +89,10 @@ func (a *App) announce(ctx context.Context, stored []ports.Appended) {
 		}
 		notes = append(notes, ports.Notification{Users: []domain.UserID{m.ReceiverID, m.SenderID}, Event: domain.NewMessageEvent(m)})
 	}
+	if a.cfg.Unread == nil || len(receivers) == 0 {
+		a.notifyAll(ctx, notes)
+		return
+	}
 	// Both are round trips to the cache; neither waits for the other.
 	var invalidated sync.WaitGroup
 	invalidated.Go(func() { a.invalidateUnread(ctx, receivers...) })
