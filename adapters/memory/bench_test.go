@@ -3,6 +3,8 @@ package memory_test
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,6 +42,46 @@ func BenchmarkAppendBatch(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkCollectHistory measures a full garbage collection of a process
+// whose store holds 500,000 messages of 64 bytes in 500 conversations: the
+// embedded default marks its whole history on every collection. It reports
+// the live heap too.
+func BenchmarkCollectHistory(b *testing.B) {
+	s := memory.NewStore()
+	users := make([]domain.UserID, 1000)
+	for i := range users {
+		users[i] = domain.NewUserID()
+	}
+	text := strings.Repeat("x", 64)
+	const total, size = 500_000, 100
+	batch := make([]ports.Append, size)
+	for n := 0; n < total; {
+		for j := range batch {
+			pair := (n % 500) * 2
+			m, err := domain.NewMessage(domain.Draft{SenderID: users[pair], ReceiverID: users[pair+1], Text: text, ClientMessageID: fmt.Sprint(n)}, time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			batch[j] = ports.Append{Message: m}
+			n++
+		}
+		if _, err := s.AppendBatch(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	clear(batch)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ResetTimer()
+	for b.Loop() {
+		runtime.GC()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "live-MiB")
+	runtime.KeepAlive(s)
 }
 
 // BenchmarkLog publishes records from 4 goroutines and consumes them with one

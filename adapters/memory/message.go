@@ -1,13 +1,15 @@
 package memory
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
@@ -18,12 +20,106 @@ import (
 type conversation struct {
 	id      domain.ConversationID
 	members [2]domain.UserID // in id order
-	msgs    []domain.Message
+	msgs    []record
 	// received lists, per member, the sequences of the messages that member
 	// received, ascending: unread counts are a binary search away.
 	received  [2][]domain.Sequence
 	read      [2]domain.Sequence
 	delivered [2]domain.Sequence
+}
+
+// record is a message as the store keeps it. Every garbage collection marks
+// the whole history, so a record holds a single pointer, to a single
+// allocation: the conversation supplies its id and members, the id and the
+// times are numbers, and the variable-length fields share one string.
+type record struct {
+	id     uuid.UUID
+	fields string // type, client message id, text and metadata, back to back
+	// The lengths of the first three of fields; metadata is the rest.
+	typeLen, clientLen, textLen uint32
+	sender                      uint8 // index in members
+	sentAt                      instant
+	deliveredAt, readAt         instant
+}
+
+// instant is a time kept without its location (the store's times are UTC).
+type instant struct {
+	sec  int64
+	nsec int32
+	set  bool
+}
+
+func instantOf(t time.Time) instant {
+	return instant{sec: t.Unix(), nsec: int32(t.Nanosecond()), set: true}
+}
+
+func (i instant) time() time.Time { return time.Unix(i.sec, int64(i.nsec)).UTC() }
+
+// ptr returns the time, or nil when it is not set.
+func (i instant) ptr() *time.Time {
+	if !i.set {
+		return nil
+	}
+	t := i.time()
+	return &t
+}
+
+// newRecord packs m, a valid message of c.
+func (c *conversation) newRecord(m domain.Message) record {
+	id, _ := uuid.Parse(string(m.ID)) // valid: checked by Validate
+	var b strings.Builder
+	b.Grow(len(m.Type) + len(m.ClientMessageID) + len(m.Text) + len(m.Metadata))
+	b.WriteString(string(m.Type))
+	b.WriteString(m.ClientMessageID)
+	b.WriteString(m.Text)
+	b.Write(m.Metadata)
+	r := record{
+		id:        id,
+		fields:    b.String(),
+		typeLen:   uint32(len(m.Type)),
+		clientLen: uint32(len(m.ClientMessageID)),
+		textLen:   uint32(len(m.Text)),
+		sentAt:    instantOf(m.SentAt),
+	}
+	if m.SenderID == c.members[1] {
+		r.sender = 1
+	}
+	return r
+}
+
+// message unpacks the message at index i of c.
+func (c *conversation) message(i int) domain.Message {
+	r := &c.msgs[i]
+	f := r.fields
+	typ, f := f[:r.typeLen], f[r.typeLen:]
+	client, f := f[:r.clientLen], f[r.clientLen:]
+	text, meta := f[:r.textLen], f[r.textLen:]
+	m := domain.Message{
+		ID:              domain.MessageID(r.id.String()),
+		ClientMessageID: client,
+		ConversationID:  c.id,
+		Sequence:        domain.Sequence(i + 1),
+		SenderID:        c.members[r.sender],
+		ReceiverID:      c.members[1-r.sender],
+		Text:            text,
+		Type:            domain.MessageType(typ),
+		SentAt:          r.sentAt.time(),
+		DeliveredAt:     r.deliveredAt.ptr(),
+		ReadAt:          r.readAt.ptr(),
+	}
+	if meta != "" {
+		m.Metadata = json.RawMessage(meta)
+	}
+	return m
+}
+
+// messages unpacks the messages at indexes [from, to) of c.
+func (c *conversation) messages(from, to int) []domain.Message {
+	out := make([]domain.Message, 0, to-from)
+	for i := from; i < to; i++ {
+		out = append(out, c.message(i))
+	}
+	return out
 }
 
 // member returns the index of u in c.members, or -1.
@@ -46,13 +142,13 @@ func (c *conversation) unread(i int) int64 {
 	return int64(len(recv) - k)
 }
 
-// msgRef locates a stored message.
+// msgRef locates a stored message: the conversation's index in Store.convList
+// and the message's sequence. It holds no pointer, so neither does the index
+// of every message.
 type msgRef struct {
-	conv *conversation
+	conv int
 	seq  domain.Sequence
 }
-
-func (r msgRef) message() domain.Message { return r.conv.msgs[r.seq-1] }
 
 // AppendBatch stores the batch atomically, skipping messages already stored
 // and giving each new one the next sequence of its conversation.
@@ -72,40 +168,53 @@ func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.
 	s.msgMu.Lock()
 	defer s.msgMu.Unlock()
 	for i, a := range batch {
-		if ref, ok := s.messages[a.Message.ID]; ok {
-			out[i] = ports.Appended{Message: ref.message(), Duplicate: true}
+		key, _ := uuid.Parse(string(a.Message.ID)) // valid: checked above
+		if ref, ok := s.messages[key]; ok {
+			out[i] = ports.Appended{Message: s.convList[ref.conv].message(int(ref.seq) - 1), Duplicate: true}
 			continue
 		}
-		c := s.conversation(a.Message.ConversationID)
+		ci := s.conversation(a.Message.ConversationID)
+		c := s.convList[ci]
 		m := a.Message
 		m.Sequence = domain.Sequence(len(c.msgs) + 1)
-		m.Metadata = bytes.Clone(m.Metadata)
 		m.DeliveredAt, m.ReadAt = nil, nil
-		c.msgs = append(c.msgs, m)
+		c.msgs = append(c.msgs, c.newRecord(m))
 		if r := c.member(m.ReceiverID); r >= 0 {
 			c.received[r] = append(c.received[r], m.Sequence)
 		}
-		s.messages[m.ID] = msgRef{c, m.Sequence}
+		s.messages[key] = msgRef{ci, m.Sequence}
 		out[i] = ports.Appended{Message: m}
 	}
 	return out, nil
 }
 
-// conversation returns the state of id, creating it. The caller holds msgMu.
-func (s *Store) conversation(id domain.ConversationID) *conversation {
-	if c, ok := s.convs[id]; ok {
-		return c
+// conversation returns the index in convList of the state of id, creating it.
+// The caller holds msgMu.
+func (s *Store) conversation(id domain.ConversationID) int {
+	if i, ok := s.convIndex[id]; ok {
+		return i
 	}
 	a, b := id.Members()
 	c := &conversation{id: id, members: [2]domain.UserID{a, b}}
-	s.convs[id] = c
+	i := len(s.convList)
+	s.convList = append(s.convList, c)
+	s.convIndex[id] = i
 	for _, u := range c.members {
 		if s.userConvs[u] == nil {
 			s.userConvs[u] = map[domain.ConversationID]*conversation{}
 		}
 		s.userConvs[u][id] = c
 	}
-	return c
+	return i
+}
+
+// lookup returns the state of id, if it has any. The caller holds msgMu.
+func (s *Store) lookup(id domain.ConversationID) (*conversation, bool) {
+	i, ok := s.convIndex[id]
+	if !ok {
+		return nil, false
+	}
+	return s.convList[i], true
 }
 
 // History returns a page of conv in ascending sequence order and whether more
@@ -120,7 +229,7 @@ func (s *Store) History(ctx context.Context, conv domain.ConversationID, page do
 	}
 	s.msgMu.RLock()
 	defer s.msgMu.RUnlock()
-	c, ok := s.convs[conv]
+	c, ok := s.lookup(conv)
 	if !ok {
 		return nil, false, nil
 	}
@@ -144,7 +253,7 @@ func (s *Store) History(ctx context.Context, conv domain.ConversationID, page do
 		from, to = max(lo, hi-page.Limit), hi
 		more = from > lo
 	}
-	return slices.Clone(c.msgs[from:to]), more, nil
+	return c.messages(from, to), more, nil
 }
 
 // MarkRead advances reader's read watermark and stamps readAt (and deliveredAt
@@ -171,7 +280,7 @@ func (s *Store) mark(ctx context.Context, conv domain.ConversationID, user domai
 	}
 	s.msgMu.Lock()
 	defer s.msgMu.Unlock()
-	c, ok := s.convs[conv]
+	c, ok := s.lookup(conv)
 	if !ok {
 		return 0, false, nil // nothing to mark: the watermark clamps to 0
 	}
@@ -184,16 +293,16 @@ func (s *Store) mark(ctx context.Context, conv domain.ConversationID, user domai
 	if target <= *wm {
 		return *wm, false, nil
 	}
-	stamp := at
+	stamp := instantOf(at)
 	recv := c.received[i]
 	k := sort.Search(len(recv), func(j int) bool { return recv[j] > *wm })
 	for ; k < len(recv) && recv[k] <= target; k++ {
-		m := &c.msgs[recv[k]-1]
-		if read && m.ReadAt == nil {
-			m.ReadAt = &stamp
+		r := &c.msgs[recv[k]-1]
+		if read && !r.readAt.set {
+			r.readAt = stamp
 		}
-		if m.DeliveredAt == nil {
-			m.DeliveredAt = &stamp
+		if !r.deliveredAt.set {
+			r.deliveredAt = stamp
 		}
 	}
 	*wm = target
@@ -237,7 +346,7 @@ func (s *Store) Conversations(ctx context.Context, user domain.UserID, limit int
 		sums = append(sums, domain.ConversationSummary{
 			ConversationID: id,
 			Peer:           domain.User{ID: c.members[1-i]},
-			LastMessage:    c.msgs[len(c.msgs)-1],
+			LastMessage:    c.message(len(c.msgs) - 1),
 			UnreadCount:    c.unread(i),
 		})
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	"github.com/google/uuid"
+
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
 )
@@ -29,8 +31,9 @@ type Store struct {
 	rotations int             // since the last sweep of expired tokens
 
 	msgMu     sync.RWMutex
-	convs     map[domain.ConversationID]*conversation
-	messages  map[domain.MessageID]msgRef
+	convList  []*conversation
+	convIndex map[domain.ConversationID]int // into convList
+	messages  map[uuid.UUID]msgRef          // by message id
 	userConvs map[domain.UserID]map[domain.ConversationID]*conversation
 }
 
@@ -52,8 +55,8 @@ func NewStore() *Store {
 		friendsOf:   map[domain.UserID]map[pair]struct{}{},
 		tokens:      map[string]*storedToken{},
 		revoked:     map[string]bool{},
-		convs:       map[domain.ConversationID]*conversation{},
-		messages:    map[domain.MessageID]msgRef{},
+		convIndex:   map[domain.ConversationID]int{},
+		messages:    map[uuid.UUID]msgRef{},
 		userConvs:   map[domain.UserID]map[domain.ConversationID]*conversation{},
 	}
 }

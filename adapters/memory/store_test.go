@@ -126,3 +126,51 @@ func TestStoreReturnsCopies(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "hi", again[0].Text)
 }
+
+// A stored message comes back whole: both senders, every field, its times to
+// the nanosecond and in UTC, and a duplicate returns the stored one.
+func TestStoreKeepsEveryField(t *testing.T) {
+	s, a, b, _ := twoUsers(t)
+	zone := time.FixedZone("UTC+2", 2*60*60)
+	sent := time.Date(2031, 5, 6, 7, 8, 9, 123456789, zone)
+	ab, err := domain.NewMessage(domain.Draft{SenderID: a.ID, ReceiverID: b.ID, Text: "a to b", Type: "image",
+		Metadata: []byte(`{"url":"https://example.com/i.png"}`), ClientMessageID: "client-1"}, sent)
+	require.NoError(t, err)
+	ba, err := domain.NewMessage(domain.Draft{SenderID: b.ID, ReceiverID: a.ID, Text: "b to a"}, sent.Add(time.Nanosecond))
+	require.NoError(t, err)
+	ab.SentAt, ba.SentAt = ab.SentAt.In(zone), ba.SentAt.In(zone)
+	_, err = s.AppendBatch(t.Context(), []ports.Append{{Message: ab}, {Message: ba}})
+	require.NoError(t, err)
+
+	read := time.Date(2031, 5, 6, 8, 0, 0, 987654321, zone)
+	_, _, err = s.MarkRead(t.Context(), ab.ConversationID, b.ID, 1, read)
+	require.NoError(t, err)
+	delivered := read.Add(time.Microsecond)
+	_, _, err = s.MarkDelivered(t.Context(), ab.ConversationID, a.ID, 2, delivered)
+	require.NoError(t, err)
+
+	page, _, err := s.History(t.Context(), ab.ConversationID, domain.Page{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, page, 2)
+	for i, want := range []domain.Message{ab, ba} {
+		got := page[i]
+		want.Sequence = domain.Sequence(i + 1)
+		assert.Equal(t, want.SentAt.UTC(), got.SentAt, "message %d: the same instant, in UTC", i)
+		want.SentAt, want.DeliveredAt, want.ReadAt = got.SentAt, got.DeliveredAt, got.ReadAt
+		assert.Equal(t, want, got, "message %d", i)
+	}
+	require.NotNil(t, page[0].ReadAt)
+	require.NotNil(t, page[0].DeliveredAt)
+	assert.Equal(t, read.UTC(), *page[0].ReadAt)
+	assert.Equal(t, read.UTC(), *page[0].DeliveredAt, "reading delivered it at the same time")
+	assert.Nil(t, page[1].ReadAt)
+	require.NotNil(t, page[1].DeliveredAt)
+	assert.Equal(t, delivered.UTC(), *page[1].DeliveredAt)
+	assert.Nil(t, page[1].Metadata, "no metadata stays none")
+
+	again, err := s.AppendBatch(t.Context(), []ports.Append{{Message: ab}})
+	require.NoError(t, err)
+	require.Len(t, again, 1)
+	assert.True(t, again[0].Duplicate)
+	assert.Equal(t, page[0], again[0].Message)
+}
