@@ -14,29 +14,46 @@ import (
 	"github.com/messenger-go/messenger/ports"
 )
 
-// BenchmarkAppendBatch stores batches of 100 messages spread over 500
-// conversations, the consumer's shape under load.
-func BenchmarkAppendBatch(b *testing.B) {
-	s := memory.NewStore()
+// chatter builds batches of messages spread over 500 conversations of 1,000
+// users, the consumer's shape under load.
+type chatter struct {
+	users []domain.UserID
+	text  string
+	n     int // messages built so far
+}
+
+func newChatter(text string) *chatter {
 	users := make([]domain.UserID, 1000)
 	for i := range users {
 		users[i] = domain.NewUserID()
 	}
+	return &chatter{users: users, text: text}
+}
+
+// fill replaces batch's messages with the next ones.
+func (c *chatter) fill(b *testing.B, batch []ports.Append) {
+	for j := range batch {
+		pair := (c.n % 500) * 2
+		m, err := domain.NewMessage(domain.Draft{SenderID: c.users[pair], ReceiverID: c.users[pair+1], Text: c.text, ClientMessageID: fmt.Sprint(c.n)}, time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch[j] = ports.Append{Message: m}
+		c.n++
+	}
+}
+
+// BenchmarkAppendBatch stores batches of 100 messages spread over 500
+// conversations, the consumer's shape under load.
+func BenchmarkAppendBatch(b *testing.B) {
+	s := memory.NewStore()
+	chat := newChatter("hello there")
 	const size = 100
 	batch := make([]ports.Append, size)
-	n := 0
 	b.ResetTimer()
 	for i := 0; i < b.N; i += size {
 		b.StopTimer()
-		for j := range batch {
-			pair := (n % 500) * 2
-			m, err := domain.NewMessage(domain.Draft{SenderID: users[pair], ReceiverID: users[pair+1], Text: "hello there", ClientMessageID: fmt.Sprint(n)}, time.Now())
-			if err != nil {
-				b.Fatal(err)
-			}
-			batch[j] = ports.Append{Message: m}
-			n++
-		}
+		chat.fill(b, batch)
 		b.StartTimer()
 		if _, err := s.AppendBatch(context.Background(), batch); err != nil {
 			b.Fatal(err)
@@ -50,23 +67,11 @@ func BenchmarkAppendBatch(b *testing.B) {
 // the live heap too.
 func BenchmarkCollectHistory(b *testing.B) {
 	s := memory.NewStore()
-	users := make([]domain.UserID, 1000)
-	for i := range users {
-		users[i] = domain.NewUserID()
-	}
-	text := strings.Repeat("x", 64)
+	chat := newChatter(strings.Repeat("x", 64))
 	const total, size = 500_000, 100
 	batch := make([]ports.Append, size)
-	for n := 0; n < total; {
-		for j := range batch {
-			pair := (n % 500) * 2
-			m, err := domain.NewMessage(domain.Draft{SenderID: users[pair], ReceiverID: users[pair+1], Text: text, ClientMessageID: fmt.Sprint(n)}, time.Now())
-			if err != nil {
-				b.Fatal(err)
-			}
-			batch[j] = ports.Append{Message: m}
-			n++
-		}
+	for chat.n < total {
+		chat.fill(b, batch)
 		if _, err := s.AppendBatch(context.Background(), batch); err != nil {
 			b.Fatal(err)
 		}

@@ -64,9 +64,8 @@ func (i instant) ptr() *time.Time {
 	return &t
 }
 
-// newRecord packs m, a valid message of c.
-func (c *conversation) newRecord(m domain.Message) record {
-	id, _ := uuid.Parse(string(m.ID)) // valid: checked by Validate
+// newRecord packs m, a valid message of c whose id is id.
+func (c *conversation) newRecord(id uuid.UUID, m domain.Message) record {
 	var b strings.Builder
 	b.Grow(len(m.Type) + len(m.ClientMessageID) + len(m.Text) + len(m.Metadata))
 	b.WriteString(string(m.Type))
@@ -178,7 +177,7 @@ func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.
 		m := a.Message
 		m.Sequence = domain.Sequence(len(c.msgs) + 1)
 		m.DeliveredAt, m.ReadAt = nil, nil
-		c.msgs = append(c.msgs, c.newRecord(m))
+		c.msgs = append(c.msgs, c.newRecord(key, m))
 		if r := c.member(m.ReceiverID); r >= 0 {
 			c.received[r] = append(c.received[r], m.Sequence)
 		}
