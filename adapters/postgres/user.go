@@ -142,12 +142,3 @@ func optionalTime(t time.Time) *time.Time {
 	}
 	return &t
 }
-
-// utcPtr is utc for an optional time.
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
