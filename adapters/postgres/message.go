@@ -20,6 +20,8 @@ import (
 	"github.com/messenger-go/messenger/ports"
 )
 
+var _ ports.MessageStore = (*Store)(nil)
+
 // messageColumns are the columns scanMessage reads, in order.
 const messageColumns = `ch.message_id, ch.client_message_id, ch.conversation_id, ch.sequence_id, ch.sender_id,
 	ch.receiver_id, ch.message, ch.message_type, ch.metadata, ch."timestamp", ch.delivered_at, ch.read_at`

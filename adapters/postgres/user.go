@@ -8,7 +8,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
 )
+
+var _ ports.UserStore = (*Store)(nil)
 
 // maxPasswordHashBytes bounds the stored password hash (the users.password column).
 const maxPasswordHashBytes = 512

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
@@ -73,12 +74,8 @@ var (
 
 // NewFanout returns a Fanout on c.
 func NewFanout(c *Client, cfg FanoutConfig) (*Fanout, error) {
-	if cfg.HealthInterval == 0 {
-		cfg.HealthInterval = DefaultHealthInterval
-	}
-	if cfg.MaxBackoff == 0 {
-		cfg.MaxBackoff = DefaultMaxBackoff
-	}
+	cfg.HealthInterval = cmp.Or(cfg.HealthInterval, DefaultHealthInterval)
+	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, DefaultMaxBackoff)
 	switch {
 	case c == nil:
 		return nil, domain.Errorf(domain.KindInvalid, "redis fanout: nil client")
