@@ -103,10 +103,10 @@ type MessageStore interface {
 	// contiguous from 1, even when several callers append to it concurrently
 	// (appends to one conversation are serialised). The result has one entry per
 	// input, in input order.
-	// Errors: KindInvalid or KindTooLarge for a message the store cannot keep:
-	// an id that is not a UUID, or a limit the implementation documents
-	// (nothing is stored); KindUnavailable when the store cannot be reached
-	// (nothing is stored; retrying the same batch is safe).
+	// Errors: KindInvalid for a message the store cannot keep: an id that is
+	// not a UUID, or a limit the implementation documents (nothing is stored;
+	// the caller sets the message aside); KindUnavailable when the store
+	// cannot be reached (nothing is stored; retrying the same batch is safe).
 	AppendBatch(ctx context.Context, batch []Append) ([]Appended, error)
 	// History returns a page of conv's messages in ascending sequence order and
 	// whether more messages lie beyond the page in its direction (older for a
