@@ -20,14 +20,9 @@ func (a *App) HandleChatMessages(ctx context.Context, batch []ports.Record) ([]p
 	kept := make([]ports.Record, 0, len(batch))
 	var rejected []ports.Rejection
 	for _, rec := range batch {
-		var m domain.Message
-		if err := json.Unmarshal(rec.Value, &m); err != nil {
-			rejected = append(rejected, ports.Rejection{Record: rec, Reason: "undecodable message: " + err.Error()})
-			continue
-		}
-		m.Sequence, m.DeliveredAt, m.ReadAt = 0, nil, nil
-		if err := m.Validate(); err != nil {
-			rejected = append(rejected, ports.Rejection{Record: rec, Reason: "invalid message: " + err.Error()})
+		m, reason := decodeMessage(rec.Value)
+		if reason != "" {
+			rejected = append(rejected, ports.Rejection{Record: rec, Reason: reason})
 			continue
 		}
 		appends = append(appends, ports.Append{Message: m, Position: ports.LogPosition{Partition: rec.Partition, Offset: rec.Offset}})
@@ -38,8 +33,8 @@ func (a *App) HandleChatMessages(ctx context.Context, batch []ports.Record) ([]p
 	}
 	stored, err := a.cfg.Messages.AppendBatch(ctx, appends)
 	if domain.KindOf(err) == domain.KindInvalid {
-		// The store refused something validation let through: find it one by
-		// one, so the rest of the batch still flows.
+		// The store refused a message it cannot keep: find it one by one, so
+		// the rest of the batch still flows.
 		stored, rejected, err = a.appendEach(ctx, appends, kept, rejected)
 	}
 	if err != nil {
@@ -47,6 +42,24 @@ func (a *App) HandleChatMessages(ctx context.Context, batch []ports.Record) ([]p
 	}
 	a.announce(ctx, stored)
 	return rejected, nil
+}
+
+// decodeMessage reads a chat-messages record, or says why it cannot be a
+// message. The log holds what SendMessage published after NewMessage accepted
+// it, so the content is trusted; the identity is checked (see
+// domain.Message.CheckIdentity), as the store's idempotency rests on it and
+// other processes can write to the log too. A store refuses what it cannot
+// keep besides, and HandleChatMessages rejects that record alone.
+func decodeMessage(value []byte) (domain.Message, string) {
+	var m domain.Message
+	if err := json.Unmarshal(value, &m); err != nil {
+		return domain.Message{}, "undecodable message: " + err.Error()
+	}
+	if err := m.CheckIdentity(); err != nil {
+		return domain.Message{}, "invalid message: " + err.Error()
+	}
+	m.Sequence, m.DeliveredAt, m.ReadAt = 0, nil, nil // assigned by the store
+	return domain.RestoreMessage(m), ""
 }
 
 // appendEach stores the batch message by message, rejecting the ones the store

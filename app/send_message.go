@@ -8,10 +8,12 @@ import (
 	"github.com/messenger-go/messenger/ports"
 )
 
-// SendMessage validates d, checks that its sender may write to its receiver, and
-// appends it to chat-messages keyed by conversation. It answers only after the
-// log accepted the record, so an answered send is never lost (I1); the sequence
-// is assigned when the record is stored and arrives with newMessage.
+// SendMessage validates d (domain.NewMessage, the one validation of a message,
+// with the App's clock as the send time), checks that its sender may write to
+// its receiver, and appends it to chat-messages keyed by conversation. It
+// answers only after the log accepted the record, so an answered send is never
+// lost (I1); the sequence is assigned when the record is stored and arrives
+// with newMessage.
 func (a *App) SendMessage(ctx context.Context, d domain.Draft) (ports.SendReceipt, error) {
 	m, err := domain.NewMessage(d, a.now())
 	if err != nil {

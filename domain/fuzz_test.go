@@ -79,8 +79,8 @@ func FuzzNewMessage(f *testing.F) {
 			return
 		}
 
-		if err := m.Validate(); err != nil {
-			t.Fatalf("accepted message fails Validate: %v", err)
+		if err := m.CheckIdentity(); err != nil {
+			t.Fatalf("accepted message fails CheckIdentity: %v", err)
 		}
 		if m.Text != text {
 			t.Fatalf("text changed: %q -> %q", text, m.Text)
@@ -110,8 +110,8 @@ func FuzzNewMessage(f *testing.F) {
 		if err := json.Unmarshal(raw, &back); err != nil {
 			t.Fatalf("unmarshal %s: %v", raw, err)
 		}
-		if err := back.Validate(); err != nil {
-			t.Fatalf("message fails Validate after a JSON round trip: %v\n%s", err, raw)
+		if err := back.CheckIdentity(); err != nil {
+			t.Fatalf("message fails CheckIdentity after a JSON round trip: %v\n%s", err, raw)
 		}
 		if back.Text != m.Text || back.ID != m.ID || back.Type != m.Type || !back.SentAt.Equal(m.SentAt) {
 			t.Fatalf("JSON round trip changed the message:\n%+v\n%+v", m, back)

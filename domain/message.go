@@ -68,7 +68,10 @@ type Draft struct {
 }
 
 // NewMessage validates d and returns the unsequenced message it describes, with
-// its conversation and its deterministic id. now is the send time.
+// its conversation and its deterministic id. now is the send time. It is the
+// one validation of a message: SendMessage calls it when the core takes a
+// message in, and every later layer (the log, the stores, the sockets) works
+// on what it returned, rebuilt by RestoreMessage where it was kept.
 func NewMessage(d Draft, now time.Time) (Message, error) {
 	if err := ValidateText(d.Text); err != nil {
 		return Message{}, err
@@ -112,9 +115,39 @@ func NewMessage(d Draft, now time.Time) (Message, error) {
 	}, nil
 }
 
-// Validate checks a message read back from a log or a store: the same rules as
-// NewMessage, plus the consistency of its derived fields.
-func (m Message) Validate() error {
+// RestoreMessage rebuilds a message that NewMessage accepted earlier from what a
+// store or the message log kept of it, given as the fields of kept. It trusts
+// its source and runs none of NewMessage's rules again, so input from outside
+// the system must go through NewMessage, never here. It only gives back the
+// form NewMessage returns where keeping a message may change it: times in UTC,
+// and empty metadata as none.
+func RestoreMessage(kept Message) Message {
+	m := kept
+	m.SentAt = m.SentAt.UTC()
+	m.DeliveredAt, m.ReadAt = utcPtr(m.DeliveredAt), utcPtr(m.ReadAt)
+	if len(m.Metadata) == 0 {
+		m.Metadata = nil
+	}
+	return m
+}
+
+// utcPtr returns t in UTC: t itself when it is already.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil || t.Location() == time.UTC {
+		return t
+	}
+	u := t.UTC()
+	return &u
+}
+
+// CheckIdentity checks the fields that make m one message and no other: its
+// sender and receiver are canonical user ids, its conversation is theirs, its
+// id is derived from its sender and a non-empty clientMessageId, and it has a
+// send time. Stores find duplicates and count sequences by these fields, so a
+// message read back from a source other processes write to (the message log)
+// is checked for them before it is stored. Its content (text, type, metadata)
+// is not checked: NewMessage did that before the message was published.
+func (m Message) CheckIdentity() error {
 	for _, id := range []UserID{m.SenderID, m.ReceiverID} {
 		canon, err := ParseUserID(string(id))
 		if err != nil {
@@ -124,27 +157,15 @@ func (m Message) Validate() error {
 			return Errorf(KindInvalid, "user id %q is not in canonical form", clip(string(id)))
 		}
 	}
-	if m.Sequence < 0 {
-		return Errorf(KindInvalid, "negative sequence")
-	}
-	if err := ValidateText(m.Text); err != nil {
-		return err
-	}
-	if _, err := ParseMessageType(string(m.Type)); err != nil || m.Type == "" {
-		return Errorf(KindInvalid, "unknown messageType %q", clip(string(m.Type)))
-	}
-	if _, err := ValidateMetadata(m.Metadata); err != nil {
-		return err
-	}
-	if err := ValidateClientMessageID(m.ClientMessageID); err != nil {
-		return err
-	}
 	conv, err := NewConversationID(m.SenderID, m.ReceiverID)
 	if err != nil {
 		return err
 	}
 	if conv != m.ConversationID {
 		return Errorf(KindInvalid, "conversation id does not match its members")
+	}
+	if m.ClientMessageID == "" {
+		return Errorf(KindInvalid, "clientMessageId is empty")
 	}
 	if m.ID != DeriveMessageID(m.SenderID, m.ClientMessageID) {
 		return Errorf(KindInvalid, "message id does not match sender and clientMessageId")
@@ -190,8 +211,9 @@ func ValidateClientMessageID(s string) error {
 }
 
 // ValidateMetadata checks optional metadata: a JSON object (or null/absent) of at
-// most MaxMetadataBytes, with no NUL anywhere (PostgreSQL jsonb rejects \u0000).
-// It returns the compacted object, or nil when there is none.
+// most MaxMetadataBytes, valid UTF-8, whose strings are Unicode text and whose
+// numbers have an exponent of at most MaxMetadataExponent (see below). It
+// returns the compacted object, or nil when there is none.
 func ValidateMetadata(raw json.RawMessage) (json.RawMessage, error) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
@@ -210,23 +232,27 @@ func ValidateMetadata(raw json.RawMessage) (json.RawMessage, error) {
 	if !utf8.Valid(buf.Bytes()) {
 		return nil, Errorf(KindInvalid, "metadata is not valid UTF-8")
 	}
-	if err := storableJSON(buf.Bytes()); err != nil {
+	if err := checkJSONValues(buf.Bytes()); err != nil {
 		return nil, err
 	}
 	return json.RawMessage(buf.Bytes()), nil
 }
 
-// Bounds of PostgreSQL's numeric type, which jsonb numbers are stored as: digits
-// before and after the decimal point.
-const (
-	maxNumericIntDigits  = 131072
-	maxNumericFracDigits = 16383
-)
+// MaxMetadataExponent bounds the exponent of a number in metadata. JSON puts no
+// bound on numbers, but whatever keeps or reads them has one: a double
+// overflows past 1e308, PostgreSQL's numeric holds 16383 digits after the
+// point. This bound, with MaxMetadataBytes bounding the digits, keeps every
+// accepted number inside what a store of messages can be expected to keep, so
+// the API refuses such input before it is published (a 4xx, nothing in the
+// log) instead of accepting a message that no store could then keep. A store
+// checks its own exact limits besides.
+const MaxMetadataExponent = 1000
 
-// storableJSON checks what json.Valid lets through but PostgreSQL's jsonb
-// refuses: the escape \u0000, unpaired UTF-16 surrogate escapes, and numbers
-// beyond numeric's range. js must be valid, compact JSON.
-func storableJSON(js []byte) error {
+// checkJSONValues checks what json.Valid lets through but metadata may not
+// hold: the escape \u0000 (NUL, refused in every text field), a UTF-16
+// surrogate escape without its pair (not Unicode text), and a number whose
+// exponent exceeds MaxMetadataExponent. js must be valid, compact JSON.
+func checkJSONValues(js []byte) error {
 	inString := false
 	for i := 0; i < len(js); i++ {
 		c := js[i]
@@ -262,13 +288,30 @@ func storableJSON(js []byte) error {
 			for j < len(js) && bytes.IndexByte([]byte("+-.0123456789eE"), js[j]) >= 0 {
 				j++
 			}
-			if !numericInRange(js[i:j]) {
+			if !exponentInRange(js[i:j]) {
 				return Errorf(KindInvalid, "metadata contains a number out of range")
 			}
 			i = j - 1
 		}
 	}
 	return nil
+}
+
+// exponentInRange reports whether the exponent of the JSON number num is at
+// most MaxMetadataExponent in magnitude.
+func exponentInRange(num []byte) bool {
+	at := bytes.IndexAny(num, "eE")
+	if at < 0 {
+		return true
+	}
+	exp := 0
+	for _, d := range bytes.TrimLeft(num[at+1:], "+-") {
+		exp = exp*10 + int(d-'0')
+		if exp > MaxMetadataExponent {
+			return false
+		}
+	}
+	return true
 }
 
 // hex4 decodes four hex digits (valid JSON guarantees them).
@@ -286,42 +329,4 @@ func hex4(b []byte) rune {
 		}
 	}
 	return r
-}
-
-// numericInRange reports whether the JSON number fits PostgreSQL's numeric:
-// |exponent| below 2^30-1 (checked before anything else, even for zero), a
-// display scale (fraction digits minus exponent) of at most 16383 (even for
-// zero), and at most 131072 digits before the decimal point.
-func numericInRange(num []byte) bool {
-	mant, exp, _ := bytes.Cut(bytes.ToLower(num), []byte("e"))
-	mant = bytes.TrimPrefix(mant, []byte("-"))
-	intPart, frac, _ := bytes.Cut(mant, []byte("."))
-	e := 0
-	if len(exp) > 0 {
-		neg := exp[0] == '-'
-		digits := bytes.TrimLeft(bytes.TrimLeft(exp, "+-"), "0")
-		if len(digits) > 10 {
-			return false
-		}
-		for _, d := range digits {
-			e = e*10 + int(d-'0')
-		}
-		if e >= 1<<30-1 {
-			return false
-		}
-		if neg {
-			e = -e
-		}
-	}
-	if len(frac)-e > maxNumericFracDigits {
-		return false
-	}
-	if lead := bytes.TrimLeft(intPart, "0"); len(lead) > 0 {
-		return len(lead)+e <= maxNumericIntDigits
-	}
-	zeros := len(frac) - len(bytes.TrimLeft(frac, "0"))
-	if zeros == len(frac) {
-		return true // zero
-	}
-	return e-zeros <= maxNumericIntDigits
 }

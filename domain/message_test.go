@@ -43,7 +43,7 @@ func TestNewMessage(t *testing.T) {
 	assert.Equal(t, time.UTC, m.SentAt.Location(), "send time is stored in UTC")
 	assert.Nil(t, m.DeliveredAt)
 	assert.Nil(t, m.ReadAt)
-	require.NoError(t, m.Validate(), "an accepted message validates")
+	require.NoError(t, m.CheckIdentity(), "an accepted message has a consistent identity")
 }
 
 func TestNewMessageRejects(t *testing.T) {
@@ -142,7 +142,7 @@ func TestNewMessageAccepts(t *testing.T) {
 			} else {
 				assert.Equal(t, tc.wantMeta, string(m.Metadata))
 			}
-			require.NoError(t, m.Validate())
+			require.NoError(t, m.CheckIdentity())
 		})
 	}
 }
@@ -159,7 +159,7 @@ func TestNewMessageGeneratesClientMessageID(t *testing.T) {
 	assert.NotEqual(t, m1.ClientMessageID, m2.ClientMessageID, "each send without a key gets its own")
 	assert.NotEqual(t, m1.ID, m2.ID)
 	assert.Equal(t, domain.DeriveMessageID(d.SenderID, m1.ClientMessageID), m1.ID)
-	require.NoError(t, m1.Validate())
+	require.NoError(t, m1.CheckIdentity())
 }
 
 func TestNewMessageIsIdempotentPerClientMessageID(t *testing.T) {
@@ -178,66 +178,91 @@ func TestNewMessageIsIdempotentPerClientMessageID(t *testing.T) {
 	assert.Equal(t, m1.ConversationID, m3.ConversationID, "both directions share the conversation")
 }
 
-func TestMessageValidate(t *testing.T) {
+func TestMessageCheckIdentity(t *testing.T) {
 	valid, err := domain.NewMessage(validDraft(), sendTime)
 	require.NoError(t, err)
-	require.NoError(t, valid.Validate())
+	require.NoError(t, valid.CheckIdentity())
 
 	tests := []struct {
 		name   string
 		modify func(*domain.Message)
-		kind   domain.Kind // KindInternal means valid
+		ok     bool
 	}{
-		{"sequenced message is valid", func(m *domain.Message) { m.Sequence = 7 }, domain.KindInternal},
-		{"delivered and read message is valid", func(m *domain.Message) {
+		{"sequenced message", func(m *domain.Message) { m.Sequence = 7 }, true},
+		{"delivered and read message", func(m *domain.Message) {
 			at := sendTime.Add(time.Second)
 			m.DeliveredAt, m.ReadAt = &at, &at
-		}, domain.KindInternal},
-		{"no metadata is valid", func(m *domain.Message) { m.Metadata = nil }, domain.KindInternal},
-		{"invalid sender", func(m *domain.Message) { m.SenderID = "bob" }, domain.KindInvalid},
-		{"empty sender", func(m *domain.Message) { m.SenderID = "" }, domain.KindInvalid},
-		{"invalid receiver", func(m *domain.Message) { m.ReceiverID = "alice" }, domain.KindInvalid},
-		{"sender is receiver", func(m *domain.Message) { m.ReceiverID = m.SenderID }, domain.KindInvalid},
-		{"empty text", func(m *domain.Message) { m.Text = "" }, domain.KindInvalid},
-		{"blank text", func(m *domain.Message) { m.Text = " \n" }, domain.KindInvalid},
-		{"text too long", func(m *domain.Message) { m.Text = strings.Repeat("a", domain.MaxMessageBytes+1) }, domain.KindTooLarge},
-		{"text with NUL", func(m *domain.Message) { m.Text = "a\x00" }, domain.KindInvalid},
-		{"text invalid UTF-8", func(m *domain.Message) { m.Text = "\xc0\xaf" }, domain.KindInvalid},
-		{"empty type", func(m *domain.Message) { m.Type = "" }, domain.KindInvalid},
-		{"unknown type", func(m *domain.Message) { m.Type = "audio" }, domain.KindInvalid},
-		{"metadata not an object", func(m *domain.Message) { m.Metadata = json.RawMessage(`[]`) }, domain.KindInvalid},
-		{"metadata with NUL escape", func(m *domain.Message) { m.Metadata = json.RawMessage(`{"a":"\u0000"}`) }, domain.KindInvalid},
-		{"empty client message id", func(m *domain.Message) { m.ClientMessageID = "" }, domain.KindInvalid},
-		{"client message id too long", func(m *domain.Message) {
-			m.ClientMessageID = strings.Repeat("c", domain.MaxClientMessageIDBytes+1)
-		}, domain.KindTooLarge},
+		}, true},
+		// Content was checked by NewMessage before the message was published.
+		{"content is not checked again", func(m *domain.Message) {
+			m.Text, m.Type, m.Metadata = " ", "audio", json.RawMessage(`[]`)
+		}, true},
+		{"invalid sender", func(m *domain.Message) { m.SenderID = "bob" }, false},
+		{"empty sender", func(m *domain.Message) { m.SenderID = "" }, false},
+		{"sender not in canonical form", func(m *domain.Message) { m.SenderID = "0F8FAD5B-D9CB-469F-A165-70867728950E" }, false},
+		{"invalid receiver", func(m *domain.Message) { m.ReceiverID = "alice" }, false},
+		{"sender is receiver", func(m *domain.Message) { m.ReceiverID = m.SenderID }, false},
+		{"empty client message id", func(m *domain.Message) { m.ClientMessageID = "" }, false},
 		{"conversation of other users", func(m *domain.Message) {
 			m.ConversationID, _ = domain.NewConversationID(alice, carol)
-		}, domain.KindInvalid},
+		}, false},
 		{"conversation id not canonical", func(m *domain.Message) {
 			m.ConversationID = domain.ConversationID(string(bob) + "_" + string(alice))
-		}, domain.KindInvalid},
-		{"empty conversation id", func(m *domain.Message) { m.ConversationID = "" }, domain.KindInvalid},
-		{"id of another client message id", func(m *domain.Message) { m.ID = domain.DeriveMessageID(m.SenderID, "other") }, domain.KindInvalid},
-		{"id of the receiver", func(m *domain.Message) { m.ID = domain.DeriveMessageID(m.ReceiverID, m.ClientMessageID) }, domain.KindInvalid},
-		{"client message id changed", func(m *domain.Message) { m.ClientMessageID = "client-2" }, domain.KindInvalid},
-		{"random id", func(m *domain.Message) { m.ID = domain.MessageID(domain.NewUUID()) }, domain.KindInvalid},
-		{"empty id", func(m *domain.Message) { m.ID = "" }, domain.KindInvalid},
-		{"sender and receiver swapped", func(m *domain.Message) { m.SenderID, m.ReceiverID = m.ReceiverID, m.SenderID }, domain.KindInvalid},
-		{"zero timestamp", func(m *domain.Message) { m.SentAt = time.Time{} }, domain.KindInvalid},
+		}, false},
+		{"empty conversation id", func(m *domain.Message) { m.ConversationID = "" }, false},
+		{"id of another client message id", func(m *domain.Message) { m.ID = domain.DeriveMessageID(m.SenderID, "other") }, false},
+		{"id of the receiver", func(m *domain.Message) { m.ID = domain.DeriveMessageID(m.ReceiverID, m.ClientMessageID) }, false},
+		{"client message id changed", func(m *domain.Message) { m.ClientMessageID = "client-2" }, false},
+		{"random id", func(m *domain.Message) { m.ID = domain.MessageID(domain.NewUUID()) }, false},
+		{"empty id", func(m *domain.Message) { m.ID = "" }, false},
+		{"sender and receiver swapped", func(m *domain.Message) { m.SenderID, m.ReceiverID = m.ReceiverID, m.SenderID }, false},
+		{"zero timestamp", func(m *domain.Message) { m.SentAt = time.Time{} }, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := valid
 			tc.modify(&m)
-			err := m.Validate()
-			if tc.kind == domain.KindInternal {
+			err := m.CheckIdentity()
+			if tc.ok {
 				require.NoError(t, err)
 				return
 			}
-			requireKind(t, err, tc.kind)
+			requireKind(t, err, domain.KindInvalid)
 		})
 	}
+}
+
+func TestRestoreMessage(t *testing.T) {
+	sent, err := domain.NewMessage(validDraft(), sendTime)
+	require.NoError(t, err)
+	elsewhere := time.FixedZone("X", -5*3600)
+	delivered := sendTime.Add(time.Minute).In(elsewhere)
+
+	kept := sent
+	kept.Sequence = 4
+	kept.SentAt = sent.SentAt.In(elsewhere)
+	kept.DeliveredAt = &delivered
+	kept.Metadata = json.RawMessage{}
+	got := domain.RestoreMessage(kept)
+
+	want := sent
+	want.Sequence = 4
+	want.Metadata = nil
+	want.DeliveredAt = &delivered
+	assert.Equal(t, want.ID, got.ID)
+	assert.Equal(t, want.Sequence, got.Sequence)
+	assert.Equal(t, want.Text, got.Text)
+	assert.Nil(t, got.Metadata, "empty metadata is none, as NewMessage gives it")
+	assert.Equal(t, time.UTC, got.SentAt.Location())
+	assert.True(t, sent.SentAt.Equal(got.SentAt))
+	require.NotNil(t, got.DeliveredAt)
+	assert.Equal(t, time.UTC, got.DeliveredAt.Location())
+	assert.True(t, delivered.Equal(*got.DeliveredAt))
+	assert.Equal(t, elsewhere, delivered.Location(), "the kept time is not modified")
+	assert.Nil(t, got.ReadAt)
+
+	kept.Text = "  " // trusted: a store gives back what it kept
+	assert.Equal(t, "  ", domain.RestoreMessage(kept).Text)
 }
 
 func TestParseMessageType(t *testing.T) {
@@ -350,6 +375,12 @@ func TestValidateMetadata(t *testing.T) {
 		{"NUL escape after an escaped backslash", `{"a":"\\\u0000"}`, "", domain.KindInvalid},
 		{"surrogate pair is kept", `{"a":"\ud83d\ude00"}`, `{"a":"\ud83d\ude00"}`, domain.KindInternal},
 		{"large but storable number", `{"a":1e100}`, `{"a":1e100}`, domain.KindInternal},
+		{"exponent at the bound", `{"a":1e1000,"b":-2.5E-1000}`, `{"a":1e1000,"b":-2.5E-1000}`, domain.KindInternal},
+		{"exponent with leading zeros", `{"a":1e+0001000}`, `{"a":1e+0001000}`, domain.KindInternal},
+		{"exponent over the bound", `{"a":1e1001}`, "", domain.KindInvalid},
+		{"negative exponent over the bound", `{"a":[1,{"b":1E-1001}]}`, "", domain.KindInvalid},
+		{"long exponent", `{"a":0e99999999999999999999}`, "", domain.KindInvalid},
+		{"literals with e are not numbers", `{"a":true,"b":false,"e":"1e9999"}`, `{"a":true,"b":false,"e":"1e9999"}`, domain.KindInternal},
 		{"array", "[]", "", domain.KindInvalid},
 		{"nested null only", `{"a":null}`, `{"a":null}`, domain.KindInternal},
 		{"NULL in capitals", "NULL", "", domain.KindInvalid},
@@ -416,7 +447,7 @@ func TestMessageJSON(t *testing.T) {
 
 	var back domain.Message
 	require.NoError(t, json.Unmarshal(raw, &back))
-	require.NoError(t, back.Validate(), "a message survives a JSON round trip")
+	require.NoError(t, back.CheckIdentity(), "a message survives a JSON round trip")
 	assert.Equal(t, m.ID, back.ID)
 	assert.Equal(t, m.Sequence, back.Sequence)
 	assert.True(t, m.SentAt.Equal(back.SentAt))
@@ -438,7 +469,7 @@ func TestMessageJSONWithoutMetadata(t *testing.T) {
 
 	var back domain.Message
 	require.NoError(t, json.Unmarshal(raw, &back))
-	require.NoError(t, back.Validate())
+	require.NoError(t, back.CheckIdentity())
 }
 
 func keys[V any](m map[string]V) []string {

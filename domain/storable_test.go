@@ -1,7 +1,7 @@
 package domain_test
 
-// Edge cases of validation: what PostgreSQL cannot store, and what the
-// derived values must agree on.
+// Edge cases of validation: what no store could keep, and what the derived
+// values must agree on.
 
 import (
 	"encoding/json"
@@ -14,8 +14,8 @@ import (
 )
 
 // NewMessage checks the user ids it is given. Otherwise it would return messages
-// that its own Validate rejects (and conversation ids such as "_<uuid>"), which a
-// consumer validating what it reads from the log dead-letters after the API
+// that CheckIdentity rejects (and conversation ids such as "_<uuid>"), which the
+// consumer checking what it reads from the log dead-letters after the API
 // answered 202.
 func TestNewMessageRejectsInvalidUserIDs(t *testing.T) {
 	tests := []struct {
@@ -32,19 +32,20 @@ func TestNewMessageRejectsInvalidUserIDs(t *testing.T) {
 			d := validDraft()
 			d.SenderID, d.ReceiverID = tc.sender, tc.receiver
 			m, err := domain.NewMessage(d, sendTime)
-			require.Error(t, err, "accepted as conversation %q; Validate says %v", m.ConversationID, m.Validate())
+			require.Error(t, err, "accepted as conversation %q; CheckIdentity says %v", m.ConversationID, m.CheckIdentity())
 			assert.Equal(t, domain.KindInvalid, domain.KindOf(err))
 		})
 	}
 }
 
-// ValidateMetadata promises metadata that PostgreSQL jsonb can hold. Besides
-// \u0000, jsonb rejects unpaired UTF-16 surrogate escapes and numbers outside the
-// range of numeric, which encoding/json accepts; checked against PostgreSQL 15:
-// `select '{"a":"\ud800"}'::jsonb` fails with "invalid input syntax for type
-// json", `select '{"a":1e1000000}'::jsonb` with "value overflows numeric format".
-// Such a message would be answered 202 and could never be stored.
-func TestValidateMetadataRejectsWhatJSONBCannotStore(t *testing.T) {
+// ValidateMetadata refuses what json.Valid lets through but no store could be
+// expected to keep, so that the API answers such input with a 400 instead of a
+// 202 for a message that would end in the dead-letter topic: a UTF-16
+// surrogate escape without its pair is not Unicode text (PostgreSQL's jsonb
+// refuses it with "invalid input syntax for type json"), and a number with an
+// exponent beyond MaxMetadataExponent is beyond a double, and these beyond
+// PostgreSQL's numeric ("value overflows numeric format").
+func TestValidateMetadataRejectsWhatNoStoreKeeps(t *testing.T) {
 	tests := []struct{ name, in string }{
 		{"lone high surrogate", `{"a":"\ud800"}`},
 		{"lone low surrogate", `{"a":"\udc00"}`},
@@ -109,69 +110,6 @@ func TestNormalizeEmailRejectsInvalidUTF8(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := domain.NormalizeEmail(tc.in)
 			require.Error(t, err, "input %q was accepted as %q", tc.in, got)
-			assert.Equal(t, domain.KindInvalid, domain.KindOf(err))
-		})
-	}
-}
-
-// The numbers of metadata must be exactly those PostgreSQL's numeric accepts:
-// at most 131072 digits before the decimal point, a display scale (digits after
-// the point, trailing zeros included, minus the exponent) of at most 16383 even
-// for zero, and an exponent below 2^30-1 in magnitude even for zero. Each want
-// is what `select '{"a":<number>}'::jsonb` did on PostgreSQL 15.18.
-func TestValidateMetadataNumbersMatchPostgreSQL(t *testing.T) {
-	tests := []struct {
-		num    string
-		stored bool
-	}{
-		{"0", true},
-		{"-0.0", true},
-		{"1E5", true},
-		{"1e131071", true},
-		{"1e131072", false},
-		{"10e131070", true},
-		{"10e131071", false},
-		{"12345678901234567890e131052", true},
-		{"12345678901234567890e131053", false},
-		{"0.001e131074", true},
-		{"0.001e131075", false},
-		{"1e-16383", true},
-		{"-1e-16383", true},
-		{"1e-16384", false},
-		{"1.5e-16383", false},
-		{"0.1e-16382", true},
-		{"0.1e-16383", false},
-		{"1.000e-16380", true},
-		{"1.0000e-16380", false},
-		{"100e-16385", false},
-		{"1e+0000000001", true},
-		{"1e-0000000001", true},
-		{"1e00000000000000000000001", true},
-		{"1e-000016383", true},
-		{"1e-000016384", false},
-		{"0e0", true},
-		{"0e-16383", true},
-		{"0e-16384", false},
-		{"-0e-16384", false},
-		{"0.0e-16383", false},
-		{"0.0e-16384", false},
-		{"0e-99999999", false},
-		{"0e99999999", true},
-		{"0e1073741822", true},
-		{"0e1073741823", false},
-		{"0e-1073741823", false},
-		{"0e2000000000", false},
-		{"0e-2000000000", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.num, func(t *testing.T) {
-			got, err := domain.ValidateMetadata(json.RawMessage(`{"a":` + tc.num + `}`))
-			if tc.stored {
-				require.NoError(t, err, "PostgreSQL stores %s", tc.num)
-				assert.Equal(t, `{"a":`+tc.num+`}`, string(got))
-				return
-			}
-			require.Error(t, err, "PostgreSQL refuses %s, yet it was accepted", tc.num)
 			assert.Equal(t, domain.KindInvalid, domain.KindOf(err))
 		})
 	}

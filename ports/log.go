@@ -13,6 +13,18 @@ const (
 	TopicFriendEvents = "friend-events"
 )
 
+// GuideTopics returns the guide's topics with their partition counts:
+// chat-messages 10, typing-indicators 5, read-receipts 5, friend-events 1.
+// Each call returns a new map, which the caller may change.
+func GuideTopics() map[string]int {
+	return map[string]int{
+		TopicChatMessages: 10,
+		TopicTyping:       5,
+		TopicReadReceipts: 5,
+		TopicFriendEvents: 1,
+	}
+}
+
 // Consumer groups of the message log, as the architecture guide names them.
 const (
 	GroupMessageDelivery = "message-delivery-group"

@@ -41,8 +41,9 @@ type BatchPresence interface {
 // cross-node hop drops the event, which is why every message event can be
 // recovered from the MessageStore by sequence. Notify never blocks on a slow
 // client. Events to one user from one caller arrive in call order. Safe for
-// concurrent use. Errors: KindUnavailable when the transport between nodes is
-// down (local devices were still served).
+// concurrent use. Errors: KindInvalid when ev does not encode as JSON (it
+// reaches no one), KindUnavailable when the transport between nodes is down
+// (local devices were still served). portstest.RunNotifier checks this.
 type Notifier interface {
 	Notify(ctx context.Context, users []domain.UserID, ev domain.Event) error
 }

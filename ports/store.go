@@ -76,7 +76,9 @@ type LogPosition struct {
 	Offset    int64
 }
 
-// Append is one message to store: validated, unsequenced, with its log position.
+// Append is one message to store: unsequenced, with its log position. The
+// message is one domain.NewMessage accepted (read back from the log with its
+// identity checked); a store keeps it without validating it again.
 type Append struct {
 	Message  domain.Message
 	Position LogPosition
@@ -101,9 +103,10 @@ type MessageStore interface {
 	// contiguous from 1, even when several callers append to it concurrently
 	// (appends to one conversation are serialised). The result has one entry per
 	// input, in input order.
-	// Errors: KindInvalid for a message that fails domain validation (nothing is
-	// stored), KindUnavailable when the store cannot be reached (nothing is
-	// stored; retrying the same batch is safe).
+	// Errors: KindInvalid for a message the store cannot keep: an id that is
+	// not a UUID, or a limit the implementation documents (nothing is stored;
+	// the caller sets the message aside); KindUnavailable when the store
+	// cannot be reached (nothing is stored; retrying the same batch is safe).
 	AppendBatch(ctx context.Context, batch []Append) ([]Appended, error)
 	// History returns a page of conv's messages in ascending sequence order and
 	// whether more messages lie beyond the page in its direction (older for a

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/messenger-go/messenger/domain"
 )
@@ -33,31 +32,24 @@ type conversationsResponse struct {
 
 // POST /messages/send {receiverId, message, messageType?, metadata?,
 // clientMessageId?} -> 202 {messageId, clientMessageId, conversationId,
-// status: "queued"}.
+// status: "queued"}. Only the shape of the request is checked here; the use
+// case validates the message and stamps its time.
 func (h *Handler) sendMessage(w http.ResponseWriter, r *http.Request, caller domain.UserID) error {
-	var req sendRequest
+	var req *sendRequest
 	if err := h.decode(w, r, &req); err != nil {
 		return err
 	}
-	receiver, err := domain.ParseUserID(req.ReceiverID)
-	if err != nil {
-		return domain.Errorf(domain.KindInvalid, "receiverId must be a user id")
+	if req == nil {
+		return domain.Errorf(domain.KindInvalid, "request body must be a JSON object")
 	}
-	d := domain.Draft{
+	receipt, err := h.svc.SendMessage(r.Context(), domain.Draft{
 		SenderID:        caller,
-		ReceiverID:      receiver,
+		ReceiverID:      domain.UserID(req.ReceiverID),
 		Text:            req.Message,
 		Type:            req.MessageType,
 		Metadata:        req.Metadata,
 		ClientMessageID: req.ClientMessageID,
-	}
-	// The use case validates too; checking here as well guarantees that no
-	// input the domain refuses can ever be answered 202, whatever the
-	// Service implementation does.
-	if _, err := domain.NewMessage(d, time.Now()); err != nil {
-		return err
-	}
-	receipt, err := h.svc.SendMessage(r.Context(), d)
+	})
 	if err != nil {
 		return err
 	}

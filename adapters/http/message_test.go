@@ -16,18 +16,20 @@ import (
 	"github.com/messenger-go/messenger/ports"
 )
 
-// echoSend answers like the real use case: the receipt derived from the draft.
+// echoSend answers like the real use case: it validates the draft with
+// domain.NewMessage and returns the receipt of the message. It records every
+// draft it is called with.
 func echoSend(got *[]domain.Draft) func(context.Context, domain.Draft) (ports.SendReceipt, error) {
 	return func(_ context.Context, d domain.Draft) (ports.SendReceipt, error) {
 		*got = append(*got, d)
-		conv, err := domain.NewConversationID(d.SenderID, d.ReceiverID)
+		m, err := domain.NewMessage(d, t0)
 		if err != nil {
 			return ports.SendReceipt{}, err
 		}
 		return ports.SendReceipt{
-			MessageID:       domain.DeriveMessageID(d.SenderID, d.ClientMessageID),
-			ClientMessageID: d.ClientMessageID,
-			ConversationID:  conv,
+			MessageID:       m.ID,
+			ClientMessageID: m.ClientMessageID,
+			ConversationID:  m.ConversationID,
 			Status:          "queued",
 		}, nil
 	}
@@ -62,45 +64,54 @@ func TestSendMessageRejectsBadInput(t *testing.T) {
 	var got []domain.Draft
 	s.svc.sendMessage = echoSend(&got)
 	to := `"receiverId":"` + string(bob) + `"`
+	// A request of the wrong shape never reaches the service; a message the
+	// use case refuses is answered with the status of its error.
+	const malformed, refused = false, true
 	cases := []struct {
-		name   string
-		body   string
-		status int
-		code   string
+		name    string
+		body    string
+		status  int
+		code    string
+		reaches bool
 	}{
-		{"invalid JSON", `{` + to + `,"message":"hi"`, 400, "invalid"},
-		{"not JSON", `receiverId=bob&message=hi`, 400, "invalid"},
-		{"trailing garbage", `{` + to + `,"message":"hi"} trailing`, 400, "invalid"},
-		{"empty body", ``, 400, "invalid"},
-		{"null body", `null`, 400, "invalid"},
-		{"message wrong type", `{` + to + `,"message":5}`, 400, "invalid"},
-		{"messageType wrong type", `{` + to + `,"message":"hi","messageType":1}`, 400, "invalid"},
-		{"clientMessageId wrong type", `{` + to + `,"message":"hi","clientMessageId":7}`, 400, "invalid"},
-		{"receiverId missing", `{"message":"hi"}`, 400, "invalid"},
-		{"receiverId not a uuid", `{"receiverId":"bob","message":"hi"}`, 400, "invalid"},
-		{"receiverId conversation id", `{"receiverId":"` + string(aliceBob) + `","message":"hi"}`, 400, "invalid"},
-		{"to yourself", `{"receiverId":"` + string(alice) + `","message":"hi"}`, 400, "invalid"},
-		{"empty message", `{` + to + `,"message":""}`, 400, "invalid"},
-		{"blank message", `{` + to + `,"message":" \n\t "}`, 400, "invalid"},
-		{"missing message", `{` + to + `}`, 400, "invalid"},
-		{"NUL in message", `{` + to + `,"message":"a\u0000b"}`, 400, "invalid"},
-		{"NUL in metadata value", `{` + to + `,"message":"hi","metadata":{"k":"a\u0000b"}}`, 400, "invalid"},
-		{"NUL in metadata key", `{` + to + `,"message":"hi","metadata":{"\u0000":1}}`, 400, "invalid"},
-		{"NUL in clientMessageId", `{` + to + `,"message":"hi","clientMessageId":"a\u0000"}`, 400, "invalid"},
-		{"metadata not an object", `{` + to + `,"message":"hi","metadata":"str"}`, 400, "invalid"},
-		{"metadata array", `{` + to + `,"message":"hi","metadata":[1]}`, 400, "invalid"},
-		{"unknown messageType", `{` + to + `,"message":"hi","messageType":"video"}`, 400, "invalid"},
-		{"oversized message", `{` + to + `,"message":"` + strings.Repeat("x", domain.MaxMessageBytes+1) + `"}`, 413, "too_large"},
-		{"oversized metadata", `{` + to + `,"message":"hi","metadata":{"k":"` + strings.Repeat("x", domain.MaxMetadataBytes) + `"}}`, 413, "too_large"},
-		{"oversized clientMessageId", `{` + to + `,"message":"hi","clientMessageId":"` + strings.Repeat("c", domain.MaxClientMessageIDBytes+1) + `"}`, 413, "too_large"},
-		{"oversized body", `{` + to + `,"message":"hi","pad":"` + strings.Repeat("p", api.DefaultMaxBodyBytes) + `"}`, 413, "too_large"},
+		{"invalid JSON", `{` + to + `,"message":"hi"`, 400, "invalid", malformed},
+		{"not JSON", `receiverId=bob&message=hi`, 400, "invalid", malformed},
+		{"trailing garbage", `{` + to + `,"message":"hi"} trailing`, 400, "invalid", malformed},
+		{"empty body", ``, 400, "invalid", malformed},
+		{"null body", `null`, 400, "invalid", malformed},
+		{"message wrong type", `{` + to + `,"message":5}`, 400, "invalid", malformed},
+		{"messageType wrong type", `{` + to + `,"message":"hi","messageType":1}`, 400, "invalid", malformed},
+		{"clientMessageId wrong type", `{` + to + `,"message":"hi","clientMessageId":7}`, 400, "invalid", malformed},
+		{"oversized body", `{` + to + `,"message":"hi","pad":"` + strings.Repeat("p", api.DefaultMaxBodyBytes) + `"}`, 413, "too_large", malformed},
+		{"receiverId missing", `{"message":"hi"}`, 400, "invalid", refused},
+		{"receiverId not a uuid", `{"receiverId":"bob","message":"hi"}`, 400, "invalid", refused},
+		{"receiverId conversation id", `{"receiverId":"` + string(aliceBob) + `","message":"hi"}`, 400, "invalid", refused},
+		{"to yourself", `{"receiverId":"` + string(alice) + `","message":"hi"}`, 400, "invalid", refused},
+		{"empty message", `{` + to + `,"message":""}`, 400, "invalid", refused},
+		{"blank message", `{` + to + `,"message":" \n\t "}`, 400, "invalid", refused},
+		{"missing message", `{` + to + `}`, 400, "invalid", refused},
+		{"NUL in message", `{` + to + `,"message":"a\u0000b"}`, 400, "invalid", refused},
+		{"NUL in metadata value", `{` + to + `,"message":"hi","metadata":{"k":"a\u0000b"}}`, 400, "invalid", refused},
+		{"NUL in metadata key", `{` + to + `,"message":"hi","metadata":{"\u0000":1}}`, 400, "invalid", refused},
+		{"NUL in clientMessageId", `{` + to + `,"message":"hi","clientMessageId":"a\u0000"}`, 400, "invalid", refused},
+		{"metadata not an object", `{` + to + `,"message":"hi","metadata":"str"}`, 400, "invalid", refused},
+		{"metadata array", `{` + to + `,"message":"hi","metadata":[1]}`, 400, "invalid", refused},
+		{"metadata number out of range", `{` + to + `,"message":"hi","metadata":{"n":1e-100000}}`, 400, "invalid", refused},
+		{"unknown messageType", `{` + to + `,"message":"hi","messageType":"video"}`, 400, "invalid", refused},
+		{"oversized message", `{` + to + `,"message":"` + strings.Repeat("x", domain.MaxMessageBytes+1) + `"}`, 413, "too_large", refused},
+		{"oversized metadata", `{` + to + `,"message":"hi","metadata":{"k":"` + strings.Repeat("x", domain.MaxMetadataBytes) + `"}}`, 413, "too_large", refused},
+		{"oversized clientMessageId", `{` + to + `,"message":"hi","clientMessageId":"` + strings.Repeat("c", domain.MaxClientMessageIDBytes+1) + `"}`, 413, "too_large", refused},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got = nil
 			w := s.do(t, request{method: "POST", path: "/messages/send", token: goodToken, body: tc.body})
 			requireError(t, w, tc.status, tc.code)
-			assert.Empty(t, got, "nothing may reach the service")
+			if tc.reaches {
+				assert.Len(t, got, 1, "the use case decides")
+			} else {
+				assert.Empty(t, got, "a malformed request never reaches the service")
+			}
 		})
 	}
 
@@ -298,7 +309,8 @@ func TestConversations(t *testing.T) {
 }
 
 // BenchmarkSendMessage measures the adapter's own cost of a send: routing,
-// authentication call, decoding, validation and encoding, over a fake service.
+// authentication call, decoding and encoding, over a fake service that
+// validates like the use case.
 func BenchmarkSendMessage(b *testing.B) {
 	svc := &fakeService{}
 	var drafts []domain.Draft

@@ -173,54 +173,24 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Linger < 0 {
 		c.Linger = 0
 	}
-	if c.DeliveryTimeout <= 0 {
-		c.DeliveryTimeout = DefaultDeliveryTimeout
-	}
-	if c.MaxMessageBytes <= 0 {
-		c.MaxMessageBytes = DefaultMaxMessageBytes
-	}
-	if c.TopicWait <= 0 {
-		c.TopicWait = DefaultTopicWait
-	}
-	if c.BatchMaxRecords <= 0 {
-		c.BatchMaxRecords = DefaultBatchMaxRecords
-	}
-	switch {
-	case c.BatchMaxWait == 0:
-		c.BatchMaxWait = DefaultBatchMaxWait
-	case c.BatchMaxWait < 0:
-		c.BatchMaxWait = 0
-	}
-	if c.FetchWait <= 0 {
-		c.FetchWait = DefaultFetchWait
-	}
-	if c.FetchMinBytes <= 0 {
-		c.FetchMinBytes = DefaultFetchMinBytes
-	}
+	c.DeliveryTimeout = positiveOr(c.DeliveryTimeout, DefaultDeliveryTimeout)
+	c.MaxMessageBytes = positiveOr(c.MaxMessageBytes, DefaultMaxMessageBytes)
+	c.TopicWait = positiveOr(c.TopicWait, DefaultTopicWait)
+	c.BatchMaxRecords = positiveOr(c.BatchMaxRecords, DefaultBatchMaxRecords)
+	c.BatchMaxWait = unsetOr(c.BatchMaxWait, DefaultBatchMaxWait)
+	c.FetchWait = positiveOr(c.FetchWait, DefaultFetchWait)
+	c.FetchMinBytes = positiveOr(c.FetchMinBytes, DefaultFetchMinBytes)
 	if c.BatchedTopics == nil {
 		c.BatchedTopics = DefaultBatchedTopics()
 	}
-	if c.SessionTimeout <= 0 {
-		c.SessionTimeout = DefaultSessionTimeout
-	}
-	if c.CommitInterval <= 0 {
-		c.CommitInterval = DefaultCommitInterval
-	}
-	if c.RetryBackoff <= 0 {
-		c.RetryBackoff = DefaultRetryBackoff
-	}
-	if c.RetryMaxBackoff <= 0 {
-		c.RetryMaxBackoff = DefaultRetryMaxBackoff
-	}
+	c.SessionTimeout = positiveOr(c.SessionTimeout, DefaultSessionTimeout)
+	c.CommitInterval = positiveOr(c.CommitInterval, DefaultCommitInterval)
+	c.RetryBackoff = positiveOr(c.RetryBackoff, DefaultRetryBackoff)
+	c.RetryMaxBackoff = positiveOr(c.RetryMaxBackoff, DefaultRetryMaxBackoff)
 	if c.RetryMaxBackoff < c.RetryBackoff {
 		c.RetryMaxBackoff = c.RetryBackoff
 	}
-	switch {
-	case c.HandlerGrace == 0:
-		c.HandlerGrace = DefaultHandlerGrace
-	case c.HandlerGrace < 0:
-		c.HandlerGrace = 0
-	}
+	c.HandlerGrace = unsetOr(c.HandlerGrace, DefaultHandlerGrace)
 	if c.ReplicationFactor < 0 {
 		return c, domain.Errorf(domain.KindInvalid, "kafka: negative replication factor %d", c.ReplicationFactor)
 	}
@@ -228,6 +198,26 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c, nil
+}
+
+// unsetOr returns def when v is zero (unset), zero when v is negative
+// (none), else v.
+func unsetOr(v, def time.Duration) time.Duration {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
+// positiveOr returns v, or def when v is not positive.
+func positiveOr[T ~int | ~int64](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // base is the librdkafka configuration shared by every client.

@@ -15,16 +15,9 @@ import (
 	"github.com/messenger-go/messenger/ports"
 )
 
-// Topics returns the guide's topics with their partition counts:
-// chat-messages 10, typing-indicators 5, read-receipts 5, friend-events 1.
-func Topics() map[string]int {
-	return map[string]int{
-		ports.TopicChatMessages: 10,
-		ports.TopicTyping:       5,
-		ports.TopicReadReceipts: 5,
-		ports.TopicFriendEvents: 1,
-	}
-}
+// Topics returns the topics to create by default: the guide's, with their
+// partition counts (ports.GuideTopics).
+func Topics() map[string]int { return ports.GuideTopics() }
 
 // EnsureTopics creates every topic of topics (name -> partitions) and its
 // dead-letter topic (ports.DeadLetterTopic, same partition count) that does not

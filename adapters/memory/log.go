@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"hash/fnv"
 	"log/slog"
@@ -64,15 +65,9 @@ var (
 	_ ports.Subscriber = (*Log)(nil)
 )
 
-// GuideTopics are the topics of the architecture guide and their partitions.
-func GuideTopics() map[string]int {
-	return map[string]int{
-		ports.TopicChatMessages: 10,
-		ports.TopicTyping:       5,
-		ports.TopicReadReceipts: 5,
-		ports.TopicFriendEvents: 1,
-	}
-}
+// GuideTopics are the topics of the architecture guide and their partitions
+// (ports.GuideTopics), a log's default.
+func GuideTopics() map[string]int { return ports.GuideTopics() }
 
 // NewLog returns a log with the configured topics.
 // Errors: KindInvalid for a topic with fewer than one partition or a negative limit.
@@ -83,22 +78,12 @@ func NewLog(cfg LogConfig) (*Log, error) {
 	if cfg.MaxBatch < 0 || cfg.MaxRecordBytes < 0 || cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 {
 		return nil, domain.Errorf(domain.KindInvalid, "log limits must not be negative")
 	}
-	if cfg.MaxBatch == 0 {
-		cfg.MaxBatch = 500
-	}
-	if cfg.MaxRecordBytes == 0 {
-		cfg.MaxRecordBytes = 1 << 20
-	}
-	if cfg.MinBackoff == 0 {
-		cfg.MinBackoff = 50 * time.Millisecond
-	}
-	if cfg.MaxBackoff == 0 {
-		cfg.MaxBackoff = 5 * time.Second
-	}
+	cfg.MaxBatch = cmp.Or(cfg.MaxBatch, 500)
+	cfg.MaxRecordBytes = cmp.Or(cfg.MaxRecordBytes, 1<<20)
+	cfg.MinBackoff = cmp.Or(cfg.MinBackoff, 50*time.Millisecond)
+	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, 5*time.Second)
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
-	if cfg.Retention == 0 {
-		cfg.Retention = time.Minute
-	}
+	cfg.Retention = cmp.Or(cfg.Retention, time.Minute)
 	l := &Log{cfg: cfg, log: cfg.Logger, topics: map[string]*topic{}}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
@@ -192,19 +177,11 @@ func (l *Log) Consume(ctx context.Context, groupName, topicName string, h ports.
 	if err != nil {
 		return err
 	}
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return domain.Errorf(domain.KindUnavailable, "log closed")
+	ctx, done, err := l.running(ctx)
+	if err != nil {
+		return err
 	}
-	l.wg.Add(1)
-	l.mu.Unlock()
-	defer l.wg.Done()
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(l.ctx, cancel)
-	defer stop()
+	defer done()
 
 	m := t.join(groupName)
 	defer t.leave(m)
@@ -237,6 +214,25 @@ func (l *Log) Consume(ctx context.Context, groupName, topicName string, h ports.
 		}
 	}
 	return nil
+}
+
+// running counts a Consume call until done is called, which Close waits for,
+// and returns its context, which Close ends too.
+// Errors: KindUnavailable once the log is closed.
+func (l *Log) running(ctx context.Context) (_ context.Context, done func(), _ error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, nil, domain.Errorf(domain.KindUnavailable, "log closed")
+	}
+	l.wg.Add(1)
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(l.ctx, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+		l.wg.Done()
+	}, nil
 }
 
 // deadLetter appends rejected records to the dead-letter topic of t, creating

@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -93,7 +92,7 @@ func (c *conversation) message(i int) domain.Message {
 	typ, f := f[:r.typeLen], f[r.typeLen:]
 	client, f := f[:r.clientLen], f[r.clientLen:]
 	text, meta := f[:r.textLen], f[r.textLen:]
-	m := domain.Message{
+	return domain.RestoreMessage(domain.Message{
 		ID:              domain.MessageID(r.id.String()),
 		ClientMessageID: client,
 		ConversationID:  c.id,
@@ -102,14 +101,11 @@ func (c *conversation) message(i int) domain.Message {
 		ReceiverID:      c.members[1-r.sender],
 		Text:            text,
 		Type:            domain.MessageType(typ),
+		Metadata:        json.RawMessage(meta),
 		SentAt:          r.sentAt.time(),
 		DeliveredAt:     r.deliveredAt.ptr(),
 		ReadAt:          r.readAt.ptr(),
-	}
-	if meta != "" {
-		m.Metadata = json.RawMessage(meta)
-	}
-	return m
+	})
 }
 
 // messages unpacks the messages at indexes [from, to) of c.
@@ -150,24 +146,29 @@ type msgRef struct {
 }
 
 // AppendBatch stores the batch atomically, skipping messages already stored
-// and giving each new one the next sequence of its conversation.
-// Errors: KindInvalid (nothing is stored), KindUnavailable when ctx ended.
+// and giving each new one the next sequence of its conversation. Messages are
+// kept as given (the caller validated them); the store only needs their ids
+// to be UUIDs. Errors: KindInvalid for an id that is not (nothing is stored),
+// KindUnavailable when ctx ended.
 func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.Appended, error) {
 	if err := live(ctx); err != nil {
 		return nil, err
 	}
-	// Validate everything first: once the lock is taken nothing can fail, so the
+	// Parse every key first: once the lock is taken nothing can fail, so the
 	// batch is stored whole or not at all.
+	keys := make([]uuid.UUID, len(batch))
 	for i, a := range batch {
-		if err := a.Message.Validate(); err != nil {
-			return nil, domain.Wrap(domain.KindInvalid, err, fmt.Sprintf("message %d of the batch: %s", i, domain.MessageOf(err)))
+		key, err := uuid.Parse(string(a.Message.ID))
+		if err != nil {
+			return nil, domain.Errorf(domain.KindInvalid, "message %d of the batch: message id is not a UUID", i)
 		}
+		keys[i] = key
 	}
 	out := make([]ports.Appended, len(batch))
 	s.msgMu.Lock()
 	defer s.msgMu.Unlock()
 	for i, a := range batch {
-		key, _ := uuid.Parse(string(a.Message.ID)) // valid: checked above
+		key := keys[i]
 		if ref, ok := s.messages[key]; ok {
 			out[i] = ports.Appended{Message: s.convList[ref.conv].message(int(ref.seq) - 1), Duplicate: true}
 			continue

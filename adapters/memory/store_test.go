@@ -2,7 +2,6 @@ package memory_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -63,12 +62,6 @@ func TestStoreErrorKinds(t *testing.T) {
 		got, _, err := s.History(t.Context(), m.ConversationID, domain.Page{Limit: 10})
 		require.NoError(t, err)
 		assert.Empty(t, got)
-	})
-	t.Run("a text over the size limit is invalid for the store", func(t *testing.T) {
-		s, _, _, m := twoUsers(t)
-		m.Text = strings.Repeat("x", domain.MaxMessageBytes+1)
-		_, err := s.AppendBatch(t.Context(), []ports.Append{{Message: m}})
-		assert.Equal(t, domain.KindInvalid, domain.KindOf(err), "error %v", err)
 	})
 	t.Run("marking by a non-member is invalid", func(t *testing.T) {
 		s, _, _, m := twoUsers(t)

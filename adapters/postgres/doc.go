@@ -13,10 +13,13 @@
 // and the batch runs again; two callers appending the same batch at once
 // still store each message once.
 //
-// Input is validated before it reaches the database (invalid UTF-8 and NUL
-// characters never do), and driver errors are translated into domain kinds:
-// unique violations are KindConflict, missing rows KindNotFound, lost
-// connections, timeouts and aborted transactions KindUnavailable.
+// Messages come validated by the domain and are not validated again: what
+// is checked before they reach the database is what PostgreSQL cannot keep
+// (invalid UTF-8 and NUL characters, jsonb's limits on numbers), and a batch
+// holding such a message fails with KindInvalid. Other input is checked the
+// same way, and driver errors are translated into domain kinds: unique
+// violations are KindConflict, missing rows KindNotFound, lost connections,
+// timeouts and aborted transactions KindUnavailable.
 //
 // A Store is safe for concurrent use.
 package postgres

@@ -19,6 +19,7 @@ import (
 const (
 	codeUniqueViolation      = "23505"
 	codeForeignKeyViolation  = "23503"
+	codeCheckViolation       = "23514"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
 	codeQueryCanceled        = "57014"

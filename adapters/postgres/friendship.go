@@ -7,7 +7,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
 )
+
+var _ ports.FriendStore = (*Store)(nil)
 
 const friendshipColumns = `f.id, f.user_id, f.friend_id, f.status, f.blocked_by, f.created_at, f.updated_at`
 

@@ -6,7 +6,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
 )
+
+var _ ports.InboxStore = (*Store)(nil)
 
 // UnreadCounts implements ports.InboxStore from the unread counts kept beside
 // the read watermarks.

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -16,6 +19,8 @@ import (
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
 )
+
+var _ ports.MessageStore = (*Store)(nil)
 
 // messageColumns are the columns scanMessage reads, in order.
 const messageColumns = `ch.message_id, ch.client_message_id, ch.conversation_id, ch.sequence_id, ch.sender_id,
@@ -56,7 +61,7 @@ func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.
 		return []ports.Appended{}, nil
 	}
 	for i, a := range batch {
-		if err := a.Message.Validate(); err != nil {
+		if err := storable(a.Message); err != nil {
 			return nil, domain.Wrap(domain.KindInvalid, err, fmt.Sprintf("message %d of the batch: %s", i, domain.MessageOf(err)))
 		}
 	}
@@ -81,13 +86,45 @@ func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.
 			continue
 		}
 		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == codeForeignKeyViolation {
+		switch {
+		case errors.As(err, &pe) && pe.Code == codeForeignKeyViolation:
 			// Only a new conversation's members are checked against users.
 			return nil, domain.Wrap(domain.KindInvalid, err, what+": sender or receiver does not exist")
+		case errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "22") || pe.Code == codeCheckViolation):
+			// A value of the batch the table cannot hold that storable let
+			// through: KindInvalid, so the batch's caller sets it aside.
+			return nil, domain.Wrap(domain.KindInvalid, err, what+": a message was rejected by the database")
 		}
 		return nil, translate(err, what)
 	}
 }
+
+// storable checks what the chats table cannot keep of m, before any round
+// trip: ids that are not UUIDs, text or a clientMessageId that is not valid
+// UTF-8 or holds a NUL, a clientMessageId longer than its column, and
+// metadata jsonb refuses (checkJSONB). What else the database refuses (an
+// unknown message type, by the table's constraint) fails the batch with
+// KindInvalid too.
+func storable(m domain.Message) error {
+	for _, id := range []string{string(m.ID), string(m.SenderID), string(m.ReceiverID)} {
+		if uuid.Validate(id) != nil {
+			return domain.Errorf(domain.KindInvalid, "id %q is not a UUID", id)
+		}
+	}
+	if err := domain.ValidateString("message", m.Text, math.MaxInt); err != nil {
+		return err
+	}
+	if err := domain.ValidateString("clientMessageId", m.ClientMessageID, math.MaxInt); err != nil {
+		return err
+	}
+	if utf8.RuneCountInString(m.ClientMessageID) > maxClientMessageIDChars {
+		return domain.Errorf(domain.KindInvalid, "clientMessageId exceeds %d characters", maxClientMessageIDChars)
+	}
+	return checkJSONB(m.Metadata)
+}
+
+// maxClientMessageIDChars is the length of chats.client_message_id.
+const maxClientMessageIDChars = 128
 
 // isSequenceCollision tells whether err is the insert hitting a stored
 // (conversation, sequence).
@@ -473,16 +510,14 @@ func (f *messageFields) dest() []any {
 		&f.m.SentAt, &f.m.DeliveredAt, &f.m.ReadAt}
 }
 
+// message rebuilds the row's message; AppendBatch stored nothing else.
 func (f *messageFields) message() domain.Message {
 	m := f.m
 	m.ID, m.ConversationID = domain.MessageID(f.id), domain.ConversationID(f.conv)
 	m.SenderID, m.ReceiverID = domain.UserID(f.sender), domain.UserID(f.receiver)
 	m.Type, m.Sequence = domain.MessageType(f.typ), domain.Sequence(f.seq)
-	if len(f.meta) > 0 {
-		m.Metadata = json.RawMessage(f.meta)
-	}
-	m.SentAt, m.DeliveredAt, m.ReadAt = utc(m.SentAt), utcPtr(m.DeliveredAt), utcPtr(m.ReadAt)
-	return m
+	m.Metadata = json.RawMessage(f.meta)
+	return domain.RestoreMessage(m)
 }
 
 func scanMessage(row pgx.Row) (domain.Message, error) {

@@ -8,7 +8,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
 )
+
+var _ ports.ReceiptStore = (*Store)(nil)
 
 // MarkRead implements ports.ReceiptStore.
 func (s *Store) MarkRead(ctx context.Context, conv domain.ConversationID, reader domain.UserID, upTo domain.Sequence, at time.Time) (domain.Sequence, bool, error) {
@@ -28,13 +31,19 @@ type watermark struct {
 	update string // $1, $2, $3 new watermark, $4 time: move the watermark
 }
 
+// lockWatermarkSQL locks a member's row and reads its watermark in column
+// and the conversation's last sequence.
+func lockWatermarkSQL(column string) string {
+	return `SELECT m.` + column + `, c.last_sequence
+		FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.conversation_id = $1 AND m.user_id = $2
+		FOR NO KEY UPDATE OF m`
+}
+
 var (
 	readWatermark = watermark{
 		what: "mark read",
-		lock: `SELECT m.read_sequence, c.last_sequence
-			FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
-			WHERE m.conversation_id = $1 AND m.user_id = $2
-			FOR NO KEY UPDATE OF m`,
+		lock: lockWatermarkSQL("read_sequence"),
 		stamp: `UPDATE chats SET read_at = $5, delivered_at = COALESCE(delivered_at, $5), seen = true, version = version + 1
 			WHERE conversation_id = $1 AND receiver_id = $2 AND sequence_id > $3 AND sequence_id <= $4 AND read_at IS NULL`,
 		// The count runs after the member row is locked, so it sees every
@@ -48,10 +57,7 @@ var (
 	}
 	deliveredWatermark = watermark{
 		what: "mark delivered",
-		lock: `SELECT m.delivered_sequence, c.last_sequence
-			FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
-			WHERE m.conversation_id = $1 AND m.user_id = $2
-			FOR NO KEY UPDATE OF m`,
+		lock: lockWatermarkSQL("delivered_sequence"),
 		stamp: `UPDATE chats SET delivered_at = $5, version = version + 1
 			WHERE conversation_id = $1 AND receiver_id = $2 AND sequence_id > $3 AND sequence_id <= $4 AND delivered_at IS NULL`,
 		update: `UPDATE conversation_members SET delivered_sequence = $3, delivered_at = $4

@@ -12,17 +12,6 @@ import (
 
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/migrations"
-	"github.com/messenger-go/messenger/ports"
-)
-
-// Interface checks.
-var (
-	_ ports.UserStore    = (*Store)(nil)
-	_ ports.FriendStore  = (*Store)(nil)
-	_ ports.TokenStore   = (*Store)(nil)
-	_ ports.MessageStore = (*Store)(nil)
-	_ ports.ReceiptStore = (*Store)(nil)
-	_ ports.InboxStore   = (*Store)(nil)
 )
 
 // Config configures a Store. The zero value is usable.

@@ -11,6 +11,8 @@ import (
 	"github.com/messenger-go/messenger/ports"
 )
 
+var _ ports.TokenStore = (*Store)(nil)
+
 // maxTokenFieldBytes bounds a token hash and a family id.
 const maxTokenFieldBytes = 256
 

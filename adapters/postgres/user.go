@@ -8,7 +8,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/ports"
 )
+
+var _ ports.UserStore = (*Store)(nil)
 
 // maxPasswordHashBytes bounds the stored password hash (the users.password column).
 const maxPasswordHashBytes = 512
@@ -141,13 +144,4 @@ func optionalTime(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
-}
-
-// utcPtr is utc for an optional time.
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
 }

@@ -25,26 +25,36 @@ type node struct {
 	client   *redis.Client
 	presence *redis.Presence
 	fanout   *redis.Fanout
-	hub      *recorder
+	hub      *recorder // nil when the node runs with another hub
 }
 
 // startNode builds a node on e whose hub holds users, registers them in
 // presence and runs its subscriber until the end of the test.
 func startNode(t *testing.T, e env, id ports.NodeID, users ...domain.UserID) *node {
 	t.Helper()
+	hub := newRecorder(users...)
+	n := runNode(t, e, id, hub)
+	n.hub = hub
+	for _, u := range users {
+		require.NoError(t, n.presence.Register(t.Context(), u, id))
+	}
+	return n
+}
+
+// runNode builds a node on e with local as its hub and runs its subscriber
+// until the end of the test.
+func runNode(t *testing.T, e env, id ports.NodeID, local ports.Notifier) *node {
+	t.Helper()
 	cfg := e.config()
 	cfg.ClientName = e.Prefix + string(id) // CLIENT LIST tells the nodes apart
 	client, err := redis.Open(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
-	n := &node{id: id, client: client, hub: newRecorder(users...)}
+	n := &node{id: id, client: client}
 	n.presence, err = redis.NewPresence(n.client, redis.PresenceConfig{})
 	require.NoError(t, err)
-	n.fanout, err = redis.NewFanout(n.client, redis.FanoutConfig{Node: id, Presence: n.presence, Local: n.hub})
+	n.fanout, err = redis.NewFanout(n.client, redis.FanoutConfig{Node: id, Presence: n.presence, Local: local})
 	require.NoError(t, err)
-	for _, u := range users {
-		require.NoError(t, n.presence.Register(t.Context(), u, id))
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.fanout.Run(ctx) }()

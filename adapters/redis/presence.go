@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"strconv"
 	"time"
@@ -50,12 +51,8 @@ func NewPresence(c *Client, cfg PresenceConfig) (*Presence, error) {
 	if c == nil {
 		return nil, domain.Errorf(domain.KindInvalid, "redis presence: nil client")
 	}
-	if cfg.NodeTTL == 0 {
-		cfg.NodeTTL = DefaultNodeTTL
-	}
-	if cfg.KeyTTL == 0 {
-		cfg.KeyTTL = DefaultPresenceTTL
-	}
+	cfg.NodeTTL = cmp.Or(cfg.NodeTTL, DefaultNodeTTL)
+	cfg.KeyTTL = cmp.Or(cfg.KeyTTL, DefaultPresenceTTL)
 	if cfg.Clock == nil {
 		cfg.Clock = ports.SystemClock{}
 	}

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"time"
@@ -38,9 +39,7 @@ func NewRateLimiter(c *Client, cfg RateLimiterConfig) (*RateLimiter, error) {
 	if c == nil {
 		return nil, domain.Errorf(domain.KindInvalid, "redis rate limiter: nil client")
 	}
-	if cfg.Burst == 0 {
-		cfg.Burst = cfg.PerSecond
-	}
+	cfg.Burst = cmp.Or(cfg.Burst, cfg.PerSecond)
 	if cfg.PerSecond <= 0 || cfg.Burst <= 0 {
 		return nil, domain.Errorf(domain.KindInvalid, "redis rate limiter: PerSecond and Burst must be positive")
 	}

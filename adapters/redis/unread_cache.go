@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -59,12 +60,8 @@ func NewUnreadCache(c *Client, cfg UnreadCacheConfig) (*UnreadCache, error) {
 	if c == nil {
 		return nil, domain.Errorf(domain.KindInvalid, "redis unread cache: nil client")
 	}
-	if cfg.TTL == 0 {
-		cfg.TTL = DefaultUnreadTTL
-	}
-	if cfg.Hold == 0 {
-		cfg.Hold = DefaultUnreadHold
-	}
+	cfg.TTL = cmp.Or(cfg.TTL, DefaultUnreadTTL)
+	cfg.Hold = cmp.Or(cfg.Hold, DefaultUnreadHold)
 	if cfg.TTL < time.Millisecond {
 		return nil, domain.Errorf(domain.KindInvalid, "redis unread cache: TTL must be at least 1 ms")
 	}

@@ -220,41 +220,21 @@ func runAppendBatch(t *testing.T, newStores func(t *testing.T) MessageStores) {
 		assert.Equal(t, seqRange(1, 2), sequences(c.history(m1.ConversationID)))
 	})
 
-	t.Run("a batch with an invalid message fails and stores nothing", func(t *testing.T) {
-		cases := []struct {
-			name  string
-			spoil func(m *domain.Message, other domain.User)
-		}{
-			{"text with NUL", func(m *domain.Message, _ domain.User) { m.Text = "bad\x00text" }},
-			{"text not UTF-8", func(m *domain.Message, _ domain.User) { m.Text = "bad \xff text" }},
-			{"blank text", func(m *domain.Message, _ domain.User) { m.Text = "  " }},
-			{"unknown type", func(m *domain.Message, _ domain.User) { m.Type = "video" }},
-			{"metadata not an object", func(m *domain.Message, _ domain.User) { m.Metadata = json.RawMessage(`[1,2]`) }},
-			{"conversation not of its members", func(m *domain.Message, other domain.User) {
-				conv, _ := domain.NewConversationID(m.SenderID, other.ID)
-				m.ConversationID = conv
-			}},
-			{"message id not derived from sender and clientMessageId", func(m *domain.Message, _ domain.User) {
-				m.ID = domain.MessageID(domain.NewUUID())
-			}},
-			{"no timestamp", func(m *domain.Message, _ domain.User) { m.SentAt = time.Time{} }},
-		}
-		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) {
-				c := newChat(t, newStores)
-				u := c.users(3)
-				good := c.msg(u[0], u[1], "good", 1)
-				bad := c.msg(u[1], u[0], "will be spoiled", 2)
-				tc.spoil(&bad, u[2])
-				_, err := c.Messages.AppendBatch(t.Context(), c.appends(good, bad))
-				errorKind(t, domain.KindInvalid, err)
-				assert.Empty(t, c.history(good.ConversationID), "nothing of the batch is stored")
+	// Messages come validated (ports.Append); a store refuses only what it
+	// cannot keep, which for every store includes an id that is not a UUID.
+	t.Run("a batch with a message the store cannot keep fails and stores nothing", func(t *testing.T) {
+		c := newChat(t, newStores)
+		u := c.users(2)
+		good := c.msg(u[0], u[1], "good", 1)
+		bad := c.msg(u[1], u[0], "its id is not a UUID", 2)
+		bad.ID = "not-a-uuid"
+		_, err := c.Messages.AppendBatch(t.Context(), c.appends(good, bad))
+		errorKind(t, domain.KindInvalid, err)
+		assert.Empty(t, c.history(good.ConversationID), "nothing of the batch is stored")
 
-				got := c.append(good)
-				assert.False(t, got[0].Duplicate, "the good message was not stored before")
-				assert.Equal(t, domain.Sequence(1), got[0].Message.Sequence, "the failed batch consumed no sequence")
-			})
-		}
+		got := c.append(good)
+		assert.False(t, got[0].Duplicate, "the good message was not stored before")
+		assert.Equal(t, domain.Sequence(1), got[0].Message.Sequence, "the failed batch consumed no sequence")
 	})
 
 	t.Run("concurrent appends to one conversation get unique contiguous sequences", func(t *testing.T) {
