@@ -731,7 +731,12 @@ func TestDeadLetterNotAcknowledged(t *testing.T) {
 	cfg.RetryMaxBackoff = 200 * time.Millisecond
 	const topic, group = "nodlq", "nodlq-readers"
 	createTopic(t, cfg.Brokers, cfg.TopicPrefix+topic, 1) // without its dead-letter topic
-	p := newPublisher(t, cfg)
+	// The short TopicWait is for the dead-letter topic, which must not exist;
+	// the test's own publisher waits as long as a node would for the new
+	// topic's metadata to reach it.
+	pcfg := cfg
+	pcfg.TopicWait = kafka.DefaultTopicWait
+	p := newPublisher(t, pcfg)
 	publish(t, p, topic, "k", "poison")
 	publish(t, p, topic, "k", value("k", 1))
 
