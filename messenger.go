@@ -67,9 +67,10 @@ type Config struct {
 	UnreadCache ports.UnreadCache
 	// RateLimiter limits sends per user. Default: none.
 	RateLimiter ports.RateLimiter
-	// Tokens signs and verifies access tokens. Default: an ephemeral RSA key,
-	// which invalidates every token when the process restarts.
-	Tokens *auth.Tokens
+	// Signer signs and verifies access tokens and publishes its public keys
+	// at /.well-known/jwks.json. Default: an ephemeral RSA key, which
+	// invalidates every token when the process restarts.
+	Signer *auth.Tokens
 	// Passwords hashes passwords. Default: argon2id with OWASP costs.
 	Passwords ports.PasswordHasher
 	// AllowedOrigins lists the browser origins allowed to open WebSockets and
@@ -124,12 +125,12 @@ func New(cfg Config) (*Messenger, error) {
 		}
 		cfg.Log = l
 	}
-	if cfg.Tokens == nil {
+	if cfg.Signer == nil {
 		key, err := auth.GenerateKey(2048)
 		if err != nil {
 			return nil, err
 		}
-		if cfg.Tokens, err = auth.NewTokens(auth.TokenConfig{PrivateKey: key}); err != nil {
+		if cfg.Signer, err = auth.NewTokens(auth.TokenConfig{PrivateKey: key}); err != nil {
 			return nil, err
 		}
 	}
@@ -159,10 +160,10 @@ func New(cfg Config) (*Messenger, error) {
 		changes, _ = fanout.(ports.FriendshipChanges)
 	}
 	a, err := app.New(app.Config{
-		Users: cfg.Store, Friends: cfg.Store, Tokens: cfg.Store,
+		Users: cfg.Store, Friends: cfg.Store, RefreshTokens: cfg.Store,
 		Messages: cfg.Store, Receipts: cfg.Store, Inbox: cfg.Store,
 		Log: cfg.Log, Notifier: notifier,
-		Issuer: cfg.Tokens, Verifier: cfg.Tokens, Passwords: cfg.Passwords,
+		Issuer: cfg.Signer, Verifier: cfg.Signer, Passwords: cfg.Passwords,
 		Unread: cfg.UnreadCache, Limiter: cfg.RateLimiter, FriendshipChanges: changes,
 		Metrics: cfg.Metrics, Logger: cfg.Logger, RefreshTTL: cfg.RefreshTTL,
 		RefreshReuseGrace: cfg.RefreshReuseGrace,
@@ -174,7 +175,7 @@ func New(cfg Config) (*Messenger, error) {
 
 	api, err := http.NewHandler(http.Config{
 		Service:        a,
-		Keys:           cfg.Tokens,
+		Keys:           cfg.Signer,
 		Checks:         cfg.Checks,
 		Metrics:        cfg.Metrics.Handler(),
 		AllowedOrigins: cfg.AllowedOrigins,

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 
 	messenger "github.com/messenger-go/messenger"
@@ -146,24 +145,6 @@ func wireRedis(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 	d.config.Checks = append(d.config.Checks, ports.HealthCheck{Name: "redis", Check: client.Ping})
 	logger.Info("presence, fan-out, caches: redis", "sentinels", cfg.RedisSentinels, "addr", cfg.RedisAddr)
 	return nil
-}
-
-// migrate applies the database migrations and exits.
-func migrate(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := LoadConfig(getenv)
-	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	if cfg.DatabaseURL == "" {
-		return fmt.Errorf("migrate needs a database: set DB_HOST (and DB_*) or MESSENGER_DATABASE_URL")
-	}
-	logger := newLogger(cfg, stderr)
-	store, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Config{Logger: logger, Migrate: true})
-	if err != nil {
-		return err
-	}
-	logger.Info("migrations applied")
-	return store.Close()
 }
 
 // metrics returns the node's registry, creating it on first use.

@@ -55,7 +55,7 @@ func wire(ctx context.Context, cfg Config, logger *slog.Logger) (_ *deps, err er
 		tokens.PrivateKey = key
 		logger.Warn("no MESSENGER_JWT_PRIVATE_KEY_FILE: signing with an ephemeral key; tokens are not valid on other nodes or after a restart")
 	}
-	if d.config.Tokens, err = auth.NewTokens(tokens); err != nil {
+	if d.config.Signer, err = auth.NewTokens(tokens); err != nil {
 		return nil, err
 	}
 
