@@ -3,6 +3,7 @@ module github.com/messenger-go/messenger
 go 1.26.8
 
 require (
+	github.com/caarlos0/env/v11 v11.4.2
 	github.com/coder/websocket v1.8.15
 	github.com/confluentinc/confluent-kafka-go/v2 v2.11.1
 	github.com/go-redis/redis_rate/v10 v10.0.1
