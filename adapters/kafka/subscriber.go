@@ -151,10 +151,20 @@ func (s *Subscriber) Lag() map[string]int64 {
 	return lag
 }
 
-// Close ends every Consume call (each returns after its batch in flight and
-// commits what it stored), then closes the dead-letter producer. Consume fails
-// with KindUnavailable afterwards. Close can be called twice.
+// Close is CloseContext without a deadline of its own, except that
+// dead-letter records left unacknowledged are only logged.
 func (s *Subscriber) Close() error {
+	_ = s.CloseContext(context.Background())
+	return nil
+}
+
+// CloseContext ends every Consume call (each returns after its batch in flight
+// and commits what it stored), then closes the dead-letter producer, which
+// waits for its records no longer than ctx's deadline (see
+// Publisher.CloseContext). Consume fails with KindUnavailable afterwards. It
+// can be called twice; only the first call closes.
+func (s *Subscriber) CloseContext(ctx context.Context) error {
+	var err error
 	s.once.Do(func() {
 		s.mu.Lock()
 		s.closed = true
@@ -165,12 +175,12 @@ func (s *Subscriber) Close() error {
 		dlq := s.dlq
 		s.mu.Unlock()
 		if dlq != nil {
-			_ = dlq.Close()
+			err = dlq.CloseContext(ctx)
 		}
 		s.logs.stop()
 	})
 	s.wg.Wait()
-	return nil
+	return err
 }
 
 // member is one Consume call: a librdkafka consumer in a group.
