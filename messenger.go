@@ -3,6 +3,7 @@ package messenger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	nethttp "net/http"
@@ -239,25 +240,31 @@ func (m *Messenger) Run(ctx context.Context) error {
 }
 
 // Shutdown closes every socket (clients reconnect elsewhere and resume by
-// sequence), then stops Run after the consumers' in-flight batches, within
-// ctx's deadline. Stop the HTTP server from accepting first. Safe to call twice.
+// sequence), then stops Run after the consumers' in-flight batches, both
+// within ctx's deadline, and reports what did not finish in time. Stop the
+// HTTP server from accepting first. Safe to call twice.
 func (m *Messenger) Shutdown(ctx context.Context) error {
 	m.mu.Lock()
 	m.stopped = true
 	cancel, done := m.cancel, m.done
 	m.mu.Unlock()
 
-	err := m.hub.Shutdown(ctx)
+	var errs []error
+	if err := m.hub.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("messenger: close sockets: %w", err))
+	}
 	if cancel != nil {
 		cancel()
 		select {
 		case <-done:
 		case <-ctx.Done():
-			err = errors.Join(err, ctx.Err())
+			errs = append(errs, fmt.Errorf("messenger: consumers still running: %w", ctx.Err()))
 		}
 	}
 	if c, ok := m.log.(io.Closer); ok && m.ownLog {
-		err = errors.Join(err, c.Close())
+		if err := c.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("messenger: close the memory log: %w", err))
+		}
 	}
-	return err
+	return errors.Join(errs...)
 }
