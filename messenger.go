@@ -18,6 +18,7 @@ import (
 	"github.com/messenger-go/messenger/adapters/prometheus"
 	"github.com/messenger-go/messenger/adapters/websocket"
 	"github.com/messenger-go/messenger/app"
+	"github.com/messenger-go/messenger/docs"
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
 )
@@ -92,14 +93,15 @@ type Config struct {
 
 // Messenger is one node of the messenger.
 type Messenger struct {
-	app     *app.App
-	hub     *websocket.Hub
-	log     Log
-	ownLog  bool // the node made log and closes it
-	fanout  Fanout
-	metrics *prometheus.Metrics
-	handler nethttp.Handler
-	logger  *slog.Logger
+	app      *app.App
+	hub      *websocket.Hub
+	log      Log
+	ownLog   bool // the node made log and closes it
+	fanout   Fanout
+	metrics  *prometheus.Metrics
+	handler  nethttp.Handler
+	patterns []string // every "METHOD /path" Handler serves
+	logger   *slog.Logger
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
@@ -195,15 +197,28 @@ func New(cfg Config) (*Messenger, error) {
 		return nil, err
 	}
 	mux := nethttp.NewServeMux()
-	mux.Handle("GET /ws", ws)
+	var patterns []string
+	for _, r := range []struct {
+		pattern string
+		handler nethttp.Handler
+	}{
+		{"GET /ws", ws},
+		{"GET /openapi.yaml", docs.Handler(docs.OpenAPI())},
+		{"GET /asyncapi.yaml", docs.Handler(docs.AsyncAPI())},
+	} {
+		mux.Handle(r.pattern, r.handler)
+		patterns = append(patterns, r.pattern)
+	}
 	mux.Handle("/", api)
+	patterns = append(patterns, api.Patterns()...)
 	return &Messenger{
 		app: a, hub: hub, log: cfg.Log, ownLog: ownLog, fanout: fanout, metrics: cfg.Metrics,
-		handler: cfg.Metrics.Instrument(mux), logger: cfg.Logger,
+		handler: cfg.Metrics.Instrument(mux), patterns: patterns, logger: cfg.Logger,
 	}, nil
 }
 
-// Handler serves the REST API, /ws, /healthz, /readyz, /metrics and the JWKS.
+// Handler serves the REST API, /ws, /healthz, /readyz, /metrics, the JWKS and
+// the API's descriptions, /openapi.yaml and /asyncapi.yaml.
 func (m *Messenger) Handler() nethttp.Handler { return m.handler }
 
 // Service is the node's use cases, for embedders that drive them directly.
