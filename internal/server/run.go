@@ -87,7 +87,7 @@ func Serve(ctx context.Context, getenv func(string) string, stderr io.Writer, re
 // consumers after their in-flight batch, close the clients. ln and d's clients
 // are closed on every path, a failed start included; every error met on the
 // way is returned.
-func serve(ctx context.Context, cfg Config, logger *slog.Logger, ln net.Listener, d *deps, ready func(addr string)) (err error) {
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, ln net.Listener, d *deps, ready func(addr string)) error {
 	// A graceful shutdown closes ln first; this covers the failed starts.
 	defer ln.Close()
 	abort := func(err error) error {
