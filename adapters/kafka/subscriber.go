@@ -151,18 +151,18 @@ func (s *Subscriber) Lag() map[string]int64 {
 	return lag
 }
 
-// Close is CloseContext without a deadline of its own, except that
-// dead-letter records left unacknowledged are only logged.
+// Close ends every Consume call (each returns after its batch in flight and
+// commits what it stored), then closes the dead-letter producer. Consume fails
+// with KindUnavailable afterwards. Close can be called twice.
 func (s *Subscriber) Close() error {
 	_ = s.CloseContext(context.Background())
 	return nil
 }
 
-// CloseContext ends every Consume call (each returns after its batch in flight
-// and commits what it stored), then closes the dead-letter producer, which
-// waits for its records no longer than ctx's deadline (see
-// Publisher.CloseContext). Consume fails with KindUnavailable afterwards. It
-// can be called twice; only the first call closes.
+// CloseContext is Close, except that the dead-letter producer waits for its
+// records no longer than ctx's deadline and the records it leaves
+// unacknowledged are reported (see Publisher.CloseContext); Close only logs
+// them. Only the first call of either closes.
 func (s *Subscriber) CloseContext(ctx context.Context) error {
 	var err error
 	s.once.Do(func() {
