@@ -3,6 +3,7 @@ package messenger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	nethttp "net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/messenger-go/messenger/adapters/prometheus"
 	"github.com/messenger-go/messenger/adapters/websocket"
 	"github.com/messenger-go/messenger/app"
+	"github.com/messenger-go/messenger/docs"
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
 )
@@ -67,9 +69,10 @@ type Config struct {
 	UnreadCache ports.UnreadCache
 	// RateLimiter limits sends per user. Default: none.
 	RateLimiter ports.RateLimiter
-	// Tokens signs and verifies access tokens. Default: an ephemeral RSA key,
-	// which invalidates every token when the process restarts.
-	Tokens *auth.Tokens
+	// Signer signs and verifies access tokens and publishes its public keys
+	// at /.well-known/jwks.json. Default: an ephemeral RSA key, which
+	// invalidates every token when the process restarts.
+	Signer *auth.Tokens
 	// Passwords hashes passwords. Default: argon2id with OWASP costs.
 	Passwords ports.PasswordHasher
 	// AllowedOrigins lists the browser origins allowed to open WebSockets and
@@ -90,14 +93,15 @@ type Config struct {
 
 // Messenger is one node of the messenger.
 type Messenger struct {
-	app     *app.App
-	hub     *websocket.Hub
-	log     Log
-	ownLog  bool // the node made log and closes it
-	fanout  Fanout
-	metrics *prometheus.Metrics
-	handler nethttp.Handler
-	logger  *slog.Logger
+	app      *app.App
+	hub      *websocket.Hub
+	log      Log
+	ownLog   bool // the node made log and closes it
+	fanout   Fanout
+	metrics  *prometheus.Metrics
+	handler  nethttp.Handler
+	patterns []string // every "METHOD /path" Handler serves
+	logger   *slog.Logger
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
@@ -124,12 +128,12 @@ func New(cfg Config) (*Messenger, error) {
 		}
 		cfg.Log = l
 	}
-	if cfg.Tokens == nil {
+	if cfg.Signer == nil {
 		key, err := auth.GenerateKey(2048)
 		if err != nil {
 			return nil, err
 		}
-		if cfg.Tokens, err = auth.NewTokens(auth.TokenConfig{PrivateKey: key}); err != nil {
+		if cfg.Signer, err = auth.NewTokens(auth.TokenConfig{PrivateKey: key}); err != nil {
 			return nil, err
 		}
 	}
@@ -159,10 +163,10 @@ func New(cfg Config) (*Messenger, error) {
 		changes, _ = fanout.(ports.FriendshipChanges)
 	}
 	a, err := app.New(app.Config{
-		Users: cfg.Store, Friends: cfg.Store, Tokens: cfg.Store,
+		Users: cfg.Store, Friends: cfg.Store, RefreshTokens: cfg.Store,
 		Messages: cfg.Store, Receipts: cfg.Store, Inbox: cfg.Store,
 		Log: cfg.Log, Notifier: notifier,
-		Issuer: cfg.Tokens, Verifier: cfg.Tokens, Passwords: cfg.Passwords,
+		Issuer: cfg.Signer, Verifier: cfg.Signer, Passwords: cfg.Passwords,
 		Unread: cfg.UnreadCache, Limiter: cfg.RateLimiter, FriendshipChanges: changes,
 		Metrics: cfg.Metrics, Logger: cfg.Logger, RefreshTTL: cfg.RefreshTTL,
 		RefreshReuseGrace: cfg.RefreshReuseGrace,
@@ -174,7 +178,7 @@ func New(cfg Config) (*Messenger, error) {
 
 	api, err := http.NewHandler(http.Config{
 		Service:        a,
-		Keys:           cfg.Tokens,
+		Keys:           cfg.Signer,
 		Checks:         cfg.Checks,
 		Metrics:        cfg.Metrics.Handler(),
 		AllowedOrigins: cfg.AllowedOrigins,
@@ -193,15 +197,28 @@ func New(cfg Config) (*Messenger, error) {
 		return nil, err
 	}
 	mux := nethttp.NewServeMux()
-	mux.Handle("GET /ws", ws)
+	var patterns []string
+	for _, r := range []struct {
+		pattern string
+		handler nethttp.Handler
+	}{
+		{"GET /ws", ws},
+		{"GET /openapi.yaml", docs.Handler(docs.OpenAPI())},
+		{"GET /asyncapi.yaml", docs.Handler(docs.AsyncAPI())},
+	} {
+		mux.Handle(r.pattern, r.handler)
+		patterns = append(patterns, r.pattern)
+	}
 	mux.Handle("/", api)
+	patterns = append(patterns, api.Patterns()...)
 	return &Messenger{
 		app: a, hub: hub, log: cfg.Log, ownLog: ownLog, fanout: fanout, metrics: cfg.Metrics,
-		handler: cfg.Metrics.Instrument(mux), logger: cfg.Logger,
+		handler: cfg.Metrics.Instrument(mux), patterns: patterns, logger: cfg.Logger,
 	}, nil
 }
 
-// Handler serves the REST API, /ws, /healthz, /readyz, /metrics and the JWKS.
+// Handler serves the REST API, /ws, /healthz, /readyz, /metrics, the JWKS and
+// the API's descriptions, /openapi.yaml and /asyncapi.yaml.
 func (m *Messenger) Handler() nethttp.Handler { return m.handler }
 
 // Service is the node's use cases, for embedders that drive them directly.
@@ -238,25 +255,31 @@ func (m *Messenger) Run(ctx context.Context) error {
 }
 
 // Shutdown closes every socket (clients reconnect elsewhere and resume by
-// sequence), then stops Run after the consumers' in-flight batches, within
-// ctx's deadline. Stop the HTTP server from accepting first. Safe to call twice.
+// sequence), then stops Run after the consumers' in-flight batches, both
+// within ctx's deadline, and reports what did not finish in time. Stop the
+// HTTP server from accepting first. Safe to call twice.
 func (m *Messenger) Shutdown(ctx context.Context) error {
 	m.mu.Lock()
 	m.stopped = true
 	cancel, done := m.cancel, m.done
 	m.mu.Unlock()
 
-	err := m.hub.Shutdown(ctx)
+	var errs []error
+	if err := m.hub.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("messenger: close sockets: %w", err))
+	}
 	if cancel != nil {
 		cancel()
 		select {
 		case <-done:
 		case <-ctx.Done():
-			err = errors.Join(err, ctx.Err())
+			errs = append(errs, fmt.Errorf("messenger: consumers still running: %w", ctx.Err()))
 		}
 	}
 	if c, ok := m.log.(io.Closer); ok && m.ownLog {
-		err = errors.Join(err, c.Close())
+		if err := c.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("messenger: close the memory log: %w", err))
+		}
 	}
-	return err
+	return errors.Join(errs...)
 }

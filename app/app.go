@@ -14,12 +14,12 @@ import (
 // Config holds the ports an App runs on. Fields marked required must be set;
 // the others have the documented defaults.
 type Config struct {
-	Users    ports.UserStore    // required
-	Friends  ports.FriendStore  // required
-	Tokens   ports.TokenStore   // required: refresh tokens
-	Messages ports.MessageStore // required
-	Receipts ports.ReceiptStore // required
-	Inbox    ports.InboxStore   // required
+	Users         ports.UserStore    // required
+	Friends       ports.FriendStore  // required
+	RefreshTokens ports.TokenStore   // required
+	Messages      ports.MessageStore // required
+	Receipts      ports.ReceiptStore // required
+	Inbox         ports.InboxStore   // required
 
 	Log      ports.Publisher // required: where sends, typing, receipts and friend events go
 	Notifier ports.Notifier  // required: pushes events to connected devices
@@ -67,9 +67,9 @@ type Config struct {
 
 // App implements ports.Service.
 type App struct {
-	cfg Config
-	log *slog.Logger
-	now func() time.Time
+	cfg    Config
+	logger *slog.Logger
+	now    func() time.Time
 
 	friends *cachedFriends // also cfg.Friends
 
@@ -87,7 +87,7 @@ func New(cfg Config) (*App, error) {
 		name string
 		set  bool
 	}{
-		{"Users", cfg.Users != nil}, {"Friends", cfg.Friends != nil}, {"Tokens", cfg.Tokens != nil},
+		{"Users", cfg.Users != nil}, {"Friends", cfg.Friends != nil}, {"RefreshTokens", cfg.RefreshTokens != nil},
 		{"Messages", cfg.Messages != nil}, {"Receipts", cfg.Receipts != nil}, {"Inbox", cfg.Inbox != nil},
 		{"Log", cfg.Log != nil}, {"Notifier", cfg.Notifier != nil},
 		{"Issuer", cfg.Issuer != nil}, {"Verifier", cfg.Verifier != nil}, {"Passwords", cfg.Passwords != nil},
@@ -135,7 +135,7 @@ func New(cfg Config) (*App, error) {
 	}
 	friends := newCachedFriends(cfg.Friends, cfg.FriendshipCacheTTL, cfg.FriendshipChanges, cfg.Logger)
 	cfg.Friends = friends
-	return &App{cfg: cfg, log: cfg.Logger, now: cfg.Clock.Now, friends: friends}, nil
+	return &App{cfg: cfg, logger: cfg.Logger, now: cfg.Clock.Now, friends: friends}, nil
 }
 
 // participant checks that caller belongs to conv.

@@ -49,7 +49,7 @@ func newWorld(t *testing.T, opts ...func(*app.Config)) *world {
 		limiter: &fakeLimiter{},
 	}
 	cfg := app.Config{
-		Users: w.store, Friends: w.store, Tokens: w.store,
+		Users: w.store, Friends: w.store, RefreshTokens: w.store,
 		Messages: appendSeam{w}, Receipts: w.store, Inbox: w.store,
 		Log: w.log, Notifier: w.notes,
 		Issuer: tokens, Verifier: tokens, Passwords: passwords,

@@ -48,7 +48,7 @@ func (a *App) counted(c Consumer) ports.BatchHandler {
 		rejected, err := c.Handler(ctx, batch)
 		for _, r := range rejected {
 			a.cfg.Metrics.DeadLettered(c.Topic)
-			a.log.WarnContext(ctx, "record dead-lettered", "topic", r.Record.Topic,
+			a.logger.WarnContext(ctx, "record dead-lettered", "topic", r.Record.Topic,
 				"partition", r.Record.Partition, "offset", r.Record.Offset, "reason", r.Reason)
 		}
 		return rejected, err

@@ -118,7 +118,7 @@ func (a *App) announce(ctx context.Context, stored []ports.Appended) {
 func (a *App) notifyAll(ctx context.Context, notes []ports.Notification) {
 	if bn, ok := a.cfg.Notifier.(ports.BatchNotifier); ok && len(notes) > 1 {
 		if err := bn.NotifyBatch(ctx, notes); err != nil {
-			a.log.WarnContext(ctx, "notify failed", "events", len(notes), "err", err)
+			a.logger.WarnContext(ctx, "notify failed", "events", len(notes), "err", err)
 		}
 		return
 	}
@@ -134,6 +134,6 @@ func (a *App) invalidateUnread(ctx context.Context, users ...domain.UserID) {
 		return
 	}
 	if err := a.cfg.Unread.Invalidate(ctx, users...); err != nil {
-		a.log.WarnContext(ctx, "unread cache invalidation failed", "users", len(users), "err", err)
+		a.logger.WarnContext(ctx, "unread cache invalidation failed", "users", len(users), "err", err)
 	}
 }

@@ -73,7 +73,7 @@ func (a *App) publishFriendEvent(ctx context.Context, ev friendEvent) {
 		err = a.cfg.Log.Publish(ctx, ports.TopicFriendEvents, []byte(ev.ToID), value)
 	}
 	if err != nil {
-		a.log.WarnContext(ctx, "friend event not published", "type", ev.Type, "from", ev.FromID, "to", ev.ToID, "err", err)
+		a.logger.WarnContext(ctx, "friend event not published", "type", ev.Type, "from", ev.FromID, "to", ev.ToID, "err", err)
 	}
 }
 
@@ -114,6 +114,6 @@ func (a *App) HandleFriendEvents(ctx context.Context, batch []ports.Record) ([]p
 // message they carry can be recovered by sequence.
 func (a *App) notify(ctx context.Context, users []domain.UserID, ev domain.Event) {
 	if err := a.cfg.Notifier.Notify(ctx, users, ev); err != nil {
-		a.log.WarnContext(ctx, "notify failed", "event", ev.Name, "err", err)
+		a.logger.WarnContext(ctx, "notify failed", "event", ev.Name, "err", err)
 	}
 }

@@ -15,7 +15,7 @@ func (a *App) Refresh(ctx context.Context, refreshToken string) (ports.Tokens, e
 	}
 	next, nextHash := newRefreshToken()
 	now := a.now()
-	user, err := a.cfg.Tokens.RotateRefreshToken(ctx, hashRefreshToken(refreshToken), ports.RefreshToken{
+	user, err := a.cfg.RefreshTokens.RotateRefreshToken(ctx, hashRefreshToken(refreshToken), ports.RefreshToken{
 		Hash:      nextHash,
 		ExpiresAt: now.Add(a.cfg.RefreshTTL),
 	}, now, a.cfg.RefreshReuseGrace)
@@ -34,7 +34,7 @@ func (a *App) Logout(ctx context.Context, refreshToken string) error {
 	if refreshToken == "" {
 		return domain.Errorf(domain.KindInvalid, "refreshToken is required")
 	}
-	return a.cfg.Tokens.RevokeRefreshToken(ctx, hashRefreshToken(refreshToken))
+	return a.cfg.RefreshTokens.RevokeRefreshToken(ctx, hashRefreshToken(refreshToken))
 }
 
 // Authenticate verifies an access token.

@@ -42,7 +42,7 @@ func (a *App) Register(ctx context.Context, r domain.Registration) (ports.Sessio
 // newSession issues an access token and the first refresh token of a new family.
 func (a *App) newSession(ctx context.Context, u domain.User) (ports.Session, error) {
 	refresh, hash := newRefreshToken()
-	err := a.cfg.Tokens.CreateRefreshToken(ctx, ports.RefreshToken{
+	err := a.cfg.RefreshTokens.CreateRefreshToken(ctx, ports.RefreshToken{
 		Hash:      hash,
 		UserID:    u.ID,
 		Family:    domain.NewUUID(),

@@ -55,7 +55,7 @@ func (a *App) allow(ctx context.Context, key string) error {
 	}
 	err := a.cfg.Limiter.Allow(ctx, key)
 	if err != nil && domain.KindOf(err) != domain.KindRateLimited {
-		a.log.WarnContext(ctx, "rate limiter unavailable; allowing", "key", key, "err", err)
+		a.logger.WarnContext(ctx, "rate limiter unavailable; allowing", "key", key, "err", err)
 		return nil
 	}
 	return err

@@ -16,7 +16,7 @@ func (a *App) UnreadCount(ctx context.Context, caller domain.UserID) (domain.Unr
 	if a.cfg.Unread != nil {
 		counts, ok, err := a.cfg.Unread.Get(ctx, caller)
 		if err != nil {
-			a.log.WarnContext(ctx, "unread cache read failed", "err", err)
+			a.logger.WarnContext(ctx, "unread cache read failed", "err", err)
 		} else if ok {
 			return counts, nil
 		}
@@ -28,7 +28,7 @@ func (a *App) UnreadCount(ctx context.Context, caller domain.UserID) (domain.Unr
 	}
 	if a.cfg.Unread != nil && time.Since(start) < ports.UnreadFillWindow {
 		if err := a.cfg.Unread.Set(ctx, caller, counts); err != nil {
-			a.log.WarnContext(ctx, "unread cache write failed", "err", err)
+			a.logger.WarnContext(ctx, "unread cache write failed", "err", err)
 		}
 	}
 	return counts, nil

@@ -62,13 +62,9 @@ type Config struct {
 	// is free: records still batch up while the previous requests are in
 	// flight (five at most with idempotence). Every Publish waits for its
 	// acknowledgement, so a linger adds its length to Publish latency and, with
-	// a given number of concurrent callers, bounds throughput. Measured on two
-	// cores shared with the broker (BenchmarkPublish): with 64 callers, 0 and
-	// 1 ms gave 33k records/s (p50 1.3 and 1.6 ms), 5 ms 12k (p50 5.8 ms); with
-	// 256 callers, 0 gave 89k, 1 ms 100k, 5 ms 45k; with one caller, 0 gave a
-	// p50 of 0.17 ms. On the full stack (one server node, 2,000 messages/s on
-	// two cores), 1 ms instead of 0 took the broker's CPU from 0.66 to 0.34-0.39
-	// cores and the send p95 from 59 to 14-23 ms: fewer, larger requests.
+	// a given number of concurrent callers, bounds throughput; on a loaded
+	// machine a short one still pays, because fewer, larger requests cost the
+	// broker far less CPU (docs/benchmarks.md, BenchmarkPublish).
 	Linger time.Duration
 
 	// DeliveryTimeout bounds how long the producer keeps retrying a record
@@ -97,10 +93,9 @@ type Config struct {
 	// Zero means DefaultBatchMaxWait; a negative value means no wait (hand over
 	// what is already fetched). Each batch is one database transaction and one
 	// round of notifications, so below saturation this wait sets how many
-	// records share that cost; it adds at most its length to delivery latency.
-	// On the full stack (one server node, 2,000 messages/s, two cores), 5 ms
-	// instead of 1 ms took the database from 0.44 to 0.33 cores and, with the
-	// CPU that freed, the delivery p99 from 79 to 47 ms.
+	// records share that cost; it adds at most its length to delivery latency,
+	// and when CPU is the limit the fewer, larger transactions it makes can
+	// lower the latency instead (docs/benchmarks-history.md).
 	BatchMaxWait time.Duration
 
 	// FetchWait and FetchMinBytes shape the fetches of the BatchedTopics: the
@@ -109,9 +104,8 @@ type Config struct {
 	// record is there, as librdkafka does by default, costs the broker one
 	// fetch per produce request and every consumer a wake-up per few records;
 	// a short wait lets records pile up instead, and adds at most its length
-	// to delivery latency. On the full stack at 2,000 messages/s it took the
-	// broker from 0.36 to 0.28 cores. An idle consumer of such a topic fetches
-	// every FetchWait. Defaults DefaultFetchWait and DefaultFetchMinBytes.
+	// to delivery latency. An idle consumer of such a topic fetches every
+	// FetchWait. Defaults DefaultFetchWait and DefaultFetchMinBytes.
 	FetchWait     time.Duration
 	FetchMinBytes int
 

@@ -113,15 +113,17 @@ func (p *Publisher) replace(old *producer) {
 	p.closeProducer(old, time.Second)
 }
 
-// closeProducer flushes prod for up to timeout, then closes it.
-func (p *Publisher) closeProducer(prod *producer, timeout time.Duration) {
+// closeProducer flushes prod for up to timeout, then closes it. It returns
+// how many records were left unacknowledged.
+func (p *Publisher) closeProducer(prod *producer, timeout time.Duration) (unacked int) {
 	prod.once.Do(func() {
-		if n := prod.p.Flush(int(timeout.Milliseconds())); n > 0 {
-			p.cfg.Logger.Warn("kafka: closing producer with records not acknowledged", "records", n)
+		if unacked = prod.p.Flush(int(timeout.Milliseconds())); unacked > 0 {
+			p.cfg.Logger.Warn("kafka: closing producer with records not acknowledged", "records", unacked)
 		}
 		close(prod.dead)
 		prod.p.Close()
 	})
+	return unacked
 }
 
 // Publish appends value under key to topic and waits until all in-sync
@@ -207,21 +209,37 @@ func (p *Publisher) produce(ctx context.Context, msg *ckafka.Message, report cha
 	}
 }
 
-// Close waits up to DeliveryTimeout for records in flight to be acknowledged
-// (their Publish calls return as usual), then closes the producer. Publish
-// fails with KindUnavailable afterwards. Close can be called twice.
+// Close is CloseContext without a deadline of its own, except that records
+// left unacknowledged are only logged: the Publish call of each has failed.
 func (p *Publisher) Close() error {
+	_ = p.CloseContext(context.Background())
+	return nil
+}
+
+// CloseContext waits for records in flight to be acknowledged (their Publish
+// calls return as usual), for at most DeliveryTimeout and never past ctx's
+// deadline, then closes the producer. It fails with KindUnavailable when
+// records were left unacknowledged. Publish fails with KindUnavailable
+// afterwards. It can be called twice; only the first call closes.
+func (p *Publisher) CloseContext(ctx context.Context) error {
+	var err error
 	p.closeOnce.Do(func() {
 		p.mu.Lock()
 		p.closed = true
 		prod := p.prod
 		p.mu.Unlock()
-		p.closeProducer(prod, p.cfg.DeliveryTimeout)
+		timeout := p.cfg.DeliveryTimeout
+		if deadline, ok := ctx.Deadline(); ok {
+			timeout = max(min(timeout, time.Until(deadline)), 0)
+		}
+		if n := p.closeProducer(prod, timeout); n > 0 {
+			err = domain.Errorf(domain.KindUnavailable, "kafka: producer closed with %d records not acknowledged", n)
+		}
 		p.wg.Wait()
 		p.logs.stop()
 	})
 	p.wg.Wait()
-	return nil
+	return err
 }
 
 // Ping checks that the cluster answers a metadata request for the

@@ -108,6 +108,26 @@ func TestPublisherClose(t *testing.T) {
 	assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "publish after Close: %v", err)
 }
 
+func TestPublisherCloseContextKeepsTheDeadline(t *testing.T) {
+	// Nothing listens: a record cannot be acknowledged before DeliveryTimeout,
+	// which is longer than the close deadline. A publish that gave up on its
+	// context leaves its record queued.
+	p := newPublisher(t, kafka.Config{Brokers: "127.0.0.1:1", DeliveryTimeout: time.Minute, Logger: logger(t)})
+	pctx, pcancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer pcancel()
+	err := p.Publish(pctx, "any", []byte("k"), []byte("v"))
+	require.Equal(t, domain.KindUnavailable, domain.KindOf(err), "error: %v", err)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = p.CloseContext(ctx)
+	assert.Less(t, time.Since(start), 10*time.Second, "the close stops waiting at the deadline, not after DeliveryTimeout")
+	require.Error(t, err, "the unacknowledged record is reported")
+	assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "error: %v", err)
+	assert.NoError(t, p.Close(), "a second close has nothing left to report")
+}
+
 func TestNewPublisherConfig(t *testing.T) {
 	tests := []struct {
 		name string

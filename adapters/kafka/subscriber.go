@@ -100,6 +100,16 @@ func (s *Subscriber) Consume(ctx context.Context, group, topic string, h ports.B
 // commits what it stored), then closes the dead-letter producer. Consume fails
 // with KindUnavailable afterwards. Close can be called twice.
 func (s *Subscriber) Close() error {
+	_ = s.CloseContext(context.Background())
+	return nil
+}
+
+// CloseContext is Close, except that the dead-letter producer waits for its
+// records no longer than ctx's deadline and the records it leaves
+// unacknowledged are reported (see Publisher.CloseContext); Close only logs
+// them. Only the first call of either closes.
+func (s *Subscriber) CloseContext(ctx context.Context) error {
+	var err error
 	s.once.Do(func() {
 		s.mu.Lock()
 		s.closed = true
@@ -110,12 +120,12 @@ func (s *Subscriber) Close() error {
 		dlq := s.dlq
 		s.mu.Unlock()
 		if dlq != nil {
-			_ = dlq.Close()
+			err = dlq.CloseContext(ctx)
 		}
 		s.logs.stop()
 	})
 	s.wg.Wait()
-	return nil
+	return err
 }
 
 // member is one Consume call: a librdkafka consumer in a group.

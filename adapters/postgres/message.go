@@ -254,9 +254,8 @@ func (s *Store) appendOnce(ctx context.Context, batch []ports.Append, create boo
 	// The lock and the lookup are planned for each batch. A generic plan is
 	// kept for as long as the connection lives or the table's statistics do
 	// not change, and one made while chats was small scans the whole table:
-	// filled from empty, a table grew from 500 to 40,000 rows between two
-	// analyses, and each lookup read all of them. Planning these two costs
-	// about 0.1 ms.
+	// a table filled from empty grows a hundredfold between two analyses, and
+	// each lookup reads all of it. Planning these two is cheap beside that.
 	first.Queue("SET LOCAL plan_cache_mode = force_custom_plan")
 	if create {
 		userA, userB := make([]string, len(convIDs)), make([]string, len(convIDs))
@@ -295,10 +294,9 @@ func (s *Store) appendOnce(ctx context.Context, batch []ports.Append, create boo
 		return rows.Err()
 	})
 	// The insert reuses the connection's cached generic plan whatever the
-	// batch size. Planning it costs about as much CPU as running it for ten
-	// rows, and planning it for its size made no batch faster: appends of 100
-	// and 1,000 rows took 20-25% less time with the generic plan
-	// (BenchmarkAppendBatch).
+	// batch size: planning it costs about as much as running it for a few
+	// rows, and a plan made for the batch's size made no batch faster
+	// (BenchmarkAppendBatch; docs/benchmarks-history.md).
 	first.Queue("SET LOCAL plan_cache_mode TO DEFAULT")
 	if err := conn.SendBatch(ctx, &first).Close(); err != nil {
 		return nil, err

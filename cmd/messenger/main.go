@@ -1,5 +1,5 @@
 // Command messenger runs the messenger server. With no configuration it runs
-// the embedded default; see the README for the environment it reads.
+// the embedded default; docs/configuration.md lists the environment it reads.
 package main
 
 import (

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 
 	messenger "github.com/messenger-go/messenger"
@@ -24,7 +23,7 @@ func wireStore(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 		if err != nil {
 			return fmt.Errorf("postgres: %w", err)
 		}
-		d.closers = append(d.closers, store.Close)
+		d.onClose("postgres", ignoreContext(store.Close))
 		d.config.Store = store
 		d.config.Checks = append(d.config.Checks, ports.HealthCheck{Name: "postgres", Check: store.Ping})
 		logger.Info("store: postgres", "migrated", cfg.Migrate)
@@ -67,12 +66,12 @@ func wireLog(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) erro
 		if err != nil {
 			return fmt.Errorf("kafka producer: %w", err)
 		}
-		d.closers = append(d.closers, pub.Close)
+		d.onClose("kafka producer", pub.CloseContext)
 		sub, err := kafka.NewSubscriber(kc)
 		if err != nil {
 			return fmt.Errorf("kafka consumer: %w", err)
 		}
-		d.closers = append(d.closers, sub.Close)
+		d.onClose("kafka consumers", sub.CloseContext)
 		d.config.Log = kafkaLog{pub, sub}
 		d.config.Checks = append(d.config.Checks, ports.HealthCheck{Name: "kafka", Check: pub.Ping})
 		d.metrics().LabeledGaugeFunc("messenger_consumer_lag", "Records not yet processed, by consumer group (partitions owned by this node).", "group",
@@ -121,7 +120,7 @@ func wireRedis(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
-	d.closers = append(d.closers, client.Close)
+	d.onClose("redis", ignoreContext(client.Close))
 	if err := client.Ping(ctx); err != nil {
 		// Redis only degrades the service: start anyway and let readiness say so.
 		logger.Warn("redis does not answer yet; presence, fan-out and caches degrade until it does", "err", err)
@@ -146,24 +145,6 @@ func wireRedis(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 	d.config.Checks = append(d.config.Checks, ports.HealthCheck{Name: "redis", Check: client.Ping})
 	logger.Info("presence, fan-out, caches: redis", "sentinels", cfg.RedisSentinels, "addr", cfg.RedisAddr)
 	return nil
-}
-
-// migrate applies the database migrations and exits.
-func migrate(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := LoadConfig(getenv)
-	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	if cfg.DatabaseURL == "" {
-		return fmt.Errorf("migrate needs a database: set DB_HOST (and DB_*) or MESSENGER_DATABASE_URL")
-	}
-	logger := newLogger(cfg, stderr)
-	store, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Config{Logger: logger, Migrate: true})
-	if err != nil {
-		return err
-	}
-	logger.Info("migrations applied")
-	return store.Close()
 }
 
 // metrics returns the node's registry, creating it on first use.

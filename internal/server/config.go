@@ -1,5 +1,7 @@
 package server
 
+//go:generate go test -run ^TestConfigurationTable$ . -args -update
+
 import (
 	"errors"
 	"fmt"
@@ -7,54 +9,72 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/caarlos0/env/v11"
 )
 
-// Config is the server's configuration, read once from the environment. The
+// Config is the server's configuration, read once from the environment. Each
+// variable is one field, declared here once: its name (env), its default
+// (envDefault, or docDefault when the default is computed) and its meaning
+// (desc). docs/configuration.md's table is generated from these tags. The
 // architecture guide's server/.env names are accepted as they are; everything
 // else is MESSENGER_*. With nothing set, the server runs the embedded default.
+//
+// Fields tagged env:"-" are derived by LoadConfig from the others.
 type Config struct {
-	Addr       string // listen address; from PORT (guide) or MESSENGER_ADDR
-	Production bool   // NODE_ENV=production: the embedded default is refused
+	Port       int    `env:"PORT" envDefault:"3000" desc:"listen port (guide)"`
+	Addr       string `env:"MESSENGER_ADDR" docDefault:":$PORT" desc:"full listen address, e.g. 127.0.0.1:3101; wins over PORT"`
+	NodeEnv    string `env:"NODE_ENV" desc:"production refuses the embedded default: PostgreSQL, Kafka, Redis and a signing key must be configured (guide)"`
+	Production bool   `env:"-"` // NODE_ENV=production
+	NodeID     string `env:"MESSENGER_NODE_ID" docDefault:"host:port" desc:"this process's name in presence, Kafka client ids and logs"`
 
-	DatabaseURL string // from DB_HOST/DB_PORT/DB_USER/DB_PASSWORD/DB_NAME or MESSENGER_DATABASE_URL
-	Migrate     bool   // MESSENGER_MIGRATE (default true): apply migrations at start
+	DBHost      string `env:"DB_HOST" desc:"PostgreSQL host (guide); setting it selects PostgreSQL"`
+	DBPort      string `env:"DB_PORT" envDefault:"5432" desc:"PostgreSQL port (guide)"`
+	DBUser      string `env:"DB_USER" envDefault:"postgres" desc:"PostgreSQL user (guide)"`
+	DBPassword  string `env:"DB_PASSWORD" desc:"PostgreSQL password (guide)"`
+	DBName      string `env:"DB_NAME" envDefault:"messenger" desc:"PostgreSQL database (guide)"`
+	DBSSLMode   string `env:"MESSENGER_DB_SSLMODE" envDefault:"prefer" desc:"sslmode of the URL built from DB_*"`
+	DatabaseURL string `env:"MESSENGER_DATABASE_URL" desc:"a full PostgreSQL URL instead of DB_*; after loading, the URL in use"`
+	Migrate     bool   `env:"MESSENGER_MIGRATE" envDefault:"true" desc:"apply the migrations at start (also: messenger migrate)"`
 
-	RedisSentinels  []string // REDIS_SENTINEL=true with REDIS_SENTINEL_HOST_1..3, or MESSENGER_REDIS_SENTINELS
-	RedisMasterName string   // MESSENGER_REDIS_MASTER_NAME (default mymaster)
-	RedisAddr       string   // MESSENGER_REDIS_ADDR: a single Redis without Sentinel
-	RedisPassword   string   // REDIS_PASSWORD
-	RedisKeyPrefix  string   // MESSENGER_REDIS_KEY_PREFIX: prefix of every key and channel (shared Redis)
+	RedisSentinel      bool     `env:"REDIS_SENTINEL" envDefault:"false" desc:"true: Redis through the Sentinels REDIS_SENTINEL_HOST_n (guide)"`
+	RedisSentinelHost1 string   `env:"REDIS_SENTINEL_HOST_1" desc:"a Sentinel, host or host:port (port 26379 by default) (guide)"`
+	RedisSentinelHost2 string   `env:"REDIS_SENTINEL_HOST_2" desc:"the second Sentinel (guide)"`
+	RedisSentinelHost3 string   `env:"REDIS_SENTINEL_HOST_3" desc:"the third Sentinel (guide)"`
+	RedisSentinels     []string `env:"MESSENGER_REDIS_SENTINELS" desc:"comma-separated Sentinels instead of REDIS_SENTINEL_HOST_n; after loading, the Sentinels in use"`
+	RedisMasterName    string   `env:"MESSENGER_REDIS_MASTER_NAME" envDefault:"mymaster" desc:"the master name the Sentinels monitor"`
+	RedisAddr          string   `env:"MESSENGER_REDIS_ADDR" desc:"one Redis without Sentinel, host:port"`
+	RedisPassword      string   `env:"REDIS_PASSWORD" desc:"Redis password (guide)"`
+	RedisKeyPrefix     string   `env:"MESSENGER_REDIS_KEY_PREFIX" desc:"prefix of every key and channel (several deployments on one Redis)"`
 
-	KafkaBrokers    string         // KAFKA_BROKERS
-	KafkaPartitions map[string]int // MESSENGER_KAFKA_PARTITIONS, e.g. "chat-messages=10,typing-indicators=5"
-	KafkaLinger     time.Duration  // MESSENGER_KAFKA_LINGER (default 3 ms: fewer, larger produce requests; see kafka.Config.Linger)
-	KafkaFetchWait  time.Duration  // MESSENGER_KAFKA_FETCH_WAIT (default 10 ms; see kafka.Config.FetchWait)
-	KafkaBatchWait  time.Duration  // MESSENGER_KAFKA_BATCH_WAIT (default 5 ms, 0 = none; see kafka.Config.BatchMaxWait)
-	KafkaPrefix     string         // MESSENGER_KAFKA_TOPIC_PREFIX: prefix of topics and groups (shared cluster)
-	KafkaDebug      string         // MESSENGER_KAFKA_DEBUG: librdkafka debug contexts to log, e.g. "broker,topic,msg" (see kafka.Config.Debug)
+	KafkaBrokers    string         `env:"KAFKA_BROKERS" desc:"bootstrap brokers, comma-separated (guide)"`
+	KafkaPartitions map[string]int `env:"MESSENGER_KAFKA_PARTITIONS" docDefault:"the guide's" desc:"partitions of the topics created at start, e.g. chat-messages=10,typing-indicators=5"`
+	KafkaLinger     time.Duration  `env:"MESSENGER_KAFKA_LINGER" envDefault:"3ms" desc:"producer batching delay; fewer, larger produce requests for that much send latency (0: none)"`
+	KafkaFetchWait  time.Duration  `env:"MESSENGER_KAFKA_FETCH_WAIT" envDefault:"10ms" desc:"how long the message consumer's fetches wait for records to pile up"`
+	KafkaBatchWait  time.Duration  `env:"MESSENGER_KAFKA_BATCH_WAIT" envDefault:"5ms" desc:"how long a consumer collects records after the first before storing them as one batch (0: none)"`
+	KafkaPrefix     string         `env:"MESSENGER_KAFKA_TOPIC_PREFIX" desc:"prefix of topics and consumer groups (several deployments on one cluster)"`
+	KafkaDebug      string         `env:"MESSENGER_KAFKA_DEBUG" desc:"librdkafka debug contexts logged at debug level, e.g. broker,topic,msg; for diagnosis"`
 
-	NodeID string // MESSENGER_NODE_ID (default: host name and port)
+	JWTPrivateKeyFile string        `env:"MESSENGER_JWT_PRIVATE_KEY_FILE" docDefault:"ephemeral key" desc:"RSA signing key, PEM (messenger keygen -out FILE makes one)"`
+	JWTIssuer         string        `env:"MESSENGER_JWT_ISSUER" envDefault:"messenger" desc:"iss of access tokens, written and required"`
+	JWTAudience       string        `env:"MESSENGER_JWT_AUDIENCE" envDefault:"messenger" desc:"aud of access tokens, written and required"`
+	AccessTokenTTL    time.Duration `env:"MESSENGER_ACCESS_TOKEN_TTL" envDefault:"15m" desc:"lifetime of access tokens (and of the sockets opened with them)"`
+	RefreshTokenTTL   time.Duration `env:"MESSENGER_REFRESH_TOKEN_TTL" envDefault:"720h" desc:"lifetime of refresh tokens"`
+	RefreshReuseGrace time.Duration `env:"MESSENGER_REFRESH_REUSE_GRACE" envDefault:"0s" desc:"how long after its rotation a refresh token may be presented again without revoking its family (0: the old token stops working)"`
 
-	JWTPrivateKeyFile string        // MESSENGER_JWT_PRIVATE_KEY_FILE (PEM); empty = ephemeral key
-	JWTIssuer         string        // MESSENGER_JWT_ISSUER (default "messenger")
-	JWTAudience       string        // MESSENGER_JWT_AUDIENCE (default "messenger")
-	AccessTokenTTL    time.Duration // MESSENGER_ACCESS_TOKEN_TTL (default 15m)
-	RefreshTokenTTL   time.Duration // MESSENGER_REFRESH_TOKEN_TTL (default 720h)
-	RefreshReuseGrace time.Duration // MESSENGER_REFRESH_REUSE_GRACE (default 0: none)
+	AllowedOrigins     []string `env:"MESSENGER_ALLOWED_ORIGINS" docDefault:"same origin" desc:"browser origins allowed for CORS and the WebSocket, comma-separated"`
+	SendRateLimit      int      `env:"MESSENGER_SEND_RATE_LIMIT" envDefault:"50" desc:"sends per second per user, shared by the nodes through Redis (0: none)"`
+	PasswordMemoryKiB  int      `env:"MESSENGER_PASSWORD_MEMORY_KIB" envDefault:"19456" desc:"argon2id memory, KiB"`
+	PasswordIterations int      `env:"MESSENGER_PASSWORD_ITERATIONS" envDefault:"2" desc:"argon2id passes"`
 
-	AllowedOrigins []string // MESSENGER_ALLOWED_ORIGINS, comma-separated (WebSocket and CORS)
-	SendRateLimit  int      // MESSENGER_SEND_RATE_LIMIT: sends per second per user (default 50; 0 = none)
-
-	PasswordMemoryKiB  int // MESSENGER_PASSWORD_MEMORY_KIB: argon2id memory (default 19456)
-	PasswordIterations int // MESSENGER_PASSWORD_ITERATIONS: argon2id passes (default 2)
-
-	PprofAddr       string        // MESSENGER_PPROF_ADDR: serve net/http/pprof there (e.g. 127.0.0.1:6060); off by default
-	ShutdownTimeout time.Duration // MESSENGER_SHUTDOWN_TIMEOUT (default 20s)
-	LogLevel        slog.Level    // MESSENGER_LOG_LEVEL: debug, info, warn, error (default info)
-	LogFormat       string        // MESSENGER_LOG_FORMAT: json or text (default json)
+	ShutdownTimeout time.Duration `env:"MESSENGER_SHUTDOWN_TIMEOUT" envDefault:"20s" desc:"the one deadline of a graceful shutdown, every step included"`
+	PprofAddr       string        `env:"MESSENGER_PPROF_ADDR" docDefault:"off" desc:"serve net/http/pprof on this private address, e.g. 127.0.0.1:6060"`
+	LogLevel        slog.Level    `env:"MESSENGER_LOG_LEVEL" envDefault:"info" desc:"debug, info, warn or error"`
+	LogFormat       string        `env:"MESSENGER_LOG_FORMAT" envDefault:"json" desc:"json or text"`
 }
 
 // Embedded reports whether no external dependency is configured.
@@ -66,62 +86,59 @@ func (c Config) Embedded() bool {
 func (c Config) Redis() bool { return len(c.RedisSentinels) > 0 || c.RedisAddr != "" }
 
 // LoadConfig reads the configuration through getenv and validates it. Every
-// problem is reported, not just the first.
+// problem is reported, not just the first. Values are trimmed; an empty one
+// counts as unset.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	p := &parser{getenv: getenv}
-	c := Config{
-		Addr:            p.str("MESSENGER_ADDR", ""),
-		Production:      strings.EqualFold(getenv("NODE_ENV"), "production"),
-		DatabaseURL:     p.str("MESSENGER_DATABASE_URL", ""),
-		Migrate:         p.boolean("MESSENGER_MIGRATE", true),
-		RedisMasterName: p.str("MESSENGER_REDIS_MASTER_NAME", "mymaster"),
-		RedisAddr:       p.str("MESSENGER_REDIS_ADDR", ""),
-		RedisPassword:   p.str("REDIS_PASSWORD", ""),
-		RedisKeyPrefix:  p.str("MESSENGER_REDIS_KEY_PREFIX", ""),
-		KafkaBrokers:    p.str("KAFKA_BROKERS", ""),
-		KafkaLinger:     p.duration("MESSENGER_KAFKA_LINGER", 3*time.Millisecond),
-		KafkaFetchWait:  p.duration("MESSENGER_KAFKA_FETCH_WAIT", 10*time.Millisecond),
-		KafkaBatchWait:  p.duration("MESSENGER_KAFKA_BATCH_WAIT", 5*time.Millisecond),
-		KafkaPrefix:     p.str("MESSENGER_KAFKA_TOPIC_PREFIX", ""),
-		KafkaDebug:      p.str("MESSENGER_KAFKA_DEBUG", ""),
-		NodeID:          p.str("MESSENGER_NODE_ID", ""),
+	environment := map[string]string{}
+	for _, v := range configVars() {
+		if val := strings.TrimSpace(getenv(v.name)); val != "" {
+			environment[v.name] = val
+		}
+	}
+	var c Config
+	var errs []error
+	if err := env.ParseWithOptions(&c, env.Options{Environment: environment, FuncMap: parsers}); err != nil {
+		errs = parseErrors(err)
+	}
+	errs = append(errs, c.derive()...)
+	return c, errors.Join(errs...)
+}
 
-		JWTPrivateKeyFile: p.str("MESSENGER_JWT_PRIVATE_KEY_FILE", ""),
-		JWTIssuer:         p.str("MESSENGER_JWT_ISSUER", "messenger"),
-		JWTAudience:       p.str("MESSENGER_JWT_AUDIENCE", "messenger"),
-		AccessTokenTTL:    p.duration("MESSENGER_ACCESS_TOKEN_TTL", 15*time.Minute),
-		RefreshTokenTTL:   p.duration("MESSENGER_REFRESH_TOKEN_TTL", 720*time.Hour),
-		RefreshReuseGrace: p.duration("MESSENGER_REFRESH_REUSE_GRACE", 0),
+// derive fills the derived fields and checks what a single variable's type
+// cannot.
+func (c *Config) derive() []error {
+	var errs []error
+	fail := func(name, msg string) { errs = append(errs, fmt.Errorf("%s %s", name, msg)) }
 
-		AllowedOrigins:  p.list("MESSENGER_ALLOWED_ORIGINS"),
-		SendRateLimit:   p.integer("MESSENGER_SEND_RATE_LIMIT", 50),
-		ShutdownTimeout: p.duration("MESSENGER_SHUTDOWN_TIMEOUT", 20*time.Second),
-		PprofAddr:       p.str("MESSENGER_PPROF_ADDR", ""),
-
-		PasswordMemoryKiB:  p.integer("MESSENGER_PASSWORD_MEMORY_KIB", 19456),
-		PasswordIterations: p.integer("MESSENGER_PASSWORD_ITERATIONS", 2),
-		LogFormat:          p.str("MESSENGER_LOG_FORMAT", "json"),
+	if c.Port < 0 || c.Port > 65535 {
+		fail("PORT", "must be a TCP port")
 	}
 	if c.Addr == "" {
-		port := p.integer("PORT", 3000)
-		if port < 0 || port > 65535 {
-			p.fail("PORT", "must be a TCP port")
-		}
-		c.Addr = ":" + strconv.Itoa(port)
+		c.Addr = ":" + strconv.Itoa(c.Port)
 	}
-	if err := c.LogLevel.UnmarshalText([]byte(p.str("MESSENGER_LOG_LEVEL", "info"))); err != nil {
-		p.fail("MESSENGER_LOG_LEVEL", "must be debug, info, warn or error")
-	}
+	c.Production = strings.EqualFold(c.NodeEnv, "production")
 	if c.LogFormat != "json" && c.LogFormat != "text" {
-		p.fail("MESSENGER_LOG_FORMAT", "must be json or text")
+		fail("MESSENGER_LOG_FORMAT", "must be json or text")
 	}
-	if c.DatabaseURL == "" && getenv("DB_HOST") != "" {
-		c.DatabaseURL = postgresURL(p)
-	}
-	c.RedisSentinels = sentinels(p)
-	c.KafkaPartitions = partitions(p)
 	if c.SendRateLimit < 0 {
-		p.fail("MESSENGER_SEND_RATE_LIMIT", "must not be negative")
+		fail("MESSENGER_SEND_RATE_LIMIT", "must not be negative")
+	}
+	if c.DatabaseURL == "" && c.DBHost != "" {
+		c.DatabaseURL = c.postgresURL()
+	}
+	if len(c.RedisSentinels) == 0 && c.RedisSentinel {
+		for _, h := range []string{c.RedisSentinelHost1, c.RedisSentinelHost2, c.RedisSentinelHost3} {
+			if h == "" {
+				continue
+			}
+			if _, _, err := net.SplitHostPort(h); err != nil {
+				h = net.JoinHostPort(h, "26379")
+			}
+			c.RedisSentinels = append(c.RedisSentinels, h)
+		}
+		if len(c.RedisSentinels) == 0 {
+			fail("REDIS_SENTINEL", "is true but no REDIS_SENTINEL_HOST_n is set")
+		}
 	}
 	if c.Production {
 		for _, need := range []struct{ name, val string }{
@@ -130,130 +147,131 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			{"MESSENGER_JWT_PRIVATE_KEY_FILE", c.JWTPrivateKeyFile},
 		} {
 			if need.val == "" {
-				p.fail(need.name, "is required when NODE_ENV=production")
+				fail(need.name, "is required when NODE_ENV=production")
 			}
 		}
 		if !c.Redis() {
-			p.fail("REDIS_SENTINEL_HOST_1 or MESSENGER_REDIS_ADDR", "is required when NODE_ENV=production")
+			fail("REDIS_SENTINEL_HOST_1 or MESSENGER_REDIS_ADDR", "is required when NODE_ENV=production")
 		}
 	}
-	return c, errors.Join(p.errs...)
+	return errs
 }
 
 // postgresURL builds a DSN from the guide's DB_* variables.
-func postgresURL(p *parser) string {
+func (c Config) postgresURL() string {
 	u := url.URL{
 		Scheme: "postgres",
-		User:   url.UserPassword(p.str("DB_USER", "postgres"), p.str("DB_PASSWORD", "")),
-		Host:   net.JoinHostPort(p.str("DB_HOST", ""), p.str("DB_PORT", "5432")),
-		Path:   "/" + p.str("DB_NAME", "messenger"),
+		User:   url.UserPassword(c.DBUser, c.DBPassword),
+		Host:   net.JoinHostPort(c.DBHost, c.DBPort),
+		Path:   "/" + c.DBName,
 	}
 	q := url.Values{}
-	q.Set("sslmode", p.str("MESSENGER_DB_SSLMODE", "prefer"))
+	q.Set("sslmode", c.DBSSLMode)
 	u.RawQuery = q.Encode()
 	return u.String()
 }
 
-// sentinels reads the guide's REDIS_SENTINEL and REDIS_SENTINEL_HOST_1..3 (a host
-// or host:port; port 26379 by default), or MESSENGER_REDIS_SENTINELS.
-func sentinels(p *parser) []string {
-	if list := p.list("MESSENGER_REDIS_SENTINELS"); len(list) > 0 {
-		return list
+// parsers replace the library's for the types whose rules differ: a negative
+// duration is refused, lists drop blanks, partitions are topic=count pairs.
+var parsers = map[reflect.Type]env.ParserFunc{
+	reflect.TypeFor[time.Duration](): func(v string) (any, error) {
+		d, err := time.ParseDuration(v)
+		if err == nil && d < 0 {
+			err = errors.New("negative")
+		}
+		return d, err
+	},
+	reflect.TypeFor[[]string](): func(v string) (any, error) { return list(v), nil },
+	reflect.TypeFor[map[string]int](): func(v string) (any, error) {
+		out := map[string]int{}
+		for _, kv := range list(v) {
+			key, n, ok := strings.Cut(kv, "=")
+			count, err := strconv.Atoi(strings.TrimSpace(n))
+			if !ok || err != nil || count < 1 || strings.TrimSpace(key) == "" {
+				return nil, fmt.Errorf("bad pair %q", kv)
+			}
+			out[strings.TrimSpace(key)] = count
+		}
+		return out, nil
+	},
+}
+
+// mustBe says, per field type, what a value that does not parse should be.
+var mustBe = map[reflect.Type]string{
+	reflect.TypeFor[int]():            "must be an integer",
+	reflect.TypeFor[bool]():           "must be true or false",
+	reflect.TypeFor[time.Duration]():  "must be a duration such as 250ms or 15m",
+	reflect.TypeFor[slog.Level]():     "must be debug, info, warn or error",
+	reflect.TypeFor[map[string]int](): "must be topic=count pairs, e.g. chat-messages=10",
+}
+
+// parseErrors turns the library's errors, which name struct fields, into
+// errors that name the variable and say what its value must be.
+func parseErrors(err error) []error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return []error{err}
 	}
-	if !p.boolean("REDIS_SENTINEL", false) {
-		return nil
+	names := map[string]string{}
+	for _, v := range configVars() {
+		names[v.field] = v.name
 	}
-	var out []string
-	for i := 1; i <= 9; i++ {
-		h := p.str(fmt.Sprintf("REDIS_SENTINEL_HOST_%d", i), "")
-		if h == "" {
+	out := make([]error, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if !errors.As(e, &pe) {
+			out = append(out, e)
 			continue
 		}
-		if _, _, err := net.SplitHostPort(h); err != nil {
-			h = net.JoinHostPort(h, "26379")
+		msg, ok := mustBe[pe.Type]
+		if !ok {
+			msg = "is not valid: " + pe.Err.Error()
 		}
-		out = append(out, h)
-	}
-	if len(out) == 0 {
-		p.fail("REDIS_SENTINEL", "is true but no REDIS_SENTINEL_HOST_n is set")
+		out = append(out, fmt.Errorf("%s %s", names[pe.Name], msg))
 	}
 	return out
 }
 
-// partitions reads MESSENGER_KAFKA_PARTITIONS as topic=count pairs.
-func partitions(p *parser) map[string]int {
-	out := map[string]int{}
-	for _, kv := range p.list("MESSENGER_KAFKA_PARTITIONS") {
-		topic, n, ok := strings.Cut(kv, "=")
-		count, err := strconv.Atoi(n)
-		if !ok || err != nil || count < 1 {
-			p.fail("MESSENGER_KAFKA_PARTITIONS", "must be topic=count pairs, e.g. chat-messages=10")
+// configVar is one variable of Config, as its tags declare it.
+type configVar struct {
+	field, name, def, meaning string
+}
+
+// configVars lists Config's variables in declaration order.
+func configVars() []configVar {
+	t := reflect.TypeFor[Config]()
+	out := make([]configVar, 0, t.NumField())
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if name == "" || name == "-" {
 			continue
 		}
-		out[strings.TrimSpace(topic)] = count
+		def, ok := f.Tag.Lookup("envDefault")
+		if !ok {
+			def = f.Tag.Get("docDefault")
+		} else if def != "" {
+			def = "`" + def + "`"
+		}
+		out = append(out, configVar{field: f.Name, name: name, def: def, meaning: f.Tag.Get("desc")})
 	}
 	return out
 }
 
-// parser reads typed values and collects every error.
-type parser struct {
-	getenv func(string) string
-	errs   []error
+// ConfigurationTable is the table of variables docs/configuration.md shows,
+// in Markdown.
+func ConfigurationTable() string {
+	var b strings.Builder
+	b.WriteString("| variable | default | meaning |\n|---|---|---|\n")
+	for _, v := range configVars() {
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", v.name, v.def, v.meaning)
+	}
+	return b.String()
 }
 
-func (p *parser) fail(name, msg string) {
-	p.errs = append(p.errs, fmt.Errorf("%s %s", name, msg))
-}
-
-func (p *parser) str(name, def string) string {
-	if v := strings.TrimSpace(p.getenv(name)); v != "" {
-		return v
-	}
-	return def
-}
-
-func (p *parser) integer(name string, def int) int {
-	v := p.str(name, "")
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		p.fail(name, "must be an integer")
-		return def
-	}
-	return n
-}
-
-func (p *parser) boolean(name string, def bool) bool {
-	v := p.str(name, "")
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		p.fail(name, "must be true or false")
-		return def
-	}
-	return b
-}
-
-func (p *parser) duration(name string, def time.Duration) time.Duration {
-	v := p.str(name, "")
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		p.fail(name, "must be a duration such as 250ms or 15m")
-		return def
-	}
-	return d
-}
-
-func (p *parser) list(name string) []string {
+// list splits a comma-separated value, dropping blanks.
+func list(v string) []string {
 	var out []string
-	for _, s := range strings.Split(p.getenv(name), ",") {
+	for _, s := range strings.Split(v, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}

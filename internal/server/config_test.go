@@ -1,6 +1,11 @@
 package server_test
 
 import (
+	"flag"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,6 +62,9 @@ func TestLoadConfigRejects(t *testing.T) {
 			[]string{"PORT", "MESSENGER_ACCESS_TOKEN_TTL", "MESSENGER_SEND_RATE_LIMIT"}},
 		{"bad partitions", map[string]string{"MESSENGER_KAFKA_PARTITIONS": "chat-messages=0"}, []string{"MESSENGER_KAFKA_PARTITIONS"}},
 		{"bad log level", map[string]string{"MESSENGER_LOG_LEVEL": "loud"}, []string{"MESSENGER_LOG_LEVEL"}},
+		{"bad booleans and negative durations", map[string]string{"MESSENGER_MIGRATE": "maybe", "MESSENGER_SHUTDOWN_TIMEOUT": "-1s", "PORT": "70000"},
+			[]string{"MESSENGER_MIGRATE must be true or false", "MESSENGER_SHUTDOWN_TIMEOUT must be a duration", "PORT must be a TCP port"}},
+		{"bad log format", map[string]string{"MESSENGER_LOG_FORMAT": "xml"}, []string{"MESSENGER_LOG_FORMAT must be json or text"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,4 +95,48 @@ func TestLoadConfigKafkaWaits(t *testing.T) {
 	assert.Equal(t, 50*time.Millisecond, kc.FetchWait)
 	assert.Negative(t, kc.BatchMaxWait, "0 means no wait, which the adapter spells negative")
 	assert.Equal(t, "broker,msg", kc.Debug)
+}
+
+func TestLoadConfigTrimsAndSplits(t *testing.T) {
+	c, err := server.LoadConfig(env(map[string]string{
+		"MESSENGER_ALLOWED_ORIGINS":  " https://a.example , ,https://b.example ",
+		"MESSENGER_KAFKA_PARTITIONS": "chat-messages=10, typing-indicators = 5",
+		"MESSENGER_REDIS_SENTINELS":  "s1:26379,s2:26379",
+		"REDIS_SENTINEL":             "true", "REDIS_SENTINEL_HOST_1": "ignored",
+		"MESSENGER_ADDR": " 127.0.0.1:3101 ", "PORT": "4000",
+		"MESSENGER_JWT_ISSUER": "   ", // blank counts as unset
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"https://a.example", "https://b.example"}, c.AllowedOrigins)
+	assert.Equal(t, map[string]int{"chat-messages": 10, "typing-indicators": 5}, c.KafkaPartitions)
+	assert.Equal(t, []string{"s1:26379", "s2:26379"}, c.RedisSentinels, "MESSENGER_REDIS_SENTINELS wins over the HOST_n names")
+	assert.Equal(t, "127.0.0.1:3101", c.Addr, "MESSENGER_ADDR wins over PORT")
+	assert.Equal(t, "messenger", c.JWTIssuer)
+}
+
+var update = flag.Bool("update", false, "rewrite the table of docs/configuration.md from server.Config's tags")
+
+// TestConfigurationTable fails when docs/configuration.md's table and
+// server.Config's tags disagree; go generate ./internal/server rewrites it.
+func TestConfigurationTable(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	path := filepath.Join(filepath.Dir(file), "..", "..", "docs", "configuration.md")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	const begin, end = "<!-- begin: generated from internal/server.Config by go generate ./internal/server -->\n", "<!-- end -->\n"
+	head, rest, ok := strings.Cut(string(data), begin)
+	require.True(t, ok, "docs/configuration.md has the begin marker")
+	table, tail, ok := strings.Cut(rest, end)
+	require.True(t, ok, "docs/configuration.md has the end marker")
+
+	want := server.ConfigurationTable()
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(head+begin+want+end+tail), 0o644))
+		return
+	}
+	assert.Equal(t, want, table, "docs/configuration.md is out of date: run go generate ./internal/server")
+	for _, name := range []string{"DB_HOST", "DB_USER", "DB_PASSWORD", "DB_NAME", "DB_PORT", "REDIS_SENTINEL", "REDIS_PASSWORD",
+		"REDIS_SENTINEL_HOST_1", "REDIS_SENTINEL_HOST_2", "REDIS_SENTINEL_HOST_3", "KAFKA_BROKERS", "PORT", "NODE_ENV"} {
+		assert.Contains(t, table, "| `"+name+"` |", "the guide's variable %s is documented", name)
+	}
 }

@@ -54,7 +54,7 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// Serve runs the server until ctx ends, logging to logs. ready, when set,
+// Serve runs the server until ctx ends, logging to stderr. ready, when set,
 // receives the listening address once the server accepts connections.
 func Serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ready func(addr string)) error {
 	cfg, err := LoadConfig(getenv)
@@ -72,17 +72,39 @@ func Serve(ctx context.Context, getenv func(string) string, stderr io.Writer, re
 	}
 	logger = logger.With("node", cfg.NodeID)
 
-	deps, err := wire(ctx, cfg, logger)
+	d, err := wire(ctx, cfg, logger)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	defer deps.close()
+	return serve(ctx, cfg, logger, ln, d, ready)
+}
 
-	m, err := messenger.New(deps.config)
+// serve runs the node wired in d on ln until ctx ends or a part of it fails,
+// then shuts it down under one deadline, cfg.ShutdownTimeout, in this order:
+// stop accepting (and finish the requests in flight), close the WebSockets
+// (http.Server.Shutdown does not wait for hijacked connections), stop the
+// consumers after their in-flight batch, close the clients. ln and d's clients
+// are closed on every path, a failed start included; every error met on the
+// way is returned.
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, ln net.Listener, d *deps, ready func(addr string)) error {
+	// A graceful shutdown closes ln first; this covers the failed starts.
+	defer ln.Close()
+	abort := func(err error) error {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		return errors.Join(err, d.close(sctx))
+	}
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, logger)
+		if err != nil {
+			return abort(err)
+		}
+		defer stopPprof()
+	}
+	m, err := messenger.New(d.config)
 	if err != nil {
-		ln.Close()
-		return err
+		return abort(err)
 	}
 	srv := &http.Server{
 		Handler:           m.Handler(),
@@ -98,15 +120,7 @@ func Serve(ctx context.Context, getenv func(string) string, stderr io.Writer, re
 		ready(ln.Addr().String())
 	}
 
-	if cfg.PprofAddr != "" {
-		stopPprof, err := servePprof(cfg.PprofAddr, logger)
-		if err != nil {
-			return err
-		}
-		defer stopPprof()
-	}
-
-	runCtx, stopRun := context.WithCancel(context.Background())
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRun()
 	g := new(errgroup.Group)
 	serveErr := make(chan error, 1)
@@ -128,28 +142,39 @@ func Serve(ctx context.Context, getenv func(string) string, stderr io.Writer, re
 	var cause error
 	select {
 	case <-ctx.Done():
-		logger.Info("shutting down")
+		logger.Info("shutting down", "deadline", cfg.ShutdownTimeout)
 	case cause = <-serveErr:
 		logger.Error("server failed", "err", cause)
 	case cause = <-runErr:
 		logger.Error("background work failed", "err", cause)
 	}
 
-	// Shutdown order: stop accepting, close sockets, stop consumers after
-	// their in-flight batch, close clients (deferred), under one deadline.
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	err = errors.Join(cause, srv.Shutdown(sctx), m.Shutdown(sctx))
-	stopRun()
-	if werr := g.Wait(); cause == nil && werr != nil && !errors.Is(werr, context.Canceled) {
-		err = errors.Join(err, werr)
+	errs := []error{cause}
+	if err := srv.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("http: %w", err))
+		_ = srv.Close() // requests still in flight at the deadline
 	}
-	if err != nil {
+	if err := m.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("sockets and consumers: %w", err))
+	}
+	stopRun()
+	if err := waitWithin(sctx, g); err != nil && !errors.Is(err, cause) && !errors.Is(err, context.Canceled) {
+		errs = append(errs, fmt.Errorf("background work: %w", err))
+	}
+	errs = append(errs, d.close(sctx))
+	if err := errors.Join(errs...); err != nil {
 		logger.Error("stopped with errors", "err", err)
 		return err
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// waitWithin waits for g until ctx ends.
+func waitWithin(ctx context.Context, g *errgroup.Group) error {
+	return closeWithin(ctx, func(context.Context) error { return g.Wait() })
 }
 
 // keygen writes a new RSA signing key.

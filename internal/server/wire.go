@@ -15,13 +15,51 @@ import (
 // deps are the adapters chosen for one process and how to close them.
 type deps struct {
 	config  messenger.Config
-	closers []func() error
+	closers []closer
 }
 
-func (d *deps) close() {
+// closer closes one client; ctx bounds how long it may take.
+type closer struct {
+	name  string
+	close func(ctx context.Context) error
+}
+
+// onClose registers a client to close at shutdown, after those registered
+// later.
+func (d *deps) onClose(name string, close func(ctx context.Context) error) {
+	d.closers = append(d.closers, closer{name, close})
+}
+
+// close closes the clients in reverse order of opening, all under ctx, and
+// returns every error. A client still closing when ctx ends is left to finish
+// on its own: the process is stopping, and one client must not hold it past
+// its deadline nor keep the others open.
+func (d *deps) close(ctx context.Context) error {
+	var errs []error
 	for i := len(d.closers) - 1; i >= 0; i-- {
-		_ = d.closers[i]()
+		c := d.closers[i]
+		if err := closeWithin(ctx, c.close); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", c.name, err))
+		}
 	}
+	return errors.Join(errs...)
+}
+
+// closeWithin runs close and waits for it until ctx ends.
+func closeWithin(ctx context.Context, close func(ctx context.Context) error) error {
+	done := make(chan error, 1)
+	go func() { done <- close(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("not done by the shutdown deadline: %w", ctx.Err())
+	}
+}
+
+// ignoreContext adapts a Close that takes no context.
+func ignoreContext(close func() error) func(context.Context) error {
+	return func(context.Context) error { return close() }
 }
 
 // wire picks the adapters the configuration asks for: an explicit switch per
@@ -36,7 +74,9 @@ func wire(ctx context.Context, cfg Config, logger *slog.Logger) (_ *deps, err er
 	}}
 	defer func() {
 		if err != nil {
-			d.close()
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+			defer cancel()
+			err = errors.Join(err, d.close(ctx))
 		}
 	}()
 
@@ -55,7 +95,7 @@ func wire(ctx context.Context, cfg Config, logger *slog.Logger) (_ *deps, err er
 		tokens.PrivateKey = key
 		logger.Warn("no MESSENGER_JWT_PRIVATE_KEY_FILE: signing with an ephemeral key; tokens are not valid on other nodes or after a restart")
 	}
-	if d.config.Tokens, err = auth.NewTokens(tokens); err != nil {
+	if d.config.Signer, err = auth.NewTokens(tokens); err != nil {
 		return nil, err
 	}
 

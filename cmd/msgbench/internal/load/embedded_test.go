@@ -28,7 +28,7 @@ func startEmbedded(t *testing.T) string {
 	require.NoError(t, err)
 	passwords, err := auth.NewPasswords(auth.PasswordConfig{Params: auth.TestPasswordParams})
 	require.NoError(t, err)
-	m, err := messenger.New(messenger.Config{Tokens: tokens, Passwords: passwords})
+	m, err := messenger.New(messenger.Config{Signer: tokens, Passwords: passwords})
 	require.NoError(t, err)
 	srv := httptest.NewServer(m.Handler())
 	ctx, cancel := context.WithCancel(context.Background())
