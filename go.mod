@@ -2,6 +2,8 @@ module github.com/messenger-go/messenger
 
 go 1.26.8
 
+toolchain go1.26.11
+
 require (
 	github.com/coder/websocket v1.8.15
 	github.com/confluentinc/confluent-kafka-go/v2 v2.11.1
