@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test against real local services: starts PostgreSQL, Redis
 # (master, replica, three Sentinels) and Kafka, runs vet, the vulnerability
-# check (scripts/vulncheck.sh) and the race-enabled
-# test suite, and stops the services whatever happens.
+# check (scripts/vulncheck.sh) and the race-enabled test suite, and stops the
+# services whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Build and test with the toolchain go.mod pins, even where the installation
