@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ const aliceSessionJSON = `{"user":` + aliceJSON + `,"accessToken":"access-1","re
 func TestRegister(t *testing.T) {
 	s := newServer(t)
 	var got domain.Registration
-	s.svc.register = func(_ context.Context, r domain.Registration) (ports.Session, error) {
+	s.svc.register = func(_ context.Context, r domain.Registration, _ netip.Addr) (ports.Session, error) {
 		got = r
 		return aliceSession, nil
 	}
@@ -36,7 +37,7 @@ func TestRegister(t *testing.T) {
 	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
 	assert.Equal(t, domain.Registration{FirstName: "Alice", LastName: "Liddell", Email: "alice@example.com", Password: "wonderland"}, got)
 
-	s.svc.register = func(context.Context, domain.Registration) (ports.Session, error) {
+	s.svc.register = func(context.Context, domain.Registration, netip.Addr) (ports.Session, error) {
 		return ports.Session{}, domain.Errorf(domain.KindConflict, "email already registered")
 	}
 	w = s.do(t, request{method: "POST", path: "/auth/register", body: `{"firstName":"A","lastName":"L","email":"alice@example.com","password":"wonderland"}`})
@@ -45,7 +46,7 @@ func TestRegister(t *testing.T) {
 
 func TestLogin(t *testing.T) {
 	s := newServer(t)
-	s.svc.login = func(_ context.Context, email, password string) (ports.Session, error) {
+	s.svc.login = func(_ context.Context, email, password string, _ netip.Addr) (ports.Session, error) {
 		if email == "alice@example.com" && password == "wonderland" {
 			return aliceSession, nil
 		}
