@@ -280,12 +280,14 @@ func newServer(t *testing.T, mutate ...func(*api.Config)) *server {
 	return s
 }
 
-// request describes one call; token "" sends no Authorization header.
+// request describes one call; token "" sends no Authorization header, and
+// remoteAddr "" leaves httptest's peer address.
 type request struct {
 	method, path string
 	body         string
 	token        string
 	header       http.Header
+	remoteAddr   string
 }
 
 func (s *server) do(t *testing.T, req request) *httptest.ResponseRecorder {
@@ -303,6 +305,9 @@ func (s *server) do(t *testing.T, req request) *httptest.ResponseRecorder {
 	}
 	for k, vs := range req.header {
 		r.Header[k] = vs
+	}
+	if req.remoteAddr != "" {
+		r.RemoteAddr = req.remoteAddr
 	}
 	w := httptest.NewRecorder()
 	s.h.ServeHTTP(w, r)
