@@ -63,6 +63,10 @@ type Config struct {
 	// DefaultFriendshipCacheTTLWatched with FriendshipChanges; negative: read
 	// every time.
 	FriendshipCacheTTL time.Duration
+
+	// Guards limit logins, registrations and searches, and refuse the tokens
+	// of users that do not exist (guard.go).
+	Guards Guards
 }
 
 // App implements ports.Service.
@@ -72,9 +76,10 @@ type App struct {
 	now    func() time.Time
 
 	friends *cachedFriends // also cfg.Friends
+	known   *knownUsers
 
 	dummy struct {
-		once sync.Once
+		mu   sync.Mutex
 		hash string
 	}
 }
@@ -133,9 +138,15 @@ func New(cfg Config) (*App, error) {
 	default:
 		cfg.FriendshipCacheTTL = DefaultFriendshipCacheTTL
 	}
+	guards, err := cfg.Guards.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Guards = guards
 	friends := newCachedFriends(cfg.Friends, cfg.FriendshipCacheTTL, cfg.FriendshipChanges, cfg.Logger)
 	cfg.Friends = friends
-	return &App{cfg: cfg, logger: cfg.Logger, now: cfg.Clock.Now, friends: friends}, nil
+	known := newKnownUsers(cfg.Users, cfg.Guards.UserCacheTTL, cfg.Clock.Now)
+	return &App{cfg: cfg, logger: cfg.Logger, now: cfg.Clock.Now, friends: friends, known: known}, nil
 }
 
 // participant checks that caller belongs to conv.

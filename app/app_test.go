@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -157,7 +158,7 @@ func (w *world) user(t *testing.T, first string) domain.UserID {
 	t.Helper()
 	s, err := w.app.Register(context.Background(), domain.Registration{
 		FirstName: first, LastName: "Test", Email: first + "." + domain.NewUUID()[:8] + "@example.com", Password: "long enough password",
-	})
+	}, netip.Addr{})
 	require.NoError(t, err)
 	return s.User.ID
 }
@@ -451,21 +452,21 @@ func TestUnreadCountReadDuringAMessageIsNotCached(t *testing.T) {
 func TestAccounts(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	s, err := w.app.Register(ctx, domain.Registration{FirstName: " Ann ", LastName: "Lee", Email: "Ann@Example.com", Password: "long enough password"})
+	s, err := w.app.Register(ctx, domain.Registration{FirstName: " Ann ", LastName: "Lee", Email: "Ann@Example.com", Password: "long enough password"}, netip.Addr{})
 	require.NoError(t, err)
 	assert.Equal(t, "ann@example.com", s.User.Email)
 	assert.Equal(t, "Ann", s.User.FirstName)
 
-	_, err = w.app.Register(ctx, domain.Registration{FirstName: "A", LastName: "B", Email: "ann@example.com", Password: "long enough password"})
+	_, err = w.app.Register(ctx, domain.Registration{FirstName: "A", LastName: "B", Email: "ann@example.com", Password: "long enough password"}, netip.Addr{})
 	assert.Equal(t, domain.KindConflict, domain.KindOf(err))
 
-	_, errWrong := w.app.Login(ctx, "ann@example.com", "wrong password!")
-	_, errUnknown := w.app.Login(ctx, "nobody@example.com", "wrong password!")
+	_, errWrong := w.app.Login(ctx, "ann@example.com", "wrong password!", netip.Addr{})
+	_, errUnknown := w.app.Login(ctx, "nobody@example.com", "wrong password!", netip.Addr{})
 	require.Error(t, errWrong)
 	assert.Equal(t, errWrong.Error(), errUnknown.Error(), "unknown email and wrong password look alike")
 	assert.Equal(t, domain.KindUnauthenticated, domain.KindOf(errUnknown))
 
-	login, err := w.app.Login(ctx, "ANN@example.com", "long enough password")
+	login, err := w.app.Login(ctx, "ANN@example.com", "long enough password", netip.Addr{})
 	require.NoError(t, err)
 	id, expires, err := w.app.Authenticate(ctx, login.AccessToken)
 	require.NoError(t, err)
@@ -495,7 +496,7 @@ func TestRefreshReuseGrace(t *testing.T) {
 	clock := &fixedClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	w := newWorld(t, func(c *app.Config) { c.Clock, c.RefreshReuseGrace = clock, grace })
 	ctx := context.Background()
-	s, err := w.app.Register(ctx, domain.Registration{FirstName: "Ann", LastName: "Lee", Email: "ann@example.com", Password: "long enough password"})
+	s, err := w.app.Register(ctx, domain.Registration{FirstName: "Ann", LastName: "Lee", Email: "ann@example.com", Password: "long enough password"}, netip.Addr{})
 	require.NoError(t, err)
 
 	next, err := w.app.Refresh(ctx, s.RefreshToken)

@@ -37,10 +37,18 @@ func (a *App) Logout(ctx context.Context, refreshToken string) error {
 	return a.cfg.RefreshTokens.RevokeRefreshToken(ctx, hashRefreshToken(refreshToken))
 }
 
-// Authenticate verifies an access token.
+// Authenticate verifies an access token and that its user exists (an answer
+// remembered for Config.Guards.UserCacheTTL).
 func (a *App) Authenticate(ctx context.Context, accessToken string) (domain.UserID, time.Time, error) {
 	if accessToken == "" {
 		return "", time.Time{}, domain.Errorf(domain.KindUnauthenticated, "missing access token")
 	}
-	return a.cfg.Verifier.VerifyAccessToken(ctx, accessToken)
+	user, expires, err := a.cfg.Verifier.VerifyAccessToken(ctx, accessToken)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := a.known.check(ctx, user); err != nil {
+		return "", time.Time{}, err
+	}
+	return user, expires, nil
 }

@@ -7,16 +7,25 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"net/netip"
 
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
 )
 
-// Register creates an account and logs it in.
-func (a *App) Register(ctx context.Context, r domain.Registration) (ports.Session, error) {
+// Register creates an account and logs it in. Every valid attempt counts
+// against the client's address, before the password is hashed.
+func (a *App) Register(ctx context.Context, r domain.Registration, from netip.Addr) (ports.Session, error) {
 	r, err := r.Validate()
 	if err != nil {
 		return ports.Session{}, err
+	}
+	if from.IsValid() {
+		address := strike{key: "register:address:" + addressKey(from), policy: a.cfg.Guards.Registration}
+		if err := a.throttled(ctx, "too many registrations from this address", address); err != nil {
+			return ports.Session{}, err
+		}
+		a.record(ctx, address)
 	}
 	hash, err := a.cfg.Passwords.HashPassword(r.Password)
 	if err != nil {

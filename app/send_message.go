@@ -47,16 +47,7 @@ func (a *App) canMessage(ctx context.Context, sender, receiver domain.UserID) er
 	return a.friends.canMessage(ctx, sender, receiver)
 }
 
-// allow applies the rate limit under key. A limiter outage lets the request
-// through: losing the limit for a while is better than losing messaging.
+// allow applies the send rate limit under key.
 func (a *App) allow(ctx context.Context, key string) error {
-	if a.cfg.Limiter == nil {
-		return nil
-	}
-	err := a.cfg.Limiter.Allow(ctx, key)
-	if err != nil && domain.KindOf(err) != domain.KindRateLimited {
-		a.logger.WarnContext(ctx, "rate limiter unavailable; allowing", "key", key, "err", err)
-		return nil
-	}
-	return err
+	return a.allowOn(ctx, a.cfg.Limiter, key)
 }

@@ -2,6 +2,7 @@ package ports
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/messenger-go/messenger/domain"
@@ -31,19 +32,32 @@ type Session struct {
 	Tokens
 }
 
-// Accounts covers registration and authentication.
+// Accounts covers registration and authentication. from is the address of
+// the client as the transport established it; the zero Addr (unknown) is
+// exempt from the limits per address.
 type Accounts interface {
-	// Register creates an account and logs it in. Errors: KindInvalid, KindTooLarge, KindConflict (email taken).
-	Register(ctx context.Context, r domain.Registration) (Session, error)
-	// Login checks credentials. Errors: KindUnauthenticated (the same for an unknown email and a wrong password).
-	Login(ctx context.Context, email, password string) (Session, error)
+	// Register creates an account and logs it in. Registrations are limited
+	// per address. Errors: KindInvalid, KindTooLarge, KindConflict (email
+	// taken), KindRateLimited (a *LimitError: too many from this address),
+	// KindUnavailable (too many passwords are being hashed).
+	Register(ctx context.Context, r domain.Registration, from netip.Addr) (Session, error)
+	// Login checks credentials. Failed logins slow down further attempts, per
+	// account and per address, before any password is hashed; a success
+	// clears the account's count. Errors: KindUnauthenticated (the same for
+	// an unknown email and a wrong password), KindRateLimited (a *LimitError:
+	// the account or the address must wait), KindUnavailable (too many
+	// passwords are being hashed).
+	Login(ctx context.Context, email, password string, from netip.Addr) (Session, error)
 	// Refresh rotates a refresh token: the old one stops working. Errors: KindUnauthenticated.
 	Refresh(ctx context.Context, refreshToken string) (Tokens, error)
 	// Logout revokes the refresh token's family. Idempotent.
 	Logout(ctx context.Context, refreshToken string) error
 	// Authenticate verifies an access token and returns its user and the time
 	// from which the token is no longer accepted (a WebSocket opened with it
-	// closes then). Errors: KindUnauthenticated.
+	// closes then). The token of a user that does not exist (any more) is
+	// refused; whether a user exists is remembered for a short while, so a
+	// user deleted on another node may be accepted that much longer.
+	// Errors: KindUnauthenticated, KindUnavailable.
 	Authenticate(ctx context.Context, accessToken string) (user domain.UserID, expires time.Time, err error)
 }
 
@@ -63,7 +77,10 @@ type Social interface {
 	PendingRequests(ctx context.Context, user domain.UserID) ([]domain.FriendRequest, error)
 	// Friends lists user's friends.
 	Friends(ctx context.Context, user domain.UserID) ([]domain.User, error)
-	// SearchUsers finds users by name or email prefix, never the caller.
+	// SearchUsers finds users by first or last name prefix or by exact email,
+	// never the caller nor users who blocked the caller; the emails of users
+	// who are not the caller's friends are left empty. Limited per caller.
+	// Errors: KindInvalid, KindRateLimited.
 	SearchUsers(ctx context.Context, caller domain.UserID, query string) ([]domain.User, error)
 }
 

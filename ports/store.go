@@ -16,9 +16,12 @@ type UserStore interface {
 	UserByID(ctx context.Context, id domain.UserID) (domain.User, error)
 	// UserByEmail returns the user with that (normalised) email. Errors: KindNotFound.
 	UserByEmail(ctx context.Context, email string) (domain.User, error)
-	// SearchUsers returns up to limit users whose first name, last name or email
-	// starts with prefix (case-insensitive), never exclude, ordered by name then id.
-	SearchUsers(ctx context.Context, prefix string, exclude domain.UserID, limit int) ([]domain.User, error)
+	// SearchUsers returns up to limit users as caller sees them in a search:
+	// those whose first or last name starts with query, or whose email is
+	// query (ignoring case); never caller nor a user who blocked caller; with
+	// Email empty for users who are not caller's friends, and no
+	// PasswordHash; ordered by name then id.
+	SearchUsers(ctx context.Context, query string, caller domain.UserID, limit int) ([]domain.User, error)
 }
 
 // FriendStore keeps the relation of each pair of users. All methods are safe

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test against real local services: starts PostgreSQL, Redis
-# (master, replica, three Sentinels) and Kafka, runs vet and the race-enabled
-# test suite, and stops the services whatever happens.
+# (master, replica, three Sentinels) and Kafka, runs vet, the vulnerability
+# check (scripts/vulncheck.sh) and the race-enabled test suite, and stops the
+# services whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Build and test with the toolchain go.mod pins, even where the installation
+# defaults to GOTOOLCHAIN=local.
+export GOTOOLCHAIN=auto
 
 started=0
 cleanup() {
@@ -20,6 +24,9 @@ eval "$exports"
 
 echo "== go vet" >&2
 go vet ./...
+
+echo "== govulncheck" >&2
+bash scripts/vulncheck.sh
 
 echo "== go test -race" >&2
 go test -race -count=1 -timeout 45m ${MESSENGER_TEST_FLAGS:-} ./...

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 
@@ -52,15 +53,30 @@ type PasswordConfig struct {
 	// Params.Memory KiB while it runs); further calls wait. Default
 	// 2*GOMAXPROCS.
 	MaxConcurrent int
+	// MaxWaiting bounds how many calls may wait for one of those slots; a
+	// call beyond it fails at once with KindUnavailable instead of queueing,
+	// so that a flood of logins cannot delay every real one without bound.
+	// Default 4*MaxConcurrent; negative: no call waits.
+	MaxWaiting int
 }
 
 // Passwords hashes passwords with argon2id in the PHC string format
 // ($argon2id$v=19$m=...,t=...,p=...$salt$hash). It implements
 // ports.PasswordHasher.
 type Passwords struct {
-	params PasswordParams
-	slots  chan struct{}
+	params   PasswordParams
+	slots    chan struct{}
+	admitted atomic.Int64 // calls in derive: computing or waiting for a slot
+	capacity int64        // MaxConcurrent + MaxWaiting
+	// key computes a hash; tests substitute a slow one.
+	key func(password, salt []byte, p PasswordParams) []byte
 }
+
+func argon2Key(password, salt []byte, p PasswordParams) []byte {
+	return argon2.IDKey(password, salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLen)
+}
+
+var errBusy = domain.Errorf(domain.KindUnavailable, "too many passwords are being checked; retry shortly")
 
 var _ ports.PasswordHasher = (*Passwords)(nil)
 
@@ -88,20 +104,35 @@ func NewPasswords(cfg PasswordConfig) (*Passwords, error) {
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = 2 * runtime.GOMAXPROCS(0)
 	}
-	return &Passwords{params: p, slots: make(chan struct{}, cfg.MaxConcurrent)}, nil
+	switch {
+	case cfg.MaxWaiting == 0:
+		cfg.MaxWaiting = 4 * cfg.MaxConcurrent
+	case cfg.MaxWaiting < 0:
+		cfg.MaxWaiting = 0
+	}
+	return &Passwords{
+		params:   p,
+		slots:    make(chan struct{}, cfg.MaxConcurrent),
+		capacity: int64(cfg.MaxConcurrent + cfg.MaxWaiting),
+		key:      argon2Key,
+	}, nil
 }
 
 // Params returns the costs used for new hashes.
 func (h *Passwords) Params() PasswordParams { return h.params }
 
 // HashPassword returns the encoded argon2id hash of password with a fresh salt.
+// Errors: KindUnavailable when too many calls are waiting for a slot.
 func (h *Passwords) HashPassword(password string) (string, error) {
 	p := h.params
 	salt := make([]byte, p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", domain.Wrap(domain.KindInternal, err, "read random salt")
 	}
-	key := h.derive(password, salt, p)
+	key, err := h.derive(password, salt, p)
+	if err != nil {
+		return "", err
+	}
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.Memory, p.Iterations, p.Parallelism,
@@ -110,13 +141,17 @@ func (h *Passwords) HashPassword(password string) (string, error) {
 
 // VerifyPassword checks password against encoded, with the parameters recorded
 // in encoded. Errors: KindUnauthenticated on mismatch, KindInternal when
-// encoded is not a hash this package can read.
+// encoded is not a hash this package can read, KindUnavailable when too many
+// calls are waiting for a slot.
 func (h *Passwords) VerifyPassword(encoded, password string) error {
 	p, salt, want, err := decodeHash(encoded)
 	if err != nil {
 		return err
 	}
-	got := h.derive(password, salt, p)
+	got, err := h.derive(password, salt, p)
+	if err != nil {
+		return err
+	}
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return domain.Errorf(domain.KindUnauthenticated, "wrong password")
 	}
@@ -135,10 +170,17 @@ func (h *Passwords) NeedsRehash(encoded string) bool {
 	return p != h.params
 }
 
-func (h *Passwords) derive(password string, salt []byte, p PasswordParams) []byte {
+// derive computes a key in one of the slots. Calls are admitted while fewer
+// than the slots plus maxWaiting are in, and wait there for a slot.
+func (h *Passwords) derive(password string, salt []byte, p PasswordParams) ([]byte, error) {
+	if h.admitted.Add(1) > h.capacity {
+		h.admitted.Add(-1)
+		return nil, errBusy
+	}
+	defer h.admitted.Add(-1)
 	h.slots <- struct{}{}
 	defer func() { <-h.slots }()
-	return argon2.IDKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLen)
+	return h.key([]byte(password), salt, p), nil
 }
 
 func (p PasswordParams) check() error {

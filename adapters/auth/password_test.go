@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -138,7 +139,7 @@ func TestPasswordParamsValidated(t *testing.T) {
 }
 
 func TestPasswordConcurrent(t *testing.T) {
-	h, err := auth.NewPasswords(auth.PasswordConfig{Params: auth.TestPasswordParams, MaxConcurrent: 2})
+	h, err := auth.NewPasswords(auth.PasswordConfig{Params: auth.TestPasswordParams, MaxConcurrent: 2, MaxWaiting: 14}) // room for all 16
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
@@ -160,6 +161,58 @@ func TestPasswordConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// TestPasswordQueueIsBounded: with every slot busy and the queue full, a
+// further call fails at once with KindUnavailable instead of waiting; the
+// calls that were let in all finish.
+func TestPasswordQueueIsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		call func(h *auth.Passwords) error
+	}{
+		{"HashPassword", func(h *auth.Passwords) error { _, err := h.HashPassword("pw"); return err }},
+		{"VerifyPassword", func(h *auth.Passwords) error {
+			return h.VerifyPassword("$argon2id$v=19$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", "pw")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := auth.NewPasswords(auth.PasswordConfig{Params: auth.TestPasswordParams, MaxConcurrent: 2, MaxWaiting: 3})
+			require.NoError(t, err)
+			release := make(chan struct{})
+			var running sync.WaitGroup
+			running.Add(2)
+			auth.SetKey(h, func(password, salt []byte) []byte {
+				running.Done()
+				<-release
+				return make([]byte, 32)
+			})
+
+			var wg sync.WaitGroup
+			errs := make(chan error, 5)
+			for range 5 { // 2 in the slots, 3 waiting
+				wg.Go(func() {
+					if err := tc.call(h); err != nil && domain.KindOf(err) != domain.KindUnauthenticated {
+						errs <- err
+					}
+				})
+			}
+			running.Wait()
+			require.Eventually(t, func() bool { return auth.Waiting(h) == 3 }, 10*time.Second, time.Millisecond)
+
+			err = tc.call(h) // on this goroutine: it must not block
+			assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "a call beyond the queue: %v", err)
+
+			running.Add(3)
+			close(release)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Errorf("a call let into the queue failed: %v", err)
+			}
+			assert.Zero(t, auth.Waiting(h))
+		})
 	}
 }
 

@@ -3,7 +3,9 @@ package http
 import (
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/messenger-go/messenger/domain"
@@ -57,7 +59,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) error {
 	}
 	s, err := h.svc.Register(r.Context(), domain.Registration{
 		FirstName: req.FirstName, LastName: req.LastName, Email: req.Email, Password: req.Password,
-	})
+	}, h.clientAddr(r))
 	if err != nil {
 		return err
 	}
@@ -74,7 +76,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if req.Email == "" || req.Password == "" {
 		return domain.Errorf(domain.KindInvalid, "email and password are required")
 	}
-	s, err := h.svc.Login(r.Context(), req.Email, req.Password)
+	s, err := h.svc.Login(r.Context(), req.Email, req.Password, h.clientAddr(r))
 	if err != nil {
 		return err
 	}
@@ -133,4 +135,75 @@ func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rawJSON(w, http.StatusOK, doc, "public, max-age="+strconv.FormatInt(int64(jwksMaxAge/time.Second), 10))
+}
+
+// parseProxies reads Config.TrustedProxies.
+func parseProxies(cidrs []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			a, aerr := netip.ParseAddr(c)
+			if aerr != nil {
+				return nil, domain.Errorf(domain.KindInvalid, "http: trusted proxy %q is neither a CIDR nor an address", c)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if a := p.Addr(); a.Is4In6() { // clientAddr compares unmapped addresses
+			p = netip.PrefixFrom(a.Unmap(), max(p.Bits()-96, 0))
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// clientAddr is the address the request comes from: its peer, or, when the
+// peer is a trusted proxy, the right-most hop of X-Forwarded-For that is not
+// one (the hops left of it were written by the client and prove nothing).
+// The zero Addr when the peer is not an IP address.
+func (h *Handler) clientAddr(r *http.Request) netip.Addr {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	addr := peer.Addr().Unmap()
+	if !h.trustedProxy(addr) {
+		return addr
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, ok := parseHop(hops[i])
+		if !ok {
+			break
+		}
+		addr = hop
+		if !h.trustedProxy(hop) {
+			break
+		}
+	}
+	return addr
+}
+
+func (h *Handler) trustedProxy(a netip.Addr) bool {
+	for _, p := range h.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, possibly with a port.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
 }

@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ const aliceSessionJSON = `{"user":` + aliceJSON + `,"accessToken":"access-1","re
 func TestRegister(t *testing.T) {
 	s := newServer(t)
 	var got domain.Registration
-	s.svc.register = func(_ context.Context, r domain.Registration) (ports.Session, error) {
+	s.svc.register = func(_ context.Context, r domain.Registration, _ netip.Addr) (ports.Session, error) {
 		got = r
 		return aliceSession, nil
 	}
@@ -36,7 +37,7 @@ func TestRegister(t *testing.T) {
 	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
 	assert.Equal(t, domain.Registration{FirstName: "Alice", LastName: "Liddell", Email: "alice@example.com", Password: "wonderland"}, got)
 
-	s.svc.register = func(context.Context, domain.Registration) (ports.Session, error) {
+	s.svc.register = func(context.Context, domain.Registration, netip.Addr) (ports.Session, error) {
 		return ports.Session{}, domain.Errorf(domain.KindConflict, "email already registered")
 	}
 	w = s.do(t, request{method: "POST", path: "/auth/register", body: `{"firstName":"A","lastName":"L","email":"alice@example.com","password":"wonderland"}`})
@@ -45,7 +46,7 @@ func TestRegister(t *testing.T) {
 
 func TestLogin(t *testing.T) {
 	s := newServer(t)
-	s.svc.login = func(_ context.Context, email, password string) (ports.Session, error) {
+	s.svc.login = func(_ context.Context, email, password string, _ netip.Addr) (ports.Session, error) {
 		if email == "alice@example.com" && password == "wonderland" {
 			return aliceSession, nil
 		}
@@ -115,4 +116,85 @@ func TestJWKS(t *testing.T) {
 
 	none := newServer(t)
 	requireError(t, none.do(t, request{method: "GET", path: "/.well-known/jwks.json"}), http.StatusNotFound, "not_found")
+}
+
+func TestLoginAndRegisterGetTheClientAddress(t *testing.T) {
+	cases := []struct {
+		name       string
+		proxies    []string
+		remoteAddr string
+		forwarded  []string
+		want       string // "" for the zero Addr
+	}{
+		{"the peer", nil, "198.51.100.7:4711", nil, "198.51.100.7"},
+		{"an IPv6 peer", nil, "[2001:db8::1]:4711", nil, "2001:db8::1"},
+		{"an IPv4-mapped peer", nil, "[::ffff:198.51.100.7]:4711", nil, "198.51.100.7"},
+		{"X-Forwarded-For of an untrusted peer is ignored", nil, "198.51.100.7:4711", []string{"203.0.113.9"}, "198.51.100.7"},
+		{"a trusted proxy: the hop it saw", []string{"10.0.0.0/8"}, "10.1.2.3:4711", []string{"203.0.113.9"}, "203.0.113.9"},
+		{"the right-most untrusted hop, not what the client wrote", []string{"10.0.0.0/8"}, "10.1.2.3:4711",
+			[]string{"192.0.2.1, 203.0.113.9"}, "203.0.113.9"},
+		{"through two trusted proxies", []string{"10.0.0.0/8", "172.16.0.5"}, "10.1.2.3:4711",
+			[]string{"192.0.2.1, 203.0.113.9", "172.16.0.5"}, "203.0.113.9"},
+		{"a hop with a port", []string{"10.0.0.0/8"}, "10.1.2.3:4711", []string{"[2001:db8::7]:443"}, "2001:db8::7"},
+		{"a proxy without X-Forwarded-For", []string{"10.0.0.0/8"}, "10.1.2.3:4711", nil, "10.1.2.3"},
+		{"a malformed hop stops the walk", []string{"10.0.0.0/8"}, "10.1.2.3:4711", []string{"203.0.113.9, garbage"}, "10.1.2.3"},
+		{"every hop trusted", []string{"10.0.0.0/8"}, "10.1.2.3:4711", []string{"10.9.9.9"}, "10.9.9.9"},
+		{"a peer that is no IP address", nil, "@", nil, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newServer(t, func(cfg *api.Config) { cfg.TrustedProxies = c.proxies })
+			var fromLogin, fromRegister netip.Addr
+			s.svc.login = func(_ context.Context, _, _ string, from netip.Addr) (ports.Session, error) {
+				fromLogin = from
+				return aliceSession, nil
+			}
+			s.svc.register = func(_ context.Context, _ domain.Registration, from netip.Addr) (ports.Session, error) {
+				fromRegister = from
+				return aliceSession, nil
+			}
+			hdr := http.Header{}
+			for _, v := range c.forwarded {
+				hdr.Add("X-Forwarded-For", v)
+			}
+			w := s.do(t, request{method: "POST", path: "/auth/login", remoteAddr: c.remoteAddr, header: hdr,
+				body: `{"email":"alice@example.com","password":"wonderland"}`})
+			require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+			w = s.do(t, request{method: "POST", path: "/auth/register", remoteAddr: c.remoteAddr, header: hdr,
+				body: `{"firstName":"A","lastName":"L","email":"alice@example.com","password":"wonderland"}`})
+			require.Equal(t, http.StatusCreated, w.Code, w.Body.String())
+			var want netip.Addr
+			if c.want != "" {
+				want = netip.MustParseAddr(c.want)
+			}
+			assert.Equal(t, want, fromLogin, "login")
+			assert.Equal(t, want, fromRegister, "register")
+		})
+	}
+}
+
+func TestTrustedProxiesAreValidated(t *testing.T) {
+	_, err := api.NewHandler(api.Config{Service: &fakeService{}, TrustedProxies: []string{"10.0.0.0/8", "proxy.local"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "proxy.local")
+	_, err = api.NewHandler(api.Config{Service: &fakeService{}, TrustedProxies: []string{"10.0.0.0/8", "::ffff:10.0.0.0/104", "2001:db8::1"}})
+	require.NoError(t, err)
+}
+
+func TestLoginRateLimitedAnswers429WithRetryAfter(t *testing.T) {
+	s := newServer(t)
+	s.svc.login = func(context.Context, string, string, netip.Addr) (ports.Session, error) {
+		return ports.Session{}, ports.Limited(90*time.Second+time.Millisecond, "too many failed logins")
+	}
+	w := s.do(t, request{method: "POST", path: "/auth/login", body: `{"email":"alice@example.com","password":"wonderland"}`})
+	msg := requireError(t, w, http.StatusTooManyRequests, "rate_limited")
+	assert.Equal(t, "91", w.Header().Get("Retry-After"), "the wait, rounded up to whole seconds")
+	assert.Contains(t, msg, "too many failed logins")
+
+	s.svc.register = func(context.Context, domain.Registration, netip.Addr) (ports.Session, error) {
+		return ports.Session{}, ports.Limited(time.Hour, "too many registrations from this address")
+	}
+	w = s.do(t, request{method: "POST", path: "/auth/register", body: `{"firstName":"A","lastName":"L","email":"alice@example.com","password":"wonderland"}`})
+	requireError(t, w, http.StatusTooManyRequests, "rate_limited")
+	assert.Equal(t, "3600", w.Header().Get("Retry-After"))
 }

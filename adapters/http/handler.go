@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -43,6 +44,12 @@ type Config struct {
 	// call the API from; "*" allows any origin. Empty means no cross-origin
 	// access (same-origin and non-browser clients are unaffected).
 	AllowedOrigins []string
+	// TrustedProxies are the reverse proxies in front of the server, as CIDRs
+	// or single addresses. A request from one of them is counted (login and
+	// registration limits) against the right-most address of its
+	// X-Forwarded-For that is not itself a trusted proxy; any other request
+	// against its peer address. Empty: X-Forwarded-For is ignored.
+	TrustedProxies []string
 }
 
 // Handler serves the REST API. It is an http.Handler; Routes mounts the same
@@ -57,6 +64,7 @@ type Handler struct {
 	readyTimeout time.Duration
 	anyOrigin    bool
 	origins      map[string]bool
+	proxies      []netip.Prefix
 	mux          *http.ServeMux
 }
 
@@ -99,6 +107,11 @@ func NewHandler(cfg Config) (*Handler, error) {
 			h.origins[strings.ToLower(o)] = true
 		}
 	}
+	proxies, err := parseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	h.proxies = proxies
 	h.mux = http.NewServeMux()
 	h.Routes(h.mux)
 	h.mux.Handle("/", h.instrument(false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -49,8 +50,8 @@ type fakeService struct {
 	calls map[string]int
 
 	authenticate        func(ctx context.Context, token string) (domain.UserID, error)
-	register            func(ctx context.Context, r domain.Registration) (ports.Session, error)
-	login               func(ctx context.Context, email, password string) (ports.Session, error)
+	register            func(ctx context.Context, r domain.Registration, from netip.Addr) (ports.Session, error)
+	login               func(ctx context.Context, email, password string, from netip.Addr) (ports.Session, error)
 	refresh             func(ctx context.Context, token string) (ports.Tokens, error)
 	logout              func(ctx context.Context, token string) error
 	sendFriendRequest   func(ctx context.Context, from, to domain.UserID) (domain.Friendship, error)
@@ -98,20 +99,20 @@ func (f *fakeService) Authenticate(ctx context.Context, token string) (domain.Us
 	return "", time.Time{}, domain.Errorf(domain.KindUnauthenticated, "invalid or expired access token")
 }
 
-func (f *fakeService) Register(ctx context.Context, r domain.Registration) (ports.Session, error) {
+func (f *fakeService) Register(ctx context.Context, r domain.Registration, from netip.Addr) (ports.Session, error) {
 	f.called("Register")
 	if f.register == nil {
 		return ports.Session{}, errUnexpected
 	}
-	return f.register(ctx, r)
+	return f.register(ctx, r, from)
 }
 
-func (f *fakeService) Login(ctx context.Context, email, password string) (ports.Session, error) {
+func (f *fakeService) Login(ctx context.Context, email, password string, from netip.Addr) (ports.Session, error) {
 	f.called("Login")
 	if f.login == nil {
 		return ports.Session{}, errUnexpected
 	}
-	return f.login(ctx, email, password)
+	return f.login(ctx, email, password, from)
 }
 
 func (f *fakeService) Refresh(ctx context.Context, token string) (ports.Tokens, error) {
@@ -279,12 +280,14 @@ func newServer(t *testing.T, mutate ...func(*api.Config)) *server {
 	return s
 }
 
-// request describes one call; token "" sends no Authorization header.
+// request describes one call; token "" sends no Authorization header, and
+// remoteAddr "" leaves httptest's peer address.
 type request struct {
 	method, path string
 	body         string
 	token        string
 	header       http.Header
+	remoteAddr   string
 }
 
 func (s *server) do(t *testing.T, req request) *httptest.ResponseRecorder {
@@ -302,6 +305,9 @@ func (s *server) do(t *testing.T, req request) *httptest.ResponseRecorder {
 	}
 	for k, vs := range req.header {
 		r.Header[k] = vs
+	}
+	if req.remoteAddr != "" {
+		r.RemoteAddr = req.remoteAddr
 	}
 	w := httptest.NewRecorder()
 	s.h.ServeHTTP(w, r)

@@ -15,7 +15,10 @@ import (
 )
 
 func TestUserStore(t *testing.T) {
-	portstest.RunUserStore(t, func(t *testing.T) ports.UserStore { return memory.NewStore() })
+	portstest.RunUserStore(t, func(t *testing.T) (ports.UserStore, ports.FriendStore) {
+		s := memory.NewStore()
+		return s, s
+	})
 }
 
 func TestFriendStore(t *testing.T) {

@@ -54,35 +54,52 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (domain.User, err
 	return s.users[id], nil
 }
 
-// SearchUsers returns up to limit users whose first name, last name or email
-// starts with prefix, ignoring case, never exclude, ordered by name then id.
-// It scans every user: search is rare next to messaging.
-func (s *Store) SearchUsers(ctx context.Context, prefix string, exclude domain.UserID, limit int) ([]domain.User, error) {
+// SearchUsers returns up to limit users as caller sees them in a search:
+// first or last name starting with query, or email equal to query, ignoring
+// case; never caller nor a user who blocked caller; the email only of
+// caller's friends; ordered by name then id. It scans every user: search is
+// rare next to messaging.
+func (s *Store) SearchUsers(ctx context.Context, query string, caller domain.UserID, limit int) ([]domain.User, error) {
 	if err := live(ctx); err != nil {
 		return nil, err
 	}
 	if limit <= 0 {
 		return nil, nil
 	}
-	p := strings.ToLower(prefix)
+	p := strings.ToLower(query)
 	s.usersMu.RLock()
 	var found []domain.User
 	for _, u := range s.users {
-		if u.ID == exclude {
+		if u.ID == caller {
 			continue
 		}
 		if strings.HasPrefix(strings.ToLower(u.FirstName), p) ||
 			strings.HasPrefix(strings.ToLower(u.LastName), p) ||
-			strings.HasPrefix(strings.ToLower(u.Email), p) {
+			strings.EqualFold(u.Email, query) {
 			found = append(found, u)
 		}
 	}
 	s.usersMu.RUnlock()
-	slices.SortFunc(found, compareByName)
-	if len(found) > limit {
-		found = found[:limit]
+
+	s.friendsMu.RLock()
+	kept := found[:0]
+	for _, u := range found {
+		f := s.friendships[pairOf(caller, u.ID)]
+		if f.Status == domain.FriendBlocked && f.BlockedBy == u.ID {
+			continue
+		}
+		if !f.AreFriends() {
+			u.Email = ""
+		}
+		u.PasswordHash = ""
+		kept = append(kept, u)
 	}
-	return found, nil
+	s.friendsMu.RUnlock()
+	slices.SortFunc(kept, compareByName)
+	if len(kept) > limit {
+		kept = kept[:limit]
+	}
+	return kept, nil
 }
 
 // compareByName orders users by first name, last name (ignoring case first)

@@ -33,7 +33,10 @@ func newStoreWith(t testing.TB, cfg postgres.Config) *postgres.Store {
 }
 
 func TestUserStore(t *testing.T) {
-	portstest.RunUserStore(t, func(t *testing.T) ports.UserStore { return newStore(t) })
+	portstest.RunUserStore(t, func(t *testing.T) (ports.UserStore, ports.FriendStore) {
+		s := newStore(t)
+		return s, s
+	})
 }
 
 func TestFriendStore(t *testing.T) {

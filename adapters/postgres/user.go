@@ -57,33 +57,40 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (domain.User, err
 // cached generic plan.
 const customPlan = pgx.QueryExecModeCacheDescribe
 
-// SearchUsers implements ports.UserStore. Each of the three prefix tests is
-// served by an index on lower(column) text_pattern_ops; the statement is
-// planned for its argument every time, since a generic plan cannot use an
-// index for LIKE with an unknown pattern.
-func (s *Store) SearchUsers(ctx context.Context, prefix string, exclude domain.UserID, limit int) ([]domain.User, error) {
-	if err := domain.ValidateString("search query", prefix, domain.MaxEmailBytes); err != nil {
+// SearchUsers implements ports.UserStore. The name prefix tests are served by
+// the indexes on lower(column) text_pattern_ops, the email by the unique one,
+// and the relation to caller by the pair index; the statement is planned for
+// its arguments every time, since a generic plan cannot use an index for LIKE
+// with an unknown pattern.
+func (s *Store) SearchUsers(ctx context.Context, query string, caller domain.UserID, limit int) ([]domain.User, error) {
+	if err := domain.ValidateString("search query", query, domain.MaxEmailBytes); err != nil {
 		return nil, err
 	}
 	if limit <= 0 {
 		return nil, nil
 	}
-	excludeID := any(nil)
-	if exclude != "" {
-		if _, err := domain.ParseUserID(string(exclude)); err != nil {
+	callerID := any(nil)
+	if caller != "" {
+		if _, err := domain.ParseUserID(string(caller)); err != nil {
 			return nil, err
 		}
-		excludeID = string(exclude)
+		callerID = string(caller)
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT `+userColumns+` FROM users u
+		SELECT u.id, u.first_name, u.last_name,
+		       CASE WHEN f.status = 'accepted' THEN u.email ELSE '' END, '', u.created_at
+		FROM users u
+		LEFT JOIN friends f
+		       ON LEAST(f.user_id, f.friend_id) = LEAST(u.id, $2::uuid)
+		      AND GREATEST(f.user_id, f.friend_id) = GREATEST(u.id, $2::uuid)
 		WHERE (lower(u.first_name) LIKE lower($1) || '%'
 		    OR lower(u.last_name) LIKE lower($1) || '%'
-		    OR lower(u.email) LIKE lower($1) || '%')
+		    OR lower(u.email) = lower($4))
 		  AND u.id IS DISTINCT FROM $2::uuid
+		  AND f.blocked_by IS DISTINCT FROM u.id
 		ORDER BY u.first_name COLLATE "C", u.last_name COLLATE "C", u.id
 		LIMIT $3`,
-		customPlan, escapeLike(prefix), excludeID, limit)
+		customPlan, escapeLike(query), callerID, limit, query)
 	if err != nil {
 		return nil, translate(err, "search users")
 	}

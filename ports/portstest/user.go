@@ -13,9 +13,15 @@ import (
 )
 
 // RunUserStore runs the contract of ports.UserStore against the stores that
-// newStore returns. "Ordered by name then id" is checked as: first name, then
-// last name, then id; the names used sort the same case-sensitively or not.
-func RunUserStore(t *testing.T, newStore func(t *testing.T) ports.UserStore) {
+// newStores returns: a user store and a friend store over the same data (a
+// search depends on the relations of the caller). "Ordered by name then id"
+// is checked as: first name, then last name, then id; the names used sort the
+// same case-sensitively or not.
+func RunUserStore(t *testing.T, newStores func(t *testing.T) (ports.UserStore, ports.FriendStore)) {
+	newStore := func(t *testing.T) ports.UserStore {
+		s, _ := newStores(t)
+		return s
+	}
 	t.Run("CreateUser then UserByID and UserByEmail return it", func(t *testing.T) {
 		s := newStore(t)
 		u := domain.User{
@@ -76,7 +82,7 @@ func RunUserStore(t *testing.T, newStore func(t *testing.T) ports.UserStore) {
 	})
 
 	t.Run("SearchUsers", func(t *testing.T) {
-		s := newStore(t)
+		s, friends := newStores(t)
 		// tag is a prefix no other test's user has, so the store may be shared.
 		// It starts with "a" so that names built from it sort before "Mm" and "Nn".
 		tag := "a" + token(9)
@@ -96,30 +102,34 @@ func RunUserStore(t *testing.T, newStore func(t *testing.T) ports.UserStore) {
 			twins[0], twins[1] = twins[1], twins[0]
 		}
 		cases := []struct {
-			name    string
-			prefix  string
-			exclude domain.UserID
-			limit   int
-			want    []domain.UserID
+			name   string
+			query  string
+			caller domain.UserID
+			limit  int
+			want   []domain.UserID
 		}{
-			{"first name, last name and email prefix, lower-case query", tag, caller.ID, 10,
-				[]domain.UserID{byFirstA.ID, byFirstB.ID, byLast.ID, byEmail.ID}},
+			{"first and last name prefix, lower-case query", tag, caller.ID, 10,
+				[]domain.UserID{byFirstA.ID, byFirstB.ID, byLast.ID}},
 			{"upper-case query", strings.ToUpper(tag), caller.ID, 10,
-				[]domain.UserID{byFirstA.ID, byFirstB.ID, byLast.ID, byEmail.ID}},
-			{"the caller is included when not excluded", tag, stranger, 10,
-				[]domain.UserID{byFirstA.ID, byFirstB.ID, caller.ID, byLast.ID, byEmail.ID}},
+				[]domain.UserID{byFirstA.ID, byFirstB.ID, byLast.ID}},
+			{"another caller sees the caller", tag, stranger, 10,
+				[]domain.UserID{byFirstA.ID, byFirstB.ID, caller.ID, byLast.ID}},
 			{"limit keeps the first in order", tag, caller.ID, 2,
 				[]domain.UserID{byFirstA.ID, byFirstB.ID}},
 			{"longer prefix narrows", tag + "b", caller.ID, 10,
 				[]domain.UserID{byFirstB.ID}},
-			{"email prefix only", tag + ".mail", caller.ID, 10,
+			{"the exact email", byEmail.Email, caller.ID, 10,
 				[]domain.UserID{byEmail.ID}},
+			{"the exact email in another case", strings.ToUpper(byEmail.Email), caller.ID, 10,
+				[]domain.UserID{byEmail.ID}},
+			{"an email prefix matches nobody", tag + ".mail", caller.ID, 10, nil},
+			{"an email without its last letter matches nobody", strings.TrimSuffix(byEmail.Email, "m"), caller.ID, 10, nil},
 			{"equal names are ordered by id", "oo" + tag, caller.ID, 10, twins},
 			{"no match", "qq" + tag, caller.ID, 10, nil},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				got, err := s.SearchUsers(t.Context(), c.prefix, c.exclude, c.limit)
+				got, err := s.SearchUsers(t.Context(), c.query, c.caller, c.limit)
 				require.NoError(t, err)
 				if len(c.want) == 0 {
 					assert.Empty(t, got)
@@ -128,11 +138,62 @@ func RunUserStore(t *testing.T, newStore func(t *testing.T) ports.UserStore) {
 				assert.Equal(t, c.want, userIDs(got), "matches in order (first name then last name, as created: %s < %s < %s)", byFirstA.FirstName, byFirstB.FirstName, caller.FirstName)
 			})
 		}
-		t.Run("results carry the user", func(t *testing.T) {
-			got, err := s.SearchUsers(t.Context(), tag+".mail", caller.ID, 10)
+
+		search := func(t *testing.T, query string, caller domain.UserID) map[domain.UserID]domain.User {
+			t.Helper()
+			got, err := s.SearchUsers(t.Context(), query, caller, 10)
 			require.NoError(t, err)
-			require.Len(t, got, 1)
-			assertSameUser(t, byEmail, got[0])
+			byID := map[domain.UserID]domain.User{}
+			for _, u := range got {
+				byID[u.ID] = u
+			}
+			return byID
+		}
+		update := func(t *testing.T, a, b domain.UserID, fn func(domain.Friendship) (domain.Friendship, error)) {
+			t.Helper()
+			_, err := friends.UpdateFriendship(t.Context(), a, b, fn)
+			require.NoError(t, err)
+		}
+		befriend := func(t *testing.T, a, b domain.UserID) {
+			t.Helper()
+			update(t, a, b, func(f domain.Friendship) (domain.Friendship, error) {
+				f, _, err := f.Request(a, b, at(1))
+				return f, err
+			})
+			update(t, a, b, func(f domain.Friendship) (domain.Friendship, error) { return f.Accept(b, at(2)) })
+		}
+		block := func(t *testing.T, by, other domain.UserID) {
+			t.Helper()
+			update(t, by, other, func(f domain.Friendship) (domain.Friendship, error) { return f.Block(by, other, at(3)) })
+		}
+
+		t.Run("results carry names, and emails of friends only", func(t *testing.T) {
+			befriend(t, caller.ID, byFirstB.ID)
+			got := search(t, tag, caller.ID)
+			require.Len(t, got, 3)
+			assertSameUser(t, byFirstB, got[byFirstB.ID], "a friend's email is shown")
+			assert.Equal(t, byFirstA.FirstName, got[byFirstA.ID].FirstName)
+			assert.Equal(t, byFirstA.LastName, got[byFirstA.ID].LastName)
+			assert.Empty(t, got[byFirstA.ID].Email, "a stranger's email is not")
+			assert.Empty(t, got[byLast.ID].Email)
+			for _, u := range got {
+				assert.Empty(t, u.PasswordHash)
+			}
+			assert.Empty(t, search(t, byEmail.Email, caller.ID)[byEmail.ID].Email, "found by email, still not shown")
+			assert.Empty(t, search(t, tag, stranger)[byFirstB.ID].Email, "a friend of someone else")
+		})
+
+		t.Run("users who blocked the caller are hidden from it", func(t *testing.T) {
+			block(t, byLast.ID, caller.ID)
+			block(t, caller.ID, byFirstA.ID)
+			got := search(t, tag, caller.ID)
+			assert.NotContains(t, got, byLast.ID, "byLast blocked the caller")
+			assert.Contains(t, got, byFirstA.ID, "the caller blocked byFirstA: it may still find it")
+			assert.Empty(t, got[byFirstA.ID].Email)
+			assert.Contains(t, search(t, tag, stranger), byLast.ID, "others still find byLast")
+
+			block(t, byEmail.ID, caller.ID)
+			assert.Empty(t, search(t, byEmail.Email, caller.ID), "not even by exact email")
 		})
 	})
 }
