@@ -87,9 +87,25 @@ type Config struct {
 	// RefreshReuseGrace lets a refresh token be presented again this long
 	// after its first rotation (tabs refreshing at once). Default: 0, none.
 	RefreshReuseGrace time.Duration
+	// Guards are the limits on logins, registrations and searches, and how
+	// long a token's user is known to exist. Zero fields take app's defaults;
+	// a nil Guards.Throttle is an in-memory one (this node only), a nil
+	// Guards.Search an in-memory DefaultSearchRate per user.
+	Guards app.Guards
+	// TrustedProxies are the reverse proxies (CIDRs or addresses) whose
+	// X-Forwarded-For names the client, for the per-address limits.
+	// Default: none; the peer's address is the client's.
+	TrustedProxies []string
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
 }
+
+// DefaultSearchRate is the sustained rate of user searches allowed per user
+// when Config.Guards.Search is nil, with bursts of DefaultSearchBurst.
+const (
+	DefaultSearchRate  = 1.0
+	DefaultSearchBurst = 20
+)
 
 // Messenger is one node of the messenger.
 type Messenger struct {
@@ -147,6 +163,16 @@ func New(cfg Config) (*Messenger, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.New()
 	}
+	if cfg.Guards.Throttle == nil {
+		cfg.Guards.Throttle = memory.NewThrottle(memory.ThrottleConfig{})
+	}
+	if cfg.Guards.Search == nil {
+		rl, err := memory.NewRateLimiter(memory.RateLimiterConfig{PerSecond: DefaultSearchRate, Burst: DefaultSearchBurst})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Guards.Search = rl
+	}
 
 	hub, err := websocket.NewHub(websocket.HubConfig{Node: cfg.Node, Presence: cfg.Presence, Logger: cfg.Logger})
 	if err != nil {
@@ -169,7 +195,7 @@ func New(cfg Config) (*Messenger, error) {
 		Issuer: cfg.Signer, Verifier: cfg.Signer, Passwords: cfg.Passwords,
 		Unread: cfg.UnreadCache, Limiter: cfg.RateLimiter, FriendshipChanges: changes,
 		Metrics: cfg.Metrics, Logger: cfg.Logger, RefreshTTL: cfg.RefreshTTL,
-		RefreshReuseGrace: cfg.RefreshReuseGrace,
+		RefreshReuseGrace: cfg.RefreshReuseGrace, Guards: cfg.Guards,
 	})
 	if err != nil {
 		return nil, err
@@ -182,6 +208,7 @@ func New(cfg Config) (*Messenger, error) {
 		Checks:         cfg.Checks,
 		Metrics:        cfg.Metrics.Handler(),
 		AllowedOrigins: cfg.AllowedOrigins,
+		TrustedProxies: cfg.TrustedProxies,
 		Logger:         cfg.Logger,
 	})
 	if err != nil {
@@ -229,12 +256,18 @@ func (m *Messenger) Metrics() *prometheus.Metrics { return m.metrics }
 
 // Run consumes the message log's groups, keeps presence alive and receives
 // cross-node events until ctx ends or Shutdown is called. It returns nil on a
-// clean stop. Call it once.
+// clean stop, also when Shutdown came before it. Call it once.
 func (m *Messenger) Run(ctx context.Context) error {
 	m.mu.Lock()
-	if m.done != nil || m.stopped {
+	if m.done != nil {
 		m.mu.Unlock()
-		return errors.New("messenger: Run called twice or after Shutdown")
+		return errors.New("messenger: Run called twice")
+	}
+	if m.stopped {
+		// Shutdown came first (the goroutine running Run was scheduled late):
+		// there is nothing left to run.
+		m.mu.Unlock()
+		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	m.cancel, m.done = cancel, make(chan struct{})

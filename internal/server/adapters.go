@@ -100,6 +100,11 @@ type kafkaLog struct {
 // single node with a local hub, no cache and an in-process limiter.
 func wireRedis(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) error {
 	if !cfg.Redis() {
+		search, err := memory.NewRateLimiter(memory.RateLimiterConfig{PerSecond: float64(cfg.SearchRateLimit), Burst: cfg.SearchBurst})
+		if err != nil {
+			return err
+		}
+		d.config.Guards.Search = search
 		if cfg.SendRateLimit > 0 {
 			rl, err := memory.NewRateLimiter(memory.RateLimiterConfig{PerSecond: float64(cfg.SendRateLimit), Burst: cfg.SendRateLimit})
 			if err != nil {
@@ -141,6 +146,12 @@ func wireRedis(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 		if d.config.RateLimiter, err = redis.NewRateLimiter(client, redis.RateLimiterConfig{PerSecond: cfg.SendRateLimit, Burst: cfg.SendRateLimit}); err != nil {
 			return err
 		}
+	}
+	if d.config.Guards.Throttle, err = redis.NewThrottle(client, redis.ThrottleConfig{}); err != nil {
+		return err
+	}
+	if d.config.Guards.Search, err = redis.NewRateLimiter(client, redis.RateLimiterConfig{PerSecond: cfg.SearchRateLimit, Burst: cfg.SearchBurst}); err != nil {
+		return err
 	}
 	d.config.Checks = append(d.config.Checks, ports.HealthCheck{Name: "redis", Check: client.Ping})
 	logger.Info("presence, fan-out, caches: redis", "sentinels", cfg.RedisSentinels, "addr", cfg.RedisAddr)

@@ -65,18 +65,19 @@ func newStack(t *testing.T) *stack {
 	rd := testenv.Redis(t)
 	kf := testenv.Kafka(t)
 	env := map[string]string{
-		"NODE_ENV":                       "production",
-		"MESSENGER_DATABASE_URL":         pg,
-		"KAFKA_BROKERS":                  kf.Brokers,
-		"MESSENGER_KAFKA_TOPIC_PREFIX":   kf.TopicPrefix,
-		"MESSENGER_REDIS_KEY_PREFIX":     rd.Prefix,
-		"REDIS_PASSWORD":                 rd.Password,
-		"MESSENGER_JWT_PRIVATE_KEY_FILE": testKeyFile(t),
-		"MESSENGER_PASSWORD_MEMORY_KIB":  "64",
-		"MESSENGER_PASSWORD_ITERATIONS":  "1",
-		"MESSENGER_LOG_LEVEL":            "info",
-		"MESSENGER_SEND_RATE_LIMIT":      "0",
-		"MESSENGER_KAFKA_PARTITIONS":     "chat-messages=4,typing-indicators=2,read-receipts=2,friend-events=1",
+		"NODE_ENV":                            "production",
+		"MESSENGER_DATABASE_URL":              pg,
+		"KAFKA_BROKERS":                       kf.Brokers,
+		"MESSENGER_KAFKA_TOPIC_PREFIX":        kf.TopicPrefix,
+		"MESSENGER_REDIS_KEY_PREFIX":          rd.Prefix,
+		"REDIS_PASSWORD":                      rd.Password,
+		"MESSENGER_JWT_PRIVATE_KEY_FILE":      testKeyFile(t),
+		"MESSENGER_PASSWORD_MEMORY_KIB":       "64",
+		"MESSENGER_PASSWORD_ITERATIONS":       "1",
+		"MESSENGER_REGISTRATIONS_PER_ADDRESS": "100000",
+		"MESSENGER_LOG_LEVEL":                 "info",
+		"MESSENGER_SEND_RATE_LIMIT":           "0",
+		"MESSENGER_KAFKA_PARTITIONS":          "chat-messages=4,typing-indicators=2,read-receipts=2,friend-events=1",
 	}
 	if len(rd.Sentinels) > 0 {
 		env["MESSENGER_REDIS_SENTINELS"] = strings.Join(rd.Sentinels, ",")

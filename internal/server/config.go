@@ -70,6 +70,19 @@ type Config struct {
 	SendRateLimit      int      `env:"MESSENGER_SEND_RATE_LIMIT" envDefault:"50" desc:"sends per second per user, shared by the nodes through Redis (0: none)"`
 	PasswordMemoryKiB  int      `env:"MESSENGER_PASSWORD_MEMORY_KIB" envDefault:"19456" desc:"argon2id memory, KiB"`
 	PasswordIterations int      `env:"MESSENGER_PASSWORD_ITERATIONS" envDefault:"2" desc:"argon2id passes"`
+	PasswordMaxWaiting int      `env:"MESSENGER_PASSWORD_MAX_WAITING" envDefault:"0" desc:"password hashes that may wait for a free hasher; beyond, logins answer 503 at once (0: 4 per CPU hasher)"`
+	TrustedProxies     []string `env:"MESSENGER_TRUSTED_PROXIES" desc:"reverse proxies (CIDRs or addresses) whose X-Forwarded-For names the client, comma-separated"`
+
+	LoginAccountFreeFailures int           `env:"MESSENGER_LOGIN_ACCOUNT_FREE_FAILURES" envDefault:"5" desc:"failed logins of one account before it must wait"`
+	LoginAddressFreeFailures int           `env:"MESSENGER_LOGIN_ADDRESS_FREE_FAILURES" envDefault:"20" desc:"failed logins from one client address (IPv6: its /64) before it must wait"`
+	LoginFirstDelay          time.Duration `env:"MESSENGER_LOGIN_FIRST_DELAY" envDefault:"1s" desc:"the first wait after the free failures; each further failure doubles it"`
+	LoginMaxDelay            time.Duration `env:"MESSENGER_LOGIN_MAX_DELAY" envDefault:"15m" desc:"the longest wait between failed logins"`
+	LoginWindow              time.Duration `env:"MESSENGER_LOGIN_WINDOW" envDefault:"1h" desc:"failures older than this are forgotten"`
+	RegistrationsPerAddress  int           `env:"MESSENGER_REGISTRATIONS_PER_ADDRESS" envDefault:"10" desc:"registrations allowed from one client address per MESSENGER_REGISTRATION_WINDOW"`
+	RegistrationWindow       time.Duration `env:"MESSENGER_REGISTRATION_WINDOW" envDefault:"1h" desc:"the window of MESSENGER_REGISTRATIONS_PER_ADDRESS, and the wait once it is spent"`
+	SearchRateLimit          int           `env:"MESSENGER_SEARCH_RATE_LIMIT" envDefault:"1" desc:"user searches per second per user, shared by the nodes through Redis"`
+	SearchBurst              int           `env:"MESSENGER_SEARCH_BURST" envDefault:"20" desc:"searches a user may make at once after a pause"`
+	UserCacheTTL             time.Duration `env:"MESSENGER_USER_CACHE_TTL" envDefault:"15s" desc:"how long a node trusts that a token's user exists before asking the store again"`
 
 	ShutdownTimeout time.Duration `env:"MESSENGER_SHUTDOWN_TIMEOUT" envDefault:"20s" desc:"the one deadline of a graceful shutdown, every step included"`
 	PprofAddr       string        `env:"MESSENGER_PPROF_ADDR" docDefault:"off" desc:"serve net/http/pprof on this private address, e.g. 127.0.0.1:6060"`
@@ -122,6 +135,17 @@ func (c *Config) derive() []error {
 	}
 	if c.SendRateLimit < 0 {
 		fail("MESSENGER_SEND_RATE_LIMIT", "must not be negative")
+	}
+	for name, v := range map[string]int{
+		"MESSENGER_LOGIN_ACCOUNT_FREE_FAILURES": c.LoginAccountFreeFailures,
+		"MESSENGER_LOGIN_ADDRESS_FREE_FAILURES": c.LoginAddressFreeFailures,
+		"MESSENGER_REGISTRATIONS_PER_ADDRESS":   c.RegistrationsPerAddress,
+		"MESSENGER_SEARCH_RATE_LIMIT":           c.SearchRateLimit,
+		"MESSENGER_SEARCH_BURST":                c.SearchBurst,
+	} {
+		if v < 1 {
+			fail(name, "must be at least 1")
+		}
 	}
 	if c.DatabaseURL == "" && c.DBHost != "" {
 		c.DatabaseURL = c.postgresURL()

@@ -33,13 +33,14 @@ func testKeyFile(t *testing.T) string {
 func startServer(t *testing.T, env map[string]string) string {
 	t.Helper()
 	vars := map[string]string{
-		"MESSENGER_ADDR":                 "127.0.0.1:0",
-		"MESSENGER_LOG_FORMAT":           "text",
-		"MESSENGER_LOG_LEVEL":            "warn",
-		"MESSENGER_PASSWORD_MEMORY_KIB":  "64",
-		"MESSENGER_PASSWORD_ITERATIONS":  "1",
-		"MESSENGER_JWT_PRIVATE_KEY_FILE": testKeyFile(t),
-		"MESSENGER_SHUTDOWN_TIMEOUT":     "10s",
+		"MESSENGER_ADDR":                      "127.0.0.1:0",
+		"MESSENGER_LOG_FORMAT":                "text",
+		"MESSENGER_LOG_LEVEL":                 "warn",
+		"MESSENGER_PASSWORD_MEMORY_KIB":       "64",
+		"MESSENGER_PASSWORD_ITERATIONS":       "1",
+		"MESSENGER_REGISTRATIONS_PER_ADDRESS": "100000",
+		"MESSENGER_JWT_PRIVATE_KEY_FILE":      testKeyFile(t),
+		"MESSENGER_SHUTDOWN_TIMEOUT":          "10s",
 	}
 	for k, v := range env {
 		vars[k] = v

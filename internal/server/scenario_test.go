@@ -24,10 +24,16 @@ func chatScenario(t *testing.T, nodeA, nodeB string) {
 	alice.connect(t, nodeA)
 	bob.connect(t, nodeB)
 
-	found, err := alice.Search(ctx, bob.email[:6])
+	found, err := alice.Search(ctx, bob.email)
 	require.NoError(t, err)
-	require.Contains(t, userIDs(found), bob.id)
+	require.Contains(t, userIDs(found), bob.id, "an exact email finds its user")
 	require.NotContains(t, userIDs(found), alice.id, "search never returns the caller")
+	for _, u := range found {
+		require.Empty(t, u.Email, "a stranger's email is not shown")
+	}
+	prefix, err := alice.Search(ctx, bob.email[:6])
+	require.NoError(t, err)
+	require.NotContains(t, userIDs(prefix), bob.id, "an email prefix finds nobody")
 
 	befriend(t, alice, bob)
 	friends, err := bob.Friends(ctx)

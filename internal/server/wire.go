@@ -9,6 +9,7 @@ import (
 
 	messenger "github.com/messenger-go/messenger"
 	"github.com/messenger-go/messenger/adapters/auth"
+	"github.com/messenger-go/messenger/app"
 	"github.com/messenger-go/messenger/ports"
 )
 
@@ -70,6 +71,8 @@ func wire(ctx context.Context, cfg Config, logger *slog.Logger) (_ *deps, err er
 		AllowedOrigins:    cfg.AllowedOrigins,
 		RefreshTTL:        cfg.RefreshTokenTTL,
 		RefreshReuseGrace: cfg.RefreshReuseGrace,
+		TrustedProxies:    cfg.TrustedProxies,
+		Guards:            guards(cfg),
 		Logger:            logger,
 	}}
 	defer func() {
@@ -104,7 +107,7 @@ func wire(ctx context.Context, cfg Config, logger *slog.Logger) (_ *deps, err er
 	}
 	passwords, err := auth.NewPasswords(auth.PasswordConfig{Params: auth.PasswordParams{
 		Memory: uint32(cfg.PasswordMemoryKiB), Iterations: uint32(cfg.PasswordIterations),
-	}})
+	}, MaxWaiting: cfg.PasswordMaxWaiting})
 	if err != nil {
 		return nil, err
 	}
@@ -123,4 +126,19 @@ func wire(ctx context.Context, cfg Config, logger *slog.Logger) (_ *deps, err er
 		logger.Warn("partly embedded: parts without configuration run in memory and are not shared between nodes")
 	}
 	return d, nil
+}
+
+// guards are the abuse limits as configured. The throttle and the search
+// limiter are filled by wireRedis when Redis is configured, so that every node
+// counts the same attempts; otherwise the node keeps them in memory.
+func guards(cfg Config) app.Guards {
+	login := func(free int) ports.Backoff {
+		return ports.Backoff{Free: free, Delay: cfg.LoginFirstDelay, MaxDelay: cfg.LoginMaxDelay, Window: cfg.LoginWindow}
+	}
+	return app.Guards{
+		LoginAccount: login(cfg.LoginAccountFreeFailures),
+		LoginAddress: login(cfg.LoginAddressFreeFailures),
+		Registration: ports.Backoff{Free: cfg.RegistrationsPerAddress, Delay: cfg.RegistrationWindow, MaxDelay: cfg.RegistrationWindow, Window: cfg.RegistrationWindow},
+		UserCacheTTL: cfg.UserCacheTTL,
+	}
 }

@@ -176,7 +176,7 @@ func (b *Bench) Setup(ctx context.Context) error {
 	for _, u := range users {
 		u.auth = "Bearer " + u.Token
 	}
-	if b.cfg.Register {
+	if b.cfg.Register && !b.cfg.Strangers {
 		t := time.Now()
 		log.Info("making friends", "pairs", n/2)
 		if err := b.befriend(ctx); err != nil {
@@ -203,7 +203,7 @@ func (b *Bench) Setup(ctx context.Context) error {
 		setup.RSSPerSocketBytes = float64(after.RSS-before.RSS) / float64(b.Held())
 	}
 	log.Info("sockets open", "held", b.Held(), "failed", failed, "seconds", setup.ConnectSeconds)
-	if b.cfg.Register {
+	if b.cfg.Register && !b.cfg.Strangers {
 		t := time.Now()
 		log.Info("opening conversations", "pairs", n/2)
 		if err := b.openConversations(ctx); err != nil {

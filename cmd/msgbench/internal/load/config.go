@@ -45,6 +45,10 @@ type Config struct {
 	// that the servers never heard of (enough to hold sockets), and KeyPEM
 	// is required.
 	Register bool
+	// Strangers, with Register, registers the users but makes no friends and
+	// opens no conversations: enough to hold sockets, which the servers open
+	// only for users they know.
+	Strangers bool
 	// KeyPEM is the servers' token signing key (PEM). When set, access tokens
 	// are minted here with it, valid for TokenTTL; otherwise the tokens of
 	// the register answers are used (valid as long as the servers say).

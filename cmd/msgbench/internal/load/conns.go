@@ -38,7 +38,7 @@ type HolderStatus struct {
 	ConnectSeconds float64 `json:"connectSeconds,omitempty"`
 }
 
-// LocalHolder holds sockets with a Bench of unregistered users in this process.
+// LocalHolder holds sockets with a Bench of registered strangers in this process.
 type LocalHolder struct {
 	b    *Bench
 	mu   sync.Mutex
@@ -46,9 +46,10 @@ type LocalHolder struct {
 	err  error
 }
 
-// NewLocalHolder returns a holder for cfg (Register is turned off).
+// NewLocalHolder returns a holder for cfg: its users are registered, and
+// make no friends.
 func NewLocalHolder(cfg Config) (*LocalHolder, error) {
-	cfg.Register = false
+	cfg.Register, cfg.Strangers = true, true
 	b, err := New(cfg)
 	if err != nil {
 		return nil, err

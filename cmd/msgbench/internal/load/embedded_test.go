@@ -13,7 +13,9 @@ import (
 
 	messenger "github.com/messenger-go/messenger"
 	"github.com/messenger-go/messenger/adapters/auth"
+	"github.com/messenger-go/messenger/app"
 	"github.com/messenger-go/messenger/cmd/msgbench/internal/load"
+	"github.com/messenger-go/messenger/ports"
 )
 
 const testKey = "../../../../testdata/jwt-test-key.pem"
@@ -28,7 +30,9 @@ func startEmbedded(t *testing.T) string {
 	require.NoError(t, err)
 	passwords, err := auth.NewPasswords(auth.PasswordConfig{Params: auth.TestPasswordParams})
 	require.NoError(t, err)
-	m, err := messenger.New(messenger.Config{Signer: tokens, Passwords: passwords})
+	// A benchmark registers every user from one address.
+	many := ports.Backoff{Free: 1 << 20, Delay: time.Hour, MaxDelay: time.Hour, Window: time.Hour}
+	m, err := messenger.New(messenger.Config{Signer: tokens, Passwords: passwords, Guards: app.Guards{Registration: many}})
 	require.NoError(t, err)
 	srv := httptest.NewServer(m.Handler())
 	ctx, cancel := context.WithCancel(context.Background())
