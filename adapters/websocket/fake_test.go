@@ -138,15 +138,11 @@ func (f *fakeService) Ack(_ context.Context, caller domain.UserID, conv domain.C
 	return domain.Watermark{ConversationID: conv, UpTo: upTo}, nil
 }
 
-func (f *fakeService) History(_ context.Context, caller domain.UserID, target string, page domain.Page) ([]domain.Message, bool, error) {
-	conv, err := domain.ParseConversationID(target)
-	if err != nil {
-		return nil, false, err
-	}
+func (f *fakeService) History(_ context.Context, caller domain.UserID, conv domain.ConversationID, page domain.Page) ([]domain.Message, bool, error) {
 	if !conv.Has(caller) {
 		return nil, false, domain.Errorf(domain.KindForbidden, "not a participant of this conversation")
 	}
-	page, err = page.Normalize()
+	page, err := page.Normalize()
 	if err != nil {
 		return nil, false, err
 	}

@@ -415,8 +415,8 @@ func (s *socket) replay(conv domain.ConversationID, after, before domain.Sequenc
 			return s.ctx.Err()
 		}
 		ctx, cancel := context.WithTimeout(s.ctx, s.handler.cfg.RequestTimeout)
-		page := domain.Page{After: cursor, Limit: s.handler.cfg.ReplayPageSize}
-		msgs, more, err := s.handler.cfg.Service.History(ctx, s.user, string(conv), page)
+		page := domain.PageAfter(cursor, s.handler.cfg.ReplayPageSize)
+		msgs, more, err := s.handler.cfg.Service.History(ctx, s.user, conv, page)
 		cancel()
 		if err != nil {
 			return fetchError{err}
