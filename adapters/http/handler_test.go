@@ -15,6 +15,7 @@ import (
 	api "github.com/messenger-go/messenger/adapters/http"
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/wire"
 )
 
 func TestNewHandlerValidates(t *testing.T) {
@@ -119,7 +120,7 @@ func TestKindToStatus(t *testing.T) {
 			assert.Equal(t, tc.message, requireError(t, w, tc.status, tc.code))
 			assert.Equal(t, tc.retryAfter, w.Header().Get("Retry-After"))
 			assert.NotContains(t, w.Body.String(), "secret_admin", "causes never reach the client")
-			assert.Equal(t, tc.status, api.StatusOf(domain.KindOf(tc.err)))
+			assert.Equal(t, tc.status, wire.Status(domain.KindOf(tc.err)))
 			if tc.status == 500 && errors.Is(tc.err, cause) {
 				assert.Contains(t, s.log.String(), "secret_admin", "internal causes are logged")
 			}

@@ -3,19 +3,18 @@ package websocket
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/wire"
 )
 
 // Defaults of HandlerConfig.
@@ -129,9 +128,9 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 // Errors before the upgrade are JSON: 401 for a missing or invalid
 // token, 403 for a foreign origin, 503 during shutdown.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	token := accessToken(r)
-	if token == "" {
-		writeHTTPError(w, domain.Errorf(domain.KindUnauthenticated, "missing access token"))
+	token, err := wire.BearerToken(r, true)
+	if err != nil {
+		writeHTTPError(w, err)
 		return
 	}
 	user, expires, err := h.cfg.Service.Authenticate(r.Context(), token)
@@ -215,127 +214,38 @@ func (h *Handler) readLoop(s *socket) {
 	}
 }
 
-// inbound is a frame from a client.
-type inbound struct {
-	Event string          `json:"event"`
-	Data  json.RawMessage `json:"data"`
-}
-
 // dispatch serves one incoming frame. Every failure becomes an error event on
 // the socket, which stays open.
 func (h *Handler) dispatch(s *socket, data []byte) {
-	var in inbound
-	if err := json.Unmarshal(data, &in); err != nil || in.Event == "" {
-		h.replyError(s, domain.Errorf(domain.KindInvalid, `malformed frame: want {"event": name, "data": {...}}`))
+	in, err := wire.DecodeFrame(data)
+	if err != nil {
+		h.replyError(s, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, h.cfg.RequestTimeout)
 	defer cancel()
-	var err error
 	switch in.Event {
 	case domain.EventTyping:
-		err = h.typing(ctx, s, in.Data)
+		err = h.cfg.Service.Typing(ctx, s.user, in.Typing.ReceiverID, in.Typing.IsTyping)
 	case domain.EventJoinChat:
-		err = h.joinChat(ctx, s, in.Data)
+		err = h.joinChat(ctx, s, in.JoinChat.ConversationID)
 	case domain.EventAck:
-		err = h.ack(ctx, s, in.Data)
+		_, err = h.cfg.Service.Ack(ctx, s.user, in.Ack.ConversationID, in.Ack.UpTo)
 	case domain.EventResume:
-		err = h.resume(s, in.Data)
-	default:
-		err = domain.Errorf(domain.KindInvalid, "unknown event %.64q", in.Event)
+		// The writer replays before it sends anything queued after this; an
+		// empty resume ends the hold for it all the same.
+		s.enqueue(&frame{resume: in.Resume.Conversations})
 	}
 	if err != nil {
 		h.replyError(s, err)
 	}
 }
 
-func (h *Handler) typing(ctx context.Context, s *socket, data json.RawMessage) error {
-	var p struct {
-		ReceiverID string `json:"receiverId"`
-		IsTyping   bool   `json:"isTyping"`
-	}
-	if err := decodeData(domain.EventTyping, data, &p); err != nil {
-		return err
-	}
-	receiver, err := domain.ParseUserID(p.ReceiverID)
-	if err != nil {
-		return err
-	}
-	return h.cfg.Service.Typing(ctx, s.user, receiver, p.IsTyping)
-}
-
-func (h *Handler) joinChat(ctx context.Context, s *socket, data json.RawMessage) error {
-	var p struct {
-		ConversationID string `json:"conversationId"`
-	}
-	if err := decodeData(domain.EventJoinChat, data, &p); err != nil {
-		return err
-	}
-	conv, err := domain.ParseConversationID(p.ConversationID)
-	if err != nil {
-		return err
-	}
+func (h *Handler) joinChat(ctx context.Context, s *socket, conv domain.ConversationID) error {
 	if err := h.cfg.Service.JoinChat(ctx, s.user, conv); err != nil {
 		return err
 	}
 	return h.reply(s, domain.Event{Name: domain.EventChatRegistered, Data: domain.ConversationPayload{ConversationID: conv}})
-}
-
-func (h *Handler) ack(ctx context.Context, s *socket, data json.RawMessage) error {
-	var p struct {
-		ConversationID string          `json:"conversationId"`
-		UpTo           domain.Sequence `json:"upToSequenceId"`
-	}
-	if err := decodeData(domain.EventAck, data, &p); err != nil {
-		return err
-	}
-	conv, err := domain.ParseConversationID(p.ConversationID)
-	if err != nil {
-		return err
-	}
-	if p.UpTo < 0 {
-		return domain.Errorf(domain.KindInvalid, "upToSequenceId must not be negative")
-	}
-	_, err = h.cfg.Service.Ack(ctx, s.user, conv, p.UpTo)
-	return err
-}
-
-// resume validates the request and hands it to the writer, which replays
-// before it sends anything queued after it.
-func (h *Handler) resume(s *socket, data json.RawMessage) error {
-	var p struct {
-		Conversations map[string]domain.Sequence `json:"conversations"`
-	}
-	if err := decodeData(domain.EventResume, data, &p); err != nil {
-		return err
-	}
-	req := make(map[domain.ConversationID]domain.Sequence, len(p.Conversations))
-	for raw, last := range p.Conversations {
-		conv, err := domain.ParseConversationID(raw)
-		if err != nil {
-			return err
-		}
-		if last < 0 {
-			return domain.Errorf(domain.KindInvalid, "lastSequenceId must not be negative")
-		}
-		if prev, ok := req[conv]; !ok || last > prev {
-			req[conv] = last // two spellings of one conversation: keep the later cursor
-		}
-	}
-	if len(req) > 0 {
-		s.enqueue(&frame{resume: req})
-	}
-	return nil
-}
-
-func decodeData(event string, data json.RawMessage, v any) error {
-	if len(data) == 0 || string(data) == "null" {
-		return domain.Errorf(domain.KindInvalid, "%s needs data", event)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return domain.Errorf(domain.KindInvalid, "malformed %s data", event)
-	}
-	return nil
 }
 
 func (h *Handler) reply(s *socket, ev domain.Event) error {
@@ -354,56 +264,20 @@ func (h *Handler) replyError(s *socket, err error) {
 	if domain.KindOf(err) == domain.KindInternal {
 		h.log.Error("websocket: request failed", "user", s.user, "err", err)
 	}
-	f, encErr := encodeFrame(domain.ErrorEvent(err))
+	f, encErr := encodeFrame(wire.ErrorEvent(err))
 	if encErr != nil {
 		return
 	}
 	s.enqueue(f)
 }
 
-// accessToken returns the bearer token of the Authorization header, or else
-// the access_token query parameter (browsers cannot set headers on a
-// WebSocket request).
-func accessToken(r *http.Request) string {
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		scheme, token, ok := strings.Cut(auth, " ")
-		if ok && strings.EqualFold(scheme, "Bearer") {
-			return strings.TrimSpace(token)
-		}
-		return ""
-	}
-	return r.URL.Query().Get("access_token")
-}
-
-// httpStatus maps the kinds that can occur before the upgrade to a status.
-func httpStatus(k domain.Kind) int {
-	switch k {
-	case domain.KindUnauthenticated, domain.KindInvalid:
-		return http.StatusUnauthorized
-	case domain.KindRateLimited:
-		return http.StatusTooManyRequests
-	case domain.KindUnavailable:
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusInternalServerError
-	}
-}
-
-// writeHTTPError writes the REST error body {"error": {"code", "message"}}.
+// writeHTTPError answers a request refused before the upgrade. A malformed
+// token is a missing credential.
 func writeHTTPError(w http.ResponseWriter, err error) {
-	kind := domain.KindOf(err)
-	if kind == domain.KindInvalid {
-		kind = domain.KindUnauthenticated // a malformed token is a missing credential
+	if domain.KindOf(err) == domain.KindInvalid {
+		err = domain.Wrap(domain.KindUnauthenticated, err, domain.MessageOf(err))
 	}
-	status := httpStatus(kind)
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="messenger"`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]domain.ErrorPayload{
-		"error": {Code: kind.String(), Message: domain.MessageOf(err)},
-	})
+	wire.WriteHTTPError(w, err)
 }
 
 // hijackRecorder keeps the connection the upgrade hijacks, so that Shutdown can

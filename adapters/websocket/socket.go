@@ -13,21 +13,23 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/wire"
 )
 
 // Close codes and reasons sent by this package.
 const (
 	closeTooSlow   = websocket.StatusTryAgainLater // 1013: the queue overflowed; reconnect and resume
 	closeGoingAway = websocket.StatusGoingAway     // 1001: the server is shutting down; reconnect
-	// 4001: the access token the socket was opened with expired; refresh it
-	// and reconnect (then resume).
-	closeTokenExpired = websocket.StatusCode(4001)
-	closeNow          = websocket.StatusCode(-1) // drop the connection without a handshake
+	closeNow       = websocket.StatusCode(-1)      // drop the connection without a handshake
 
 	reasonTooSlow  = "reconnect: client too slow"
 	reasonShutdown = "server shutting down, reconnect"
 	reasonExpired  = "access token expired: refresh it and reconnect"
 )
+
+// closeTokenExpired (4001) tells a socket whose access token expired to
+// refresh it and reconnect (then resume).
+var closeTokenExpired = websocket.StatusCode(wire.CloseCode(domain.KindUnauthenticated))
 
 // socket is one WebSocket connection of a user.
 type socket struct {
@@ -369,7 +371,7 @@ func (s *socket) resume(req map[domain.ConversationID]domain.Sequence) error {
 			if domain.KindOf(ferr.err) == domain.KindInternal {
 				s.handler.log.Error("websocket: resume failed", "user", s.user, "conversation", conv, "err", ferr.err)
 			}
-			if err := s.writeEvent(domain.ErrorEvent(ferr.err)); err != nil {
+			if err := s.writeEvent(wire.ErrorEvent(ferr.err)); err != nil {
 				return err
 			}
 			continue
