@@ -147,7 +147,7 @@ func (f *fakeService) History(_ context.Context, caller domain.UserID, conv doma
 		return nil, false, err
 	}
 	if page.Before != 0 {
-		return nil, false, errors.New("fake History serves After pages only")
+		return nil, false, errors.New("fake History serves no Before pages")
 	}
 	f.mu.Lock()
 	f.history++
@@ -160,6 +160,11 @@ func (f *fakeService) History(_ context.Context, caller domain.UserID, conv doma
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !page.HasAfter { // the newest page
+		msgs := f.convs[conv]
+		from := max(0, len(msgs)-page.Limit)
+		return append([]domain.Message(nil), msgs[from:]...), from > 0, nil
+	}
 	var out []domain.Message
 	for _, m := range f.convs[conv] { // stored in sequence order
 		if m.Sequence <= page.After {
@@ -298,7 +303,19 @@ type client struct {
 // dial connects as u with a header token and reads the registered event.
 func (e *env) dial(t testing.TB, u domain.UserID) *client {
 	t.Helper()
-	c, _, err := e.dialWith(t, e.url, http.Header{"Authorization": {"Bearer " + e.svc.token(u)}})
+	return e.dialQuery(t, u, "")
+}
+
+// dialResuming connects as u announcing a resume (resume=1) and reads the
+// registered event.
+func (e *env) dialResuming(t testing.TB, u domain.UserID) *client {
+	t.Helper()
+	return e.dialQuery(t, u, "?resume=1")
+}
+
+func (e *env) dialQuery(t testing.TB, u domain.UserID, query string) *client {
+	t.Helper()
+	c, _, err := e.dialWith(t, e.url+query, http.Header{"Authorization": {"Bearer " + e.svc.token(u)}})
 	require.NoError(t, err)
 	name, data := c.read(t)
 	require.Equal(t, domain.EventRegistered, name)

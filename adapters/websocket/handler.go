@@ -59,10 +59,11 @@ type HandlerConfig struct {
 	// ReplayPageSize is how many messages one history call of a replay or gap
 	// fill reads, at most domain.MaxPageLimit (the default).
 	ReplayPageSize int
-	// ResumeGrace is how long a new socket holds back live newMessage frames
-	// while waiting for the client's first resume, so that a reconnecting
-	// client gets its replay before anything newer (sequence order). A resume
-	// (an empty one included) ends the wait at once. Default
+	// ResumeGrace is how long a new socket whose client announced a resume
+	// (the query parameter resume=1) holds back live newMessage frames while
+	// waiting for it, so that a reconnecting client gets its replay before
+	// anything newer (sequence order). A resume (an empty one included) ends
+	// the wait at once; a client that announced none never waits. Default
 	// DefaultResumeGrace; negative means no wait.
 	ResumeGrace time.Duration
 	// Logger receives connection problems. Nil discards them.
@@ -125,25 +126,23 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 
 // ServeHTTP authenticates the request, upgrades it and hands the socket to a
 // reader and a writer goroutine of its own, which serve it until it closes.
-// Errors before the upgrade are JSON: 401 for a missing or invalid
-// token, 403 for a foreign origin, 503 during shutdown.
+// Errors before the upgrade are JSON: 401 for a missing or invalid token, 400
+// for a resume parameter other than 1 or 0, 403 for a foreign origin, 503
+// during shutdown.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	token, err := wire.BearerToken(r, true)
+	user, expires, err := h.authenticate(r)
 	if err != nil {
-		writeHTTPError(w, err)
+		wire.WriteHTTPError(w, err)
 		return
 	}
-	user, expires, err := h.cfg.Service.Authenticate(r.Context(), token)
+	hold, err := announcesResume(r)
 	if err != nil {
-		if domain.KindOf(err) == domain.KindInternal {
-			h.log.Error("websocket: authenticate", "err", err)
-		}
-		writeHTTPError(w, err)
+		wire.WriteHTTPError(w, err)
 		return
 	}
 	hub := h.cfg.Hub
 	if hub.isClosed() {
-		writeHTTPError(w, domain.Errorf(domain.KindUnavailable, "server shutting down"))
+		wire.WriteHTTPError(w, domain.Errorf(domain.KindUnavailable, "server shutting down"))
 		return
 	}
 	rec := &hijackRecorder{ResponseWriter: w}
@@ -154,7 +153,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(h.cfg.ReadLimit)
 
-	s := newSocket(h, user, expires, conn, rec.conn)
+	s, err := newSocket(h, user, expires, conn, rec.conn, hold)
+	if err != nil {
+		h.log.Error("websocket: new socket", "err", err)
+		_ = conn.Close(websocket.StatusInternalError, "internal error")
+		return
+	}
 	registered, err := encodeFrame(domain.Event{Name: domain.EventRegistered, Data: domain.RegisteredPayload{UserID: user}})
 	if err != nil {
 		h.log.Error("websocket: encode registered", "err", err)
@@ -174,6 +178,40 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// deep stack, and the request it holds, every garbage collection would
 	// otherwise scan for the socket's whole life.
 	go h.serve(s, first)
+}
+
+// authenticate verifies the access token of the request, from the
+// Authorization header or the access_token query parameter. A malformed
+// token is a missing credential.
+func (h *Handler) authenticate(r *http.Request) (domain.UserID, time.Time, error) {
+	token, err := wire.BearerToken(r, true)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	user, expires, err := h.cfg.Service.Authenticate(r.Context(), token)
+	if err == nil {
+		return user, expires, nil
+	}
+	switch domain.KindOf(err) {
+	case domain.KindInternal:
+		h.log.Error("websocket: authenticate", "err", err)
+	case domain.KindInvalid:
+		err = domain.Wrap(domain.KindUnauthenticated, err, domain.MessageOf(err))
+	}
+	return "", time.Time{}, err
+}
+
+// announcesResume reads the resume query parameter: with resume=1 the client
+// announces that its first frame will be a resume, and live messages wait for
+// it (ResumeGrace at most); without it nothing waits.
+func announcesResume(r *http.Request) (bool, error) {
+	switch r.URL.Query().Get("resume") {
+	case "", "0":
+		return false, nil
+	case "1":
+		return true, nil
+	}
+	return false, domain.Errorf(domain.KindInvalid, "resume must be 1 (a resume follows) or 0")
 }
 
 // serve registers the user's presence (for the node's first socket of the
@@ -269,15 +307,6 @@ func (h *Handler) replyError(s *socket, err error) {
 		return
 	}
 	s.enqueue(f)
-}
-
-// writeHTTPError answers a request refused before the upgrade. A malformed
-// token is a missing credential.
-func writeHTTPError(w http.ResponseWriter, err error) {
-	if domain.KindOf(err) == domain.KindInvalid {
-		err = domain.Wrap(domain.KindUnauthenticated, err, domain.MessageOf(err))
-	}
-	wire.WriteHTTPError(w, err)
 }
 
 // hijackRecorder keeps the connection the upgrade hijacks, so that Shutdown can
