@@ -54,8 +54,8 @@ type DeliveryObserver interface {
 	// all the same: clients deduplicate by message id.
 	SequenceReused(conv ConversationID, seq Sequence, id MessageID)
 	// CursorAhead: a resume's cursor was above the store's highest sequence,
-	// stored. The device was sent resync, and no live message of the
-	// conversation is taken for a repeat until one is sent.
+	// stored. The device was sent resync; the messages after stored go out,
+	// and no live message at or below it is taken for a repeat.
 	CursorAhead(conv ConversationID, cursor, stored Sequence)
 }
 
@@ -103,7 +103,8 @@ const deliveryIDs = 64
 // Resume replays, per conversation, what the device lacks after its cursor
 // and was not sent here, then lets live messages through. A cursor above the
 // store's highest sequence is not taken as sent: the device gets resync with
-// the store's position, and every later live message goes out. With Hold, live messages
+// the store's position, which becomes its cursor, and no live message it was
+// not sent is dropped. With Hold, live messages
 // wait for the first Resume (or EndHold) and then go through the rules above.
 //
 // A Delivery is not safe for concurrent use: one goroutine, the transport's
@@ -309,8 +310,9 @@ func (d *Delivery[F]) resume(ctx context.Context, conv ConversationID, last Sequ
 
 // resync answers a cursor that may be ahead of the store. When the store's
 // newest message is below it, the device is told to drop what it cached and
-// resume from there, and the conversation's record starts afresh: every
-// later live message is one the device has not been sent.
+// take the store's position as its cursor. The record starts afresh there:
+// a later gap is filled from the store's position, and a live message at or
+// below it, which the device was not sent since, goes out.
 func (d *Delivery[F]) resync(ctx context.Context, conv ConversationID, c *deliveryConv, cursor Sequence) error {
 	newest, _, err := d.device.History(ctx, conv, Page{Limit: 1})
 	if err != nil {
@@ -324,7 +326,7 @@ func (d *Delivery[F]) resync(ctx context.Context, conv ConversationID, c *delive
 		c.from, c.highest = 1, max(c.highest, cursor)
 		return d.replay(ctx, conv, c, cursor, 0)
 	}
-	delete(d.convs, conv)
+	*c = deliveryConv{from: stored + 1, highest: stored}
 	d.observer.CursorAhead(conv, cursor, stored)
 	return d.device.WriteEvent(Event{Name: EventResync, Data: ResyncPayload{ConversationID: conv, LastSequenceID: stored}})
 }
