@@ -75,8 +75,9 @@
 // it has no cursor. Until it arrives, or HandlerConfig.ResumeGrace passes
 // (default 1 s, counted from when `registered` was written), live newMessage
 // frames are held back, so a reconnecting client gets its replay before
-// anything newer. A client that does not announce one (resume absent or 0)
-// gets live messages at once; it may still send `resume` later.
+// anything newer; more than HubConfig.QueueSize of them held close the socket
+// as an overflow does. A client that does not announce one (resume absent or
+// 0) gets live messages at once; it may still send `resume` later.
 //
 // A replay or gap fill reads HandlerConfig.ReplayPageSize messages per
 // History call (default domain.MaxPageLimit) with the socket's own user as the
