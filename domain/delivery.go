@@ -221,23 +221,20 @@ func (d *Delivery[F]) Resume(ctx context.Context, cursors map[ConversationID]Seq
 	return d.EndHold(ctx)
 }
 
-func (d *Delivery[F]) conv(id ConversationID) (*deliveryConv, bool) {
-	c, ok := d.convs[id]
-	if !ok {
-		if d.convs == nil {
-			d.convs = make(map[ConversationID]*deliveryConv)
-		}
-		c = &deliveryConv{}
-		d.convs[id] = c
+// record keeps c as the record of conv.
+func (d *Delivery[F]) record(conv ConversationID, c *deliveryConv) {
+	if d.convs == nil {
+		d.convs = make(map[ConversationID]*deliveryConv)
 	}
-	return c, ok
+	d.convs[conv] = c
 }
 
 func (d *Delivery[F]) deliver(ctx context.Context, ref MessageRef, frame F) error {
 	conv, seq := ref.ConversationID, ref.Sequence
-	c, known := d.conv(conv)
+	c, known := d.convs[conv]
 	if !known {
-		c.from, c.highest = seq, seq-1
+		c = &deliveryConv{from: seq, highest: seq - 1}
+		d.record(conv, c)
 	}
 	if seq > c.highest+1 {
 		err := d.replay(ctx, conv, c, c.highest, seq)
@@ -272,9 +269,11 @@ func (d *Delivery[F]) deliver(ctx context.Context, ref MessageRef, frame F) erro
 	return nil
 }
 
-// resume replays conv after the device's cursor last.
+// resume replays conv after the device's cursor last. A conversation without
+// a record gets one only once the cursor is known to stand, so that a failed
+// resume leaves live messages to start it.
 func (d *Delivery[F]) resume(ctx context.Context, conv ConversationID, last Sequence) error {
-	c, known := d.conv(conv)
+	c, known := d.convs[conv]
 	if known && last <= c.highest {
 		// The cursor is within what was sent here: send what lies between
 		// it and the first message sent live (these come after newer
@@ -287,8 +286,12 @@ func (d *Delivery[F]) resume(ctx context.Context, conv ConversationID, last Sequ
 		c.from = 1
 		return d.replay(ctx, conv, c, c.highest, 0)
 	}
+	if !known {
+		c = &deliveryConv{}
+	}
 	if last == 0 {
 		c.from = 1
+		d.record(conv, c)
 		return d.replay(ctx, conv, c, 0, 0)
 	}
 	// The cursor is above what was sent here: the store must hold it. One
@@ -301,6 +304,7 @@ func (d *Delivery[F]) resume(ctx context.Context, conv ConversationID, last Sequ
 		return d.resync(ctx, conv, c, last)
 	}
 	c.from, c.highest = 1, max(c.highest, last)
+	d.record(conv, c)
 	sent, done, err := d.send(c, msgs, last, 0)
 	if err != nil || done || !more {
 		return err
@@ -324,9 +328,11 @@ func (d *Delivery[F]) resync(ctx context.Context, conv ConversationID, c *delive
 	}
 	if stored >= cursor { // the store caught up in between: the cursor stands
 		c.from, c.highest = 1, max(c.highest, cursor)
+		d.record(conv, c)
 		return d.replay(ctx, conv, c, cursor, 0)
 	}
 	*c = deliveryConv{from: stored + 1, highest: stored}
+	d.record(conv, c)
 	d.observer.CursorAhead(conv, cursor, stored)
 	return d.device.WriteEvent(Event{Name: EventResync, Data: ResyncPayload{ConversationID: conv, LastSequenceID: stored}})
 }
