@@ -201,6 +201,8 @@ func New(cfg Config) (*Messenger, error) {
 		return nil, err
 	}
 	cfg.Metrics.GaugeFunc("messenger_open_sockets", "WebSockets open on this node.", func() float64 { return float64(hub.Sockets()) })
+	cfg.Metrics.CounterFunc("messenger_ws_sequence_reuses_total", "Live messages that came to a socket under a sequence it had sent under another message id; delivered.",
+		func() float64 { return float64(hub.SequenceReuses()) })
 
 	api, err := http.NewHandler(http.Config{
 		Service:        a,

@@ -186,7 +186,9 @@ func (w *world) run(t *testing.T) {
 
 func (w *world) history(t *testing.T, a, b domain.UserID) []domain.Message {
 	t.Helper()
-	ms, _, err := w.app.History(context.Background(), a, string(b), domain.Page{Limit: domain.MaxPageLimit})
+	conv, err := domain.NewConversationID(a, b)
+	require.NoError(t, err)
+	ms, _, err := w.app.History(context.Background(), a, conv, domain.Page{Limit: domain.MaxPageLimit})
 	require.NoError(t, err)
 	return ms
 }

@@ -4,6 +4,8 @@
 //
 //   - domain imports only the standard library;
 //   - ports imports only the standard library and domain;
+//   - wire, what the transport adapters share, imports only the standard
+//     library and domain;
 //   - app imports only the standard library, domain, ports and
 //     golang.org/x/sync/errgroup;
 //   - an adapter never imports app or another adapter, not even in its tests;

@@ -46,6 +46,7 @@ func (v violation) String() string {
 const (
 	ruleDomain    = "domain may import only the standard library"
 	rulePorts     = "ports may import only the standard library and domain"
+	ruleWire      = "wire may import only the standard library and domain"
 	ruleApp       = "app may import only the standard library, domain, ports and golang.org/x/sync/errgroup"
 	ruleAdapter   = "an adapter must not import app or another adapter"
 	ruleAppUser   = "only the module root, internal/... and cmd/... may import app"
@@ -98,6 +99,8 @@ func checkImports(module string, pkgs []pkg, isStd func(string) bool) []violatio
 				add(ruleDomain)
 			case !test && isPorts(from) && !std && !(inModule && (under(to, "domain") || isPorts(to))):
 				add(rulePorts)
+			case !test && under(from, "wire") && !std && !(inModule && (under(to, "domain") || under(to, "wire"))):
+				add(ruleWire)
 			case !test && under(from, "app") && !std && imp != errgroupPath &&
 				!(inModule && (under(to, "domain") || isPorts(to) || under(to, "app"))):
 				add(ruleApp)
@@ -237,6 +240,16 @@ func TestCheckImportsFlagsViolations(t *testing.T) {
 			[]violation{{m + "/ports", m + "/ports/portstest", false, rulePorts}}},
 		{"portstest may import testify and testenv", pkg{ImportPath: m + "/ports/portstest",
 			Imports: []string{"testing", m + "/ports", "github.com/stretchr/testify/require", m + "/testenv"}}, nil},
+
+		{"wire on domain", pkg{ImportPath: m + "/wire", Imports: []string{"net/http", m + "/domain"},
+			XTestImports: []string{m + "/wire", "github.com/stretchr/testify/require"}}, nil},
+		{"wire imports ports", pkg{ImportPath: m + "/wire", Imports: []string{m + "/ports"}},
+			[]violation{{m + "/wire", m + "/ports", false, ruleWire}}},
+		{"wire imports a library", pkg{ImportPath: m + "/wire", Imports: []string{"github.com/coder/websocket"}},
+			[]violation{{m + "/wire", "github.com/coder/websocket", false, ruleWire}}},
+		{"wire imports an adapter", pkg{ImportPath: m + "/wire", Imports: []string{m + "/adapters/http"}},
+			[]violation{{m + "/wire", m + "/adapters/http", false, ruleWire}}},
+		{"adapters share wire", pkg{ImportPath: m + "/adapters/websocket", Imports: []string{m + "/wire", m + "/domain", m + "/ports"}}, nil},
 
 		{"app on domain, ports, errgroup", pkg{ImportPath: m + "/app",
 			Imports: []string{"context", m + "/domain", m + "/ports", errgroupPath}}, nil},

@@ -201,12 +201,14 @@ func (c *Client) Send(ctx context.Context, r SendRequest) (SendReceipt, error) {
 }
 
 // History reads a page of a conversation (id: conversation id or peer id).
+// A page with HasAfter set, or a positive After, sends its after cursor, 0
+// included.
 func (c *Client) History(ctx context.Context, id string, page domain.Page) ([]domain.Message, bool, error) {
 	q := url.Values{}
 	if page.Before > 0 {
 		q.Set("before", strconv.FormatInt(int64(page.Before), 10))
 	}
-	if page.After > 0 {
+	if page.HasAfter || page.After > 0 {
 		q.Set("after", strconv.FormatInt(int64(page.After), 10))
 	}
 	if page.Limit > 0 {

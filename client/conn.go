@@ -26,9 +26,29 @@ type Conn struct {
 	ws *websocket.Conn
 }
 
-// Dial opens the WebSocket as the client's user.
-func (c *Client) Dial(ctx context.Context) (*Conn, error) {
-	u := "ws" + strings.TrimPrefix(c.base, "http") + "/ws"
+// Dial opens the WebSocket as the client's user. Live messages come at once;
+// to have what was missed replayed before them, open it with DialResume.
+func (c *Client) Dial(ctx context.Context) (*Conn, error) { return c.dial(ctx, "") }
+
+// DialResume opens the WebSocket announcing a resume (the query parameter
+// resume=1) and sends it at once with cursors, the last sequence the caller
+// holds per conversation (nil when it has none). The server holds live
+// messages back until it has replayed every message after the cursors, so
+// that nothing newer comes first.
+func (c *Client) DialResume(ctx context.Context, cursors map[domain.ConversationID]domain.Sequence) (*Conn, error) {
+	conn, err := c.dial(ctx, "?resume=1")
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.Resume(ctx, cursors); err != nil {
+		_ = conn.CloseNow()
+		return nil, err
+	}
+	return conn, nil
+}
+
+func (c *Client) dial(ctx context.Context, query string) (*Conn, error) {
+	u := "ws" + strings.TrimPrefix(c.base, "http") + "/ws" + query
 	ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{
 		HTTPHeader: http.Header{"Authorization": {"Bearer " + c.token}},
 	})
@@ -58,10 +78,12 @@ func (c *Conn) Close() error { return c.ws.Close(websocket.StatusNormalClosure, 
 func (c *Conn) CloseNow() error { return c.ws.CloseNow() }
 
 // Resume asks for every message after each conversation's cursor, then live
-// ones. Send it right after Dial, before or after reading `registered` (an
-// empty map when there is no cursor): until then, or for a short grace period,
-// the server holds back new messages so that a replay comes before anything
-// newer. A later resume gets only what this connection has not sent yet.
+// ones (nil or an empty map: none). DialResume sends the first one; on a
+// connection opened with Dial live messages do not wait for it. A later
+// resume gets only what this connection has not sent yet. A cursor above what
+// the server stores is answered with `resync {conversationId, lastSequenceId}`:
+// drop what is cached of the conversation and take lastSequenceId as its
+// cursor.
 func (c *Conn) Resume(ctx context.Context, cursors map[domain.ConversationID]domain.Sequence) error {
 	if cursors == nil {
 		cursors = map[domain.ConversationID]domain.Sequence{}

@@ -1,13 +1,24 @@
 package domain
 
-// Page selects part of a conversation's history by sequence. Zero fields are
-// unset. With After, it is the first Limit messages after it; otherwise the last
-// Limit messages before Before (or the newest when Before is unset). Results are
-// always in ascending sequence order.
+// Page selects part of a conversation's history by sequence. A forward page
+// (HasAfter) is the first Limit messages after After, which may be 0: "from
+// the start". Otherwise it is the last Limit messages before Before, or the
+// newest Limit messages when Before is 0. Results are always in ascending
+// sequence order.
 type Page struct {
+	// Before, when positive, is an exclusive upper bound.
 	Before Sequence
-	After  Sequence
-	Limit  int
+	// After is the exclusive lower bound of a forward page. It counts only
+	// when HasAfter is set, so that "after 0" differs from "no cursor";
+	// Normalize sets HasAfter when After is positive.
+	After    Sequence
+	HasAfter bool
+	Limit    int
+}
+
+// PageAfter is the forward page of limit messages after the sequence after.
+func PageAfter(after Sequence, limit int) Page {
+	return Page{After: after, HasAfter: true, Limit: limit}
 }
 
 // Paging limits of history.
@@ -16,7 +27,8 @@ const (
 	MaxPageLimit     = 200
 )
 
-// Normalize validates the page and fills the default limit.
+// Normalize validates the page, fills the default limit and sets HasAfter
+// when After is positive.
 func (p Page) Normalize() (Page, error) {
 	switch {
 	case p.Before < 0 || p.After < 0:
@@ -26,7 +38,10 @@ func (p Page) Normalize() (Page, error) {
 	case p.Limit == 0:
 		p.Limit = DefaultPageLimit
 	}
-	if p.Before != 0 && p.Before <= p.After {
+	if p.After > 0 {
+		p.HasAfter = true
+	}
+	if p.Before != 0 && p.HasAfter && p.Before <= p.After {
 		return p, Errorf(KindInvalid, "before must be greater than after")
 	}
 	return p, nil

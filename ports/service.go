@@ -100,9 +100,10 @@ type Messaging interface {
 	// KindForbidden (not friends, blocked), KindRateLimited, KindUnavailable (the
 	// log did not accept it; retry with the same ClientMessageID).
 	SendMessage(ctx context.Context, d domain.Draft) (SendReceipt, error)
-	// History returns a page of a conversation the caller belongs to. target is
-	// the conversation id or the peer's user id. Errors: KindInvalid, KindForbidden.
-	History(ctx context.Context, caller domain.UserID, target string, page domain.Page) ([]domain.Message, bool, error)
+	// History returns a page of conv, which the caller must belong to, in
+	// ascending sequence order, and whether more messages lie beyond it (see
+	// domain.Page). Errors: KindInvalid (a page out of range), KindForbidden.
+	History(ctx context.Context, caller domain.UserID, conv domain.ConversationID, page domain.Page) ([]domain.Message, bool, error)
 	// MarkRead queues the caller's read watermark of conv to advance to upTo;
 	// the peer gets a readReceipt once it is stored. Errors: KindInvalid, KindForbidden, KindUnavailable.
 	MarkRead(ctx context.Context, caller domain.UserID, conv domain.ConversationID, upTo domain.Sequence) (domain.Watermark, error)

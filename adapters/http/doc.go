@@ -8,7 +8,7 @@
 //	POST /friends/unblock {"friendId": id} -> 204
 //
 // Every error is {"error": {"code", "message"}} with the status of one table
-// (see StatusOf); internal errors are logged and shown as a generic message.
+// (wire.Status); internal errors are logged and shown as a generic message.
 // Request bodies are JSON objects; unknown fields are ignored for forward
 // compatibility, but invalid JSON, wrong types and trailing data are rejected
 // (400), and bodies above the configured limit are refused (413).

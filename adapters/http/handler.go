@@ -1,7 +1,6 @@
 package http
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/wire"
 )
 
 // Defaults of Config.
@@ -200,7 +200,7 @@ func (h *Handler) public(fn func(http.ResponseWriter, *http.Request) error) http
 // "Authorization: Bearer <token>".
 func (h *Handler) private(fn func(http.ResponseWriter, *http.Request, domain.UserID) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, err := h.authenticate(r.Context(), r.Header.Get("Authorization"))
+		user, err := h.authenticate(r)
 		if err == nil {
 			err = fn(w, r, user)
 		}
@@ -210,16 +210,14 @@ func (h *Handler) private(fn func(http.ResponseWriter, *http.Request, domain.Use
 	})
 }
 
-func (h *Handler) authenticate(ctx context.Context, header string) (domain.UserID, error) {
-	if header == "" {
-		return "", domain.Errorf(domain.KindUnauthenticated, "missing bearer token")
+// authenticate verifies the bearer token of the Authorization header; the
+// REST API takes no token in the query, where logs and caches would keep it.
+func (h *Handler) authenticate(r *http.Request) (domain.UserID, error) {
+	token, err := wire.BearerToken(r, false)
+	if err != nil {
+		return "", err
 	}
-	scheme, token, ok := strings.Cut(header, " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
-		return "", domain.Errorf(domain.KindUnauthenticated, "authorization must be a bearer token")
-	}
-	user, _, err := h.svc.Authenticate(ctx, token)
+	user, _, err := h.svc.Authenticate(r.Context(), token)
 	if err != nil {
 		return "", err
 	}

@@ -3,6 +3,7 @@ package http
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/messenger-go/messenger/domain"
@@ -58,35 +59,18 @@ func (h *Handler) sendMessage(w http.ResponseWriter, r *http.Request, caller dom
 }
 
 // GET /messages/history/{id}?before=&after=&limit= -> 200 {messages, hasMore},
-// where id is the conversation id or the peer's user id.
+// where id is the conversation id or the peer's user id. A cursor means what
+// it says: after=0 is the oldest page; with no cursor the newest comes back.
 func (h *Handler) history(w http.ResponseWriter, r *http.Request, caller domain.UserID) error {
-	target, err := historyTarget(r.PathValue("id"))
+	conv, err := historyConversation(caller, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	var page domain.Page
-	before, err := queryInt(q.Get("before"), "before")
+	page, err := historyPage(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	after, err := queryInt(q.Get("after"), "after")
-	if err != nil {
-		return err
-	}
-	limit, err := queryInt(q.Get("limit"), "limit")
-	if err != nil {
-		return err
-	}
-	if limit == 0 && q.Get("limit") != "" {
-		return domain.Errorf(domain.KindInvalid, "limit must be between 1 and %d", domain.MaxPageLimit)
-	}
-	page.Before, page.After = domain.Sequence(before), domain.Sequence(after)
-	page.Limit = int(min(limit, domain.MaxPageLimit+1))
-	if page, err = page.Normalize(); err != nil {
-		return err
-	}
-	msgs, hasMore, err := h.svc.History(r.Context(), caller, target, page)
+	msgs, hasMore, err := h.svc.History(r.Context(), caller, conv, page)
 	if err != nil {
 		return err
 	}
@@ -94,22 +78,56 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request, caller domain.
 	return nil
 }
 
-// historyTarget accepts a conversation id or a user id, in canonical form.
-func historyTarget(id string) (string, error) {
+// historyConversation reads id as a conversation id, or else as the user id
+// of the caller's peer.
+func historyConversation(caller domain.UserID, id string) (domain.ConversationID, error) {
 	if conv, err := domain.ParseConversationID(id); err == nil {
-		return string(conv), nil
+		return conv, nil
 	}
-	if user, err := domain.ParseUserID(id); err == nil {
-		return string(user), nil
+	peer, err := domain.ParseUserID(id)
+	if err != nil {
+		return "", domain.Errorf(domain.KindInvalid, "history id must be a conversation id or a user id")
 	}
-	return "", domain.Errorf(domain.KindInvalid, "history id must be a conversation id or a user id")
+	return domain.NewConversationID(caller, peer)
 }
 
-// queryInt parses an optional integer query parameter; absent is zero.
-func queryInt(v, name string) (int64, error) {
-	if v == "" {
-		return 0, nil
+// historyPage reads the cursors and the limit. A parameter with a value
+// counts, after=0 included (an empty one is absent); before=0 selects nothing
+// and is refused.
+func historyPage(q url.Values) (domain.Page, error) {
+	var page domain.Page
+	if q.Get("before") != "" {
+		before, err := queryInt(q.Get("before"), "before")
+		if err != nil {
+			return page, err
+		}
+		if before == 0 {
+			return page, domain.Errorf(domain.KindInvalid, "before must be a positive sequence")
+		}
+		page.Before = domain.Sequence(before)
 	}
+	if q.Get("after") != "" {
+		after, err := queryInt(q.Get("after"), "after")
+		if err != nil {
+			return page, err
+		}
+		page.After, page.HasAfter = domain.Sequence(after), true
+	}
+	if q.Get("limit") != "" {
+		limit, err := queryInt(q.Get("limit"), "limit")
+		if err != nil {
+			return page, err
+		}
+		if limit == 0 {
+			return page, domain.Errorf(domain.KindInvalid, "limit must be between 1 and %d", domain.MaxPageLimit)
+		}
+		page.Limit = int(min(limit, domain.MaxPageLimit+1))
+	}
+	return page.Normalize()
+}
+
+// queryInt parses a non-negative integer query parameter.
+func queryInt(v, name string) (int64, error) {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
 		return 0, domain.Errorf(domain.KindInvalid, "%s must be an integer", name)

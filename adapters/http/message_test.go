@@ -180,44 +180,66 @@ func messageJSON(seq string) string {
 func TestHistory(t *testing.T) {
 	s := newServer(t)
 	type call struct {
-		target string
-		page   domain.Page
+		conv domain.ConversationID
+		page domain.Page
 	}
 	var calls []call
 	var msgs []domain.Message
-	s.svc.history = func(_ context.Context, caller domain.UserID, target string, p domain.Page) ([]domain.Message, bool, error) {
+	s.svc.history = func(_ context.Context, caller domain.UserID, conv domain.ConversationID, p domain.Page) ([]domain.Message, bool, error) {
 		if caller != alice {
 			return nil, false, domain.Errorf(domain.KindInternal, "wrong caller")
 		}
-		calls = append(calls, call{target, p})
+		calls = append(calls, call{conv, p})
 		return msgs, msgs != nil, nil
 	}
 
-	t.Run("by conversation with cursor", func(t *testing.T) {
+	t.Run("answer", func(t *testing.T) {
 		calls, msgs = nil, []domain.Message{message(7, alice, bob), message(8, alice, bob)}
 		w := s.do(t, request{method: "GET", path: "/messages/history/" + string(aliceBob) + "?before=9&after=6&limit=2", token: goodToken})
 		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 		assert.JSONEq(t, `{"messages":[`+messageJSON("7")+`,`+messageJSON("8")+`],"hasMore":true}`, w.Body.String())
-		assert.Equal(t, []call{{string(aliceBob), domain.Page{Before: 9, After: 6, Limit: 2}}}, calls)
+		assert.Equal(t, []call{{aliceBob, domain.Page{Before: 9, After: 6, HasAfter: true, Limit: 2}}}, calls)
 	})
+	// Each cursor form reaches the service as the page it names: after=0 is
+	// "after sequence 0", the oldest page, never "no cursor".
+	for _, tc := range []struct {
+		name, query string
+		want        domain.Page
+	}{
+		{"no cursor", "", domain.Page{Limit: domain.DefaultPageLimit}},
+		{"empty parameters are absent", "?before=&after=&limit=", domain.Page{Limit: domain.DefaultPageLimit}},
+		{"before", "?before=4&limit=2", domain.Page{Before: 4, Limit: 2}},
+		{"after 0", "?after=0&limit=2", domain.Page{HasAfter: true, Limit: 2}},
+		{"after n", "?after=3", domain.Page{After: 3, HasAfter: true, Limit: domain.DefaultPageLimit}},
+		{"both", "?after=0&before=5&limit=3", domain.Page{Before: 5, HasAfter: true, Limit: 3}},
+	} {
+		t.Run("cursor "+tc.name, func(t *testing.T) {
+			calls, msgs = nil, nil
+			w := s.do(t, request{method: "GET", path: "/messages/history/" + string(aliceBob) + tc.query, token: goodToken})
+			require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+			assert.Equal(t, []call{{aliceBob, tc.want}}, calls)
+		})
+	}
 	t.Run("by peer with defaults", func(t *testing.T) {
 		calls, msgs = nil, nil
 		w := s.do(t, request{method: "GET", path: "/messages/history/" + strings.ToUpper(string(bob)), token: goodToken})
 		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 		assert.JSONEq(t, `{"messages":[],"hasMore":false}`, w.Body.String())
-		assert.Equal(t, []call{{string(bob), domain.Page{Limit: domain.DefaultPageLimit}}}, calls)
+		assert.Equal(t, []call{{aliceBob, domain.Page{Limit: domain.DefaultPageLimit}}}, calls, "the peer's id names the conversation with the caller")
 	})
 	t.Run("conversation id in either order", func(t *testing.T) {
 		calls, msgs = nil, nil
 		w := s.do(t, request{method: "GET", path: "/messages/history/" + string(bob) + "_" + string(alice), token: goodToken})
 		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-		assert.Equal(t, []call{{string(aliceBob), domain.Page{Limit: domain.DefaultPageLimit}}}, calls)
+		assert.Equal(t, []call{{aliceBob, domain.Page{Limit: domain.DefaultPageLimit}}}, calls)
 	})
 	for _, tc := range []struct{ name, path string }{
 		{"bad id", "/messages/history/nope"},
 		{"conversation with yourself", "/messages/history/" + string(alice) + "_" + string(alice)},
+		{"yourself as the peer", "/messages/history/" + string(alice)},
 		{"half a conversation", "/messages/history/" + string(alice) + "_"},
 		{"before not a number", "/messages/history/" + string(bob) + "?before=abc"},
+		{"before 0", "/messages/history/" + string(bob) + "?before=0"},
 		{"after a float", "/messages/history/" + string(bob) + "?after=1.5"},
 		{"after negative", "/messages/history/" + string(bob) + "?after=-1"},
 		{"limit zero", "/messages/history/" + string(bob) + "?limit=0"},
@@ -225,6 +247,7 @@ func TestHistory(t *testing.T) {
 		{"limit huge", "/messages/history/" + string(bob) + "?limit=99999999999999999999"},
 		{"limit exponent", "/messages/history/" + string(bob) + "?limit=1e2"},
 		{"before not after after", "/messages/history/" + string(bob) + "?before=5&after=5"},
+		{"before not after after 0", "/messages/history/" + string(bob) + "?before=0&after=0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls = nil
@@ -233,7 +256,7 @@ func TestHistory(t *testing.T) {
 		})
 	}
 	t.Run("not a participant", func(t *testing.T) {
-		s.svc.history = func(context.Context, domain.UserID, string, domain.Page) ([]domain.Message, bool, error) {
+		s.svc.history = func(context.Context, domain.UserID, domain.ConversationID, domain.Page) ([]domain.Message, bool, error) {
 			return nil, false, domain.Errorf(domain.KindForbidden, "not a participant of this conversation")
 		}
 		other := "33333333-3333-4333-8333-333333333333_44444444-4444-4444-8444-444444444444"

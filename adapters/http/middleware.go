@@ -114,7 +114,7 @@ func (h *Handler) otherMethods(methods []string) http.Handler {
 		hdr := w.Header()
 		hdr.Set("Allow", allow)
 		if r.Method != http.MethodOptions {
-			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: domain.ErrorPayload{
 				Code: "method_not_allowed", Message: "method " + r.Method + " not allowed; allowed: " + allow}})
 			return
 		}

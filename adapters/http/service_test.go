@@ -62,7 +62,7 @@ type fakeService struct {
 	friends             func(ctx context.Context, user domain.UserID) ([]domain.User, error)
 	searchUsers         func(ctx context.Context, caller domain.UserID, q string) ([]domain.User, error)
 	sendMessage         func(ctx context.Context, d domain.Draft) (ports.SendReceipt, error)
-	history             func(ctx context.Context, caller domain.UserID, target string, p domain.Page) ([]domain.Message, bool, error)
+	history             func(ctx context.Context, caller domain.UserID, conv domain.ConversationID, p domain.Page) ([]domain.Message, bool, error)
 	markRead            func(ctx context.Context, caller domain.UserID, conv domain.ConversationID, upTo domain.Sequence) (domain.Watermark, error)
 	unreadCount         func(ctx context.Context, caller domain.UserID) (domain.UnreadCounts, error)
 	conversations       func(ctx context.Context, caller domain.UserID) ([]domain.ConversationSummary, error)
@@ -195,12 +195,12 @@ func (f *fakeService) SendMessage(ctx context.Context, d domain.Draft) (ports.Se
 	return f.sendMessage(ctx, d)
 }
 
-func (f *fakeService) History(ctx context.Context, caller domain.UserID, target string, p domain.Page) ([]domain.Message, bool, error) {
+func (f *fakeService) History(ctx context.Context, caller domain.UserID, conv domain.ConversationID, p domain.Page) ([]domain.Message, bool, error) {
 	f.called("History")
 	if f.history == nil {
 		return nil, false, errUnexpected
 	}
-	return f.history(ctx, caller, target, p)
+	return f.history(ctx, caller, conv, p)
 }
 
 func (f *fakeService) MarkRead(ctx context.Context, caller domain.UserID, conv domain.ConversationID, upTo domain.Sequence) (domain.Watermark, error) {

@@ -219,13 +219,14 @@ func (s *Store) lookup(id domain.ConversationID) (*conversation, bool) {
 
 // History returns a page of conv in ascending sequence order and whether more
 // messages lie beyond it: older for a Before or newest page, newer (up to
-// Before, when set) for an After page.
+// Before, when set) for a forward page.
 func (s *Store) History(ctx context.Context, conv domain.ConversationID, page domain.Page) ([]domain.Message, bool, error) {
 	if err := live(ctx); err != nil {
 		return nil, false, err
 	}
-	if page.Limit <= 0 {
-		page.Limit = domain.DefaultPageLimit
+	page, err := page.Normalize()
+	if err != nil {
+		return nil, false, err
 	}
 	s.msgMu.RLock()
 	defer s.msgMu.RUnlock()
@@ -238,7 +239,7 @@ func (s *Store) History(ctx context.Context, conv domain.ConversationID, page do
 	if page.Before > 0 {
 		hi = min(hi, int(page.Before)-1)
 	}
-	if page.After > 0 {
+	if page.HasAfter {
 		lo = min(int(page.After), len(c.msgs))
 	}
 	if lo >= hi {
@@ -246,7 +247,7 @@ func (s *Store) History(ctx context.Context, conv domain.ConversationID, page do
 	}
 	var from, to int
 	var more bool
-	if page.After > 0 {
+	if page.HasAfter {
 		from, to = lo, min(hi, lo+page.Limit)
 		more = to < hi
 	} else {

@@ -448,11 +448,11 @@ func (s *Store) History(ctx context.Context, conv domain.ConversationID, page do
 	}
 	var rows pgx.Rows
 	switch {
-	case page.After > 0 && page.Before > 0:
+	case page.HasAfter && page.Before > 0:
 		rows, err = s.pool.Query(ctx, `SELECT `+messageColumns+` FROM chats ch
 			WHERE ch.conversation_id = $1 AND ch.sequence_id > $2 AND ch.sequence_id < $3
 			ORDER BY ch.sequence_id LIMIT $4`, string(conv), int64(page.After), int64(page.Before), page.Limit+1)
-	case page.After > 0:
+	case page.HasAfter:
 		rows, err = s.pool.Query(ctx, `SELECT `+messageColumns+` FROM chats ch
 			WHERE ch.conversation_id = $1 AND ch.sequence_id > $2
 			ORDER BY ch.sequence_id LIMIT $3`, string(conv), int64(page.After), page.Limit+1)
@@ -476,7 +476,7 @@ func (s *Store) History(ctx context.Context, conv domain.ConversationID, page do
 	if more {
 		msgs = msgs[:page.Limit]
 	}
-	if page.After == 0 {
+	if !page.HasAfter {
 		slices.Reverse(msgs)
 	}
 	return msgs, more, nil

@@ -71,6 +71,12 @@ func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 }
 
+// CounterFunc registers a counter whose value is read from f at scrape time,
+// such as a total another component keeps.
+func (m *Metrics) CounterFunc(name, help string, f func() float64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
+}
+
 // LabeledGaugeFunc registers gauges under one name whose values per label value
 // are read from f at scrape time, such as consumer lag per group.
 func (m *Metrics) LabeledGaugeFunc(name, help, label string, f func() map[string]float64) {

@@ -19,6 +19,7 @@ func TestMetricsExposition(t *testing.T) {
 	m.MessageStored(30 * time.Millisecond)
 	m.DeadLettered("chat-messages")
 	m.GaugeFunc("messenger_open_sockets", "Open sockets.", func() float64 { return 7 })
+	m.CounterFunc("messenger_ws_sequence_reuses_total", "Reuses.", func() float64 { return 2 })
 	m.LabeledGaugeFunc("messenger_consumer_lag", "Lag.", "group", func() map[string]float64 {
 		return map[string]float64{"message-delivery-group": 3}
 	})
@@ -35,6 +36,8 @@ func TestMetricsExposition(t *testing.T) {
 		`messenger_delivery_latency_seconds_bucket{le="0.025"} 0`,
 		`messenger_dead_lettered_total{topic="chat-messages"} 1`,
 		"messenger_open_sockets 7",
+		"# TYPE messenger_ws_sequence_reuses_total counter",
+		"messenger_ws_sequence_reuses_total 2",
 		`messenger_consumer_lag{group="message-delivery-group"} 3`,
 		"go_goroutines",
 	} {

@@ -6,8 +6,11 @@
 // # Sockets
 //
 // A socket is authenticated before the upgrade (a bearer token in the
-// Authorization header or the access_token query parameter) and is answered
-// with `registered {userId}` first. Each socket has two goroutines: a reader
+// Authorization header or the access_token query parameter, read by
+// wire.BearerToken; refusals are the REST API's error bodies) and is answered
+// with `registered {userId}` first. Incoming frames are decoded by
+// wire.DecodeFrame: a frame that is not valid UTF-8, holds NUL, or does not
+// decode is answered with `error` (code invalid) and the socket stays open. Each socket has two goroutines: a reader
 // that dispatches incoming frames to ports.Service, and a writer that owns every
 // write (data frames, pings, the close frame). Everything the socket must send,
 // whether from Hub.Notify or from the reader (replies, errors, resume requests),
@@ -41,34 +44,40 @@
 //
 // # Sequence tracking, resume and gap policy
 //
-// The writer of each socket remembers, per conversation it has sent messages
-// of, the highest sequence it sent. For a live `newMessage`:
+// The writer of each socket drives the socket's domain.Delivery, the
+// per-device delivery state that every transport shares; its doc has the
+// rules. In short, per conversation: the next sequence is sent; a gap is
+// filled from Service.History first (if that fails the live message goes out
+// anyway and the client, seeing the jump, resumes); a repeat is dropped; and
+// a message under a sequence the socket sent under another messageId is
+// delivered all the same, logged at Error level and counted
+// (Hub.SequenceReuses), since clients deduplicate by messageId.
 //
-//   - a sequence at or below the highest sent is a duplicate and is dropped;
-//   - the next sequence is sent;
-//   - a sequence further ahead means events were lost on the way (a dropped
-//     pub/sub hop, an overflow upstream): the writer first fetches the missing
-//     range with Service.History and sends it, then the live message. If the
-//     fetch fails the live message is sent anyway and the client, seeing the
-//     jump, resumes;
-//   - the first message of a conversation the socket has no record of is sent
-//     as is and starts the record.
+// `resume {conversations: {conversationId: lastSequenceId}}` is executed by
+// the writer itself: for each conversation it sends every message after
+// lastSequenceId, page after page, before anything else queued, so the switch
+// from replay to live loses and repeats nothing. A later resume sends only
+// what this socket has not sent: the messages between the client's cursor and
+// the first one the socket sent live (these arrive after newer ones; clients
+// place messages by sequenceId), then everything after the highest sent. A
+// replay long enough for live traffic to fill the queue ends in the overflow
+// close above; the client resumes from its new cursor.
 //
-// `resume {conversations: {conversationId: lastSequenceId}}` is executed by the
-// writer itself: for each conversation it sends every message after
-// lastSequenceId, page after page, before anything else queued. Live messages
-// that arrive meanwhile wait in the queue and are then filtered by the rules
-// above, so the switch from replay to live loses and repeats nothing. Until a
-// new socket's first resume (an empty one included) arrives, or
-// HandlerConfig.ResumeGrace passes (default 1 s, counted from when
-// `registered` was written), live newMessage frames are held back, so a
-// reconnecting client that resumes right away (it may send `resume` before
-// reading `registered`) gets its replay before anything newer. A later resume
-// sends only what this socket has not sent: the messages between the client's
-// cursor and the first one the socket sent live (these arrive after newer
-// ones; clients place messages by sequenceId), then everything after the
-// highest sent. Nothing is sent twice. A replay long enough for live traffic to fill the
-// queue ends in the overflow close above; the client resumes from its new cursor.
+// A cursor above the store's highest sequence (a database restored from a
+// backup, sequences issued again after a crash, a client bug) is not taken as
+// sent: the socket answers `resync {conversationId, lastSequenceId}`, and the
+// client drops what it cached of that conversation and takes lastSequenceId,
+// the store's position, as its cursor. Every later message of the
+// conversation goes out.
+//
+// A client announces that it will resume with the query parameter resume=1
+// (`/ws?access_token=...&resume=1`) and then sends `resume`, an empty one if
+// it has no cursor. Until it arrives, or HandlerConfig.ResumeGrace passes
+// (default 1 s, counted from when `registered` was written), live newMessage
+// frames are held back, so a reconnecting client gets its replay before
+// anything newer; more than HubConfig.QueueSize of them held close the socket
+// as an overflow does. A client that does not announce one (resume absent or
+// 0) gets live messages at once; it may still send `resume` later.
 //
 // A replay or gap fill reads HandlerConfig.ReplayPageSize messages per
 // History call (default domain.MaxPageLimit) with the socket's own user as the

@@ -138,20 +138,16 @@ func (f *fakeService) Ack(_ context.Context, caller domain.UserID, conv domain.C
 	return domain.Watermark{ConversationID: conv, UpTo: upTo}, nil
 }
 
-func (f *fakeService) History(_ context.Context, caller domain.UserID, target string, page domain.Page) ([]domain.Message, bool, error) {
-	conv, err := domain.ParseConversationID(target)
-	if err != nil {
-		return nil, false, err
-	}
+func (f *fakeService) History(_ context.Context, caller domain.UserID, conv domain.ConversationID, page domain.Page) ([]domain.Message, bool, error) {
 	if !conv.Has(caller) {
 		return nil, false, domain.Errorf(domain.KindForbidden, "not a participant of this conversation")
 	}
-	page, err = page.Normalize()
+	page, err := page.Normalize()
 	if err != nil {
 		return nil, false, err
 	}
 	if page.Before != 0 {
-		return nil, false, errors.New("fake History serves After pages only")
+		return nil, false, errors.New("fake History serves no Before pages")
 	}
 	f.mu.Lock()
 	f.history++
@@ -164,6 +160,11 @@ func (f *fakeService) History(_ context.Context, caller domain.UserID, target st
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !page.HasAfter { // the newest page
+		msgs := f.convs[conv]
+		from := max(0, len(msgs)-page.Limit)
+		return append([]domain.Message(nil), msgs[from:]...), from > 0, nil
+	}
 	var out []domain.Message
 	for _, m := range f.convs[conv] { // stored in sequence order
 		if m.Sequence <= page.After {
@@ -302,7 +303,19 @@ type client struct {
 // dial connects as u with a header token and reads the registered event.
 func (e *env) dial(t testing.TB, u domain.UserID) *client {
 	t.Helper()
-	c, _, err := e.dialWith(t, e.url, http.Header{"Authorization": {"Bearer " + e.svc.token(u)}})
+	return e.dialQuery(t, u, "")
+}
+
+// dialResuming connects as u announcing a resume (resume=1) and reads the
+// registered event.
+func (e *env) dialResuming(t testing.TB, u domain.UserID) *client {
+	t.Helper()
+	return e.dialQuery(t, u, "?resume=1")
+}
+
+func (e *env) dialQuery(t testing.TB, u domain.UserID, query string) *client {
+	t.Helper()
+	c, _, err := e.dialWith(t, e.url+query, http.Header{"Authorization": {"Bearer " + e.svc.token(u)}})
 	require.NoError(t, err)
 	name, data := c.read(t)
 	require.Equal(t, domain.EventRegistered, name)

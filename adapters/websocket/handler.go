@@ -3,19 +3,18 @@ package websocket
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/wire"
 )
 
 // Defaults of HandlerConfig.
@@ -60,10 +59,11 @@ type HandlerConfig struct {
 	// ReplayPageSize is how many messages one history call of a replay or gap
 	// fill reads, at most domain.MaxPageLimit (the default).
 	ReplayPageSize int
-	// ResumeGrace is how long a new socket holds back live newMessage frames
-	// while waiting for the client's first resume, so that a reconnecting
-	// client gets its replay before anything newer (sequence order). A resume
-	// (an empty one included) ends the wait at once. Default
+	// ResumeGrace is how long a new socket whose client announced a resume
+	// (the query parameter resume=1) holds back live newMessage frames while
+	// waiting for it, so that a reconnecting client gets its replay before
+	// anything newer (sequence order). A resume (an empty one included) ends
+	// the wait at once; a client that announced none never waits. Default
 	// DefaultResumeGrace; negative means no wait.
 	ResumeGrace time.Duration
 	// Logger receives connection problems. Nil discards them.
@@ -126,25 +126,23 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 
 // ServeHTTP authenticates the request, upgrades it and hands the socket to a
 // reader and a writer goroutine of its own, which serve it until it closes.
-// Errors before the upgrade are JSON: 401 for a missing or invalid
-// token, 403 for a foreign origin, 503 during shutdown.
+// Errors before the upgrade are JSON: 401 for a missing or invalid token, 400
+// for a resume parameter other than 1 or 0, 403 for a foreign origin, 503
+// during shutdown.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	token := accessToken(r)
-	if token == "" {
-		writeHTTPError(w, domain.Errorf(domain.KindUnauthenticated, "missing access token"))
+	user, expires, err := h.authenticate(r)
+	if err != nil {
+		wire.WriteHTTPError(w, err)
 		return
 	}
-	user, expires, err := h.cfg.Service.Authenticate(r.Context(), token)
+	hold, err := announcesResume(r)
 	if err != nil {
-		if domain.KindOf(err) == domain.KindInternal {
-			h.log.Error("websocket: authenticate", "err", err)
-		}
-		writeHTTPError(w, err)
+		wire.WriteHTTPError(w, err)
 		return
 	}
 	hub := h.cfg.Hub
 	if hub.isClosed() {
-		writeHTTPError(w, domain.Errorf(domain.KindUnavailable, "server shutting down"))
+		wire.WriteHTTPError(w, domain.Errorf(domain.KindUnavailable, "server shutting down"))
 		return
 	}
 	rec := &hijackRecorder{ResponseWriter: w}
@@ -155,7 +153,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(h.cfg.ReadLimit)
 
-	s := newSocket(h, user, expires, conn, rec.conn)
+	s, err := newSocket(h, user, expires, conn, rec.conn, hold)
+	if err != nil {
+		h.log.Error("websocket: new socket", "err", err)
+		_ = conn.Close(websocket.StatusInternalError, "internal error")
+		return
+	}
 	registered, err := encodeFrame(domain.Event{Name: domain.EventRegistered, Data: domain.RegisteredPayload{UserID: user}})
 	if err != nil {
 		h.log.Error("websocket: encode registered", "err", err)
@@ -175,6 +178,40 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// deep stack, and the request it holds, every garbage collection would
 	// otherwise scan for the socket's whole life.
 	go h.serve(s, first)
+}
+
+// authenticate verifies the access token of the request, from the
+// Authorization header or the access_token query parameter. A malformed
+// token is a missing credential.
+func (h *Handler) authenticate(r *http.Request) (domain.UserID, time.Time, error) {
+	token, err := wire.BearerToken(r, true)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	user, expires, err := h.cfg.Service.Authenticate(r.Context(), token)
+	if err == nil {
+		return user, expires, nil
+	}
+	switch domain.KindOf(err) {
+	case domain.KindInternal:
+		h.log.Error("websocket: authenticate", "err", err)
+	case domain.KindInvalid:
+		err = domain.Wrap(domain.KindUnauthenticated, err, domain.MessageOf(err))
+	}
+	return "", time.Time{}, err
+}
+
+// announcesResume reads the resume query parameter: with resume=1 the client
+// announces that its first frame will be a resume, and live messages wait for
+// it (ResumeGrace at most); without it nothing waits.
+func announcesResume(r *http.Request) (bool, error) {
+	switch r.URL.Query().Get("resume") {
+	case "", "0":
+		return false, nil
+	case "1":
+		return true, nil
+	}
+	return false, domain.Errorf(domain.KindInvalid, "resume must be 1 (a resume follows) or 0")
 }
 
 // serve registers the user's presence (for the node's first socket of the
@@ -215,127 +252,38 @@ func (h *Handler) readLoop(s *socket) {
 	}
 }
 
-// inbound is a frame from a client.
-type inbound struct {
-	Event string          `json:"event"`
-	Data  json.RawMessage `json:"data"`
-}
-
 // dispatch serves one incoming frame. Every failure becomes an error event on
 // the socket, which stays open.
 func (h *Handler) dispatch(s *socket, data []byte) {
-	var in inbound
-	if err := json.Unmarshal(data, &in); err != nil || in.Event == "" {
-		h.replyError(s, domain.Errorf(domain.KindInvalid, `malformed frame: want {"event": name, "data": {...}}`))
+	in, err := wire.DecodeFrame(data)
+	if err != nil {
+		h.replyError(s, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, h.cfg.RequestTimeout)
 	defer cancel()
-	var err error
 	switch in.Event {
 	case domain.EventTyping:
-		err = h.typing(ctx, s, in.Data)
+		err = h.cfg.Service.Typing(ctx, s.user, in.Typing.ReceiverID, in.Typing.IsTyping)
 	case domain.EventJoinChat:
-		err = h.joinChat(ctx, s, in.Data)
+		err = h.joinChat(ctx, s, in.JoinChat.ConversationID)
 	case domain.EventAck:
-		err = h.ack(ctx, s, in.Data)
+		_, err = h.cfg.Service.Ack(ctx, s.user, in.Ack.ConversationID, in.Ack.UpTo)
 	case domain.EventResume:
-		err = h.resume(s, in.Data)
-	default:
-		err = domain.Errorf(domain.KindInvalid, "unknown event %.64q", in.Event)
+		// The writer replays before it sends anything queued after this; an
+		// empty resume ends the hold for it all the same.
+		s.enqueue(&frame{resume: in.Resume.Conversations})
 	}
 	if err != nil {
 		h.replyError(s, err)
 	}
 }
 
-func (h *Handler) typing(ctx context.Context, s *socket, data json.RawMessage) error {
-	var p struct {
-		ReceiverID string `json:"receiverId"`
-		IsTyping   bool   `json:"isTyping"`
-	}
-	if err := decodeData(domain.EventTyping, data, &p); err != nil {
-		return err
-	}
-	receiver, err := domain.ParseUserID(p.ReceiverID)
-	if err != nil {
-		return err
-	}
-	return h.cfg.Service.Typing(ctx, s.user, receiver, p.IsTyping)
-}
-
-func (h *Handler) joinChat(ctx context.Context, s *socket, data json.RawMessage) error {
-	var p struct {
-		ConversationID string `json:"conversationId"`
-	}
-	if err := decodeData(domain.EventJoinChat, data, &p); err != nil {
-		return err
-	}
-	conv, err := domain.ParseConversationID(p.ConversationID)
-	if err != nil {
-		return err
-	}
+func (h *Handler) joinChat(ctx context.Context, s *socket, conv domain.ConversationID) error {
 	if err := h.cfg.Service.JoinChat(ctx, s.user, conv); err != nil {
 		return err
 	}
 	return h.reply(s, domain.Event{Name: domain.EventChatRegistered, Data: domain.ConversationPayload{ConversationID: conv}})
-}
-
-func (h *Handler) ack(ctx context.Context, s *socket, data json.RawMessage) error {
-	var p struct {
-		ConversationID string          `json:"conversationId"`
-		UpTo           domain.Sequence `json:"upToSequenceId"`
-	}
-	if err := decodeData(domain.EventAck, data, &p); err != nil {
-		return err
-	}
-	conv, err := domain.ParseConversationID(p.ConversationID)
-	if err != nil {
-		return err
-	}
-	if p.UpTo < 0 {
-		return domain.Errorf(domain.KindInvalid, "upToSequenceId must not be negative")
-	}
-	_, err = h.cfg.Service.Ack(ctx, s.user, conv, p.UpTo)
-	return err
-}
-
-// resume validates the request and hands it to the writer, which replays
-// before it sends anything queued after it.
-func (h *Handler) resume(s *socket, data json.RawMessage) error {
-	var p struct {
-		Conversations map[string]domain.Sequence `json:"conversations"`
-	}
-	if err := decodeData(domain.EventResume, data, &p); err != nil {
-		return err
-	}
-	req := make(map[domain.ConversationID]domain.Sequence, len(p.Conversations))
-	for raw, last := range p.Conversations {
-		conv, err := domain.ParseConversationID(raw)
-		if err != nil {
-			return err
-		}
-		if last < 0 {
-			return domain.Errorf(domain.KindInvalid, "lastSequenceId must not be negative")
-		}
-		if prev, ok := req[conv]; !ok || last > prev {
-			req[conv] = last // two spellings of one conversation: keep the later cursor
-		}
-	}
-	if len(req) > 0 {
-		s.enqueue(&frame{resume: req})
-	}
-	return nil
-}
-
-func decodeData(event string, data json.RawMessage, v any) error {
-	if len(data) == 0 || string(data) == "null" {
-		return domain.Errorf(domain.KindInvalid, "%s needs data", event)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return domain.Errorf(domain.KindInvalid, "malformed %s data", event)
-	}
-	return nil
 }
 
 func (h *Handler) reply(s *socket, ev domain.Event) error {
@@ -354,56 +302,11 @@ func (h *Handler) replyError(s *socket, err error) {
 	if domain.KindOf(err) == domain.KindInternal {
 		h.log.Error("websocket: request failed", "user", s.user, "err", err)
 	}
-	f, encErr := encodeFrame(domain.ErrorEvent(err))
+	f, encErr := encodeFrame(wire.ErrorEvent(err))
 	if encErr != nil {
 		return
 	}
 	s.enqueue(f)
-}
-
-// accessToken returns the bearer token of the Authorization header, or else
-// the access_token query parameter (browsers cannot set headers on a
-// WebSocket request).
-func accessToken(r *http.Request) string {
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		scheme, token, ok := strings.Cut(auth, " ")
-		if ok && strings.EqualFold(scheme, "Bearer") {
-			return strings.TrimSpace(token)
-		}
-		return ""
-	}
-	return r.URL.Query().Get("access_token")
-}
-
-// httpStatus maps the kinds that can occur before the upgrade to a status.
-func httpStatus(k domain.Kind) int {
-	switch k {
-	case domain.KindUnauthenticated, domain.KindInvalid:
-		return http.StatusUnauthorized
-	case domain.KindRateLimited:
-		return http.StatusTooManyRequests
-	case domain.KindUnavailable:
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusInternalServerError
-	}
-}
-
-// writeHTTPError writes the REST error body {"error": {"code", "message"}}.
-func writeHTTPError(w http.ResponseWriter, err error) {
-	kind := domain.KindOf(err)
-	if kind == domain.KindInvalid {
-		kind = domain.KindUnauthenticated // a malformed token is a missing credential
-	}
-	status := httpStatus(kind)
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="messenger"`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]domain.ErrorPayload{
-		"error": {Code: kind.String(), Message: domain.MessageOf(err)},
-	})
 }
 
 // hijackRecorder keeps the connection the upgrade hijacks, so that Shutdown can

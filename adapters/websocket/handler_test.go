@@ -69,7 +69,7 @@ func TestUnauthenticatedBeforeUpgrade(t *testing.T) {
 			require.Error(t, err)
 			require.NotNil(t, resp)
 			assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-			assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+			assert.Equal(t, "application/json; charset=utf-8", resp.Header.Get("Content-Type"), "the REST API's error body")
 			body, err := io.ReadAll(resp.Body)
 			require.NoError(t, err)
 			var got struct {
@@ -210,6 +210,8 @@ func TestBadFramesKeepSocketOpen(t *testing.T) {
 		{name: "resume bad conversation", frame: `{"event":"resume","data":{"conversations":{"nope":1}}}`},
 		{name: "resume negative cursor", frame: `{"event":"resume","data":{"conversations":{"` + string(conv) + `":-3}}}`},
 		{name: "binary garbage", frame: "\x00\x01\x02"},
+		{name: "invalid UTF-8", frame: "{\"event\":\"joinChat\",\"data\":{\"conversationId\":\"" + string(conv) + "\",\"x\":\"\xff\"}}"},
+		{name: "escaped NUL", frame: `{"event":"joinChat","data":{"conversationId":"` + string(conv) + `","x":"\u0000"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"context"
-	"encoding/json"
 	"hash/fnv"
 	"log/slog"
 	"slices"
@@ -60,6 +59,7 @@ type Hub struct {
 
 	sockets   atomic.Int64
 	overflows atomic.Int64
+	reuses    atomic.Int64
 }
 
 var _ ports.Notifier = (*Hub)(nil)
@@ -99,6 +99,11 @@ func (h *Hub) Sockets() int { return int(h.sockets.Load()) }
 
 // Overflows returns how many sockets were closed because their queue was full.
 func (h *Hub) Overflows() int64 { return h.overflows.Load() }
+
+// SequenceReuses returns how many live messages came to a socket under a
+// sequence it had sent under another message id: each is a broken sequencing
+// guarantee upstream, logged at Error level and delivered all the same.
+func (h *Hub) SequenceReuses() int64 { return h.reuses.Load() }
 
 // Notify encodes ev once and queues it on every local socket of users. It never
 // blocks: a socket whose queue is full is closed with the reconnect code. It
@@ -315,54 +320,4 @@ func (h *Hub) syncPresence(ctx context.Context, u domain.UserID) {
 	if err != nil {
 		h.log.Warn("websocket: presence update failed", "user", u, "online", online, "err", err)
 	}
-}
-
-// frame is one queued item. Frames built by Notify are shared by every socket
-// they go to and must not be modified.
-type frame struct {
-	event string
-	conv  domain.ConversationID // set for newMessage only
-	seq   domain.Sequence       // set for newMessage only
-	data  []byte                // the encoded {"event","data"} frame
-
-	// resume, when set, is a resume request from the reader, run by the
-	// writer; the other fields are unset.
-	resume map[domain.ConversationID]domain.Sequence
-}
-
-// encodeFrame encodes ev, and for a newMessage extracts its conversation and
-// sequence so that writers can order and deduplicate without decoding.
-func encodeFrame(ev domain.Event) (*frame, error) {
-	data, err := json.Marshal(ev)
-	if err != nil {
-		return nil, domain.Wrap(domain.KindInvalid, err, "event does not encode as JSON")
-	}
-	f := &frame{event: ev.Name, data: data}
-	if ev.Name != domain.EventNewMessage {
-		return f, nil
-	}
-	switch m := ev.Data.(type) {
-	case domain.Message:
-		f.conv, f.seq = m.ConversationID, m.Sequence
-	case *domain.Message:
-		if m != nil {
-			f.conv, f.seq = m.ConversationID, m.Sequence
-		}
-	default:
-		// Already-encoded data (an event that crossed nodes) or another
-		// shape: read the two fields back from what was encoded.
-		var head struct {
-			Data struct {
-				ConversationID domain.ConversationID `json:"conversationId"`
-				Sequence       domain.Sequence       `json:"sequenceId"`
-			} `json:"data"`
-		}
-		if json.Unmarshal(data, &head) == nil {
-			f.conv, f.seq = head.Data.ConversationID, head.Data.Sequence
-		}
-	}
-	if f.seq <= 0 {
-		f.conv, f.seq = "", 0 // unsequenced: pass through untracked
-	}
-	return f, nil
 }

@@ -462,15 +462,16 @@ func seqRange(from, to domain.Sequence) []domain.Sequence {
 	return out
 }
 
-// liveBeforeResume stores messages 1-3 from b to a, opens a socket of a with
-// the given resume grace, and notifies message 4 live before any resume.
+// liveBeforeResume stores messages 1-3 from b to a, opens a socket of a that
+// announces a resume with the given resume grace, and notifies message 4 live
+// before any resume.
 func liveBeforeResume(t *testing.T, grace time.Duration) (e *env, a, b domain.UserID, conv domain.ConversationID, c *client, live domain.Message) {
 	e = newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = grace })
 	a, b, conv = pair(t)
 	for range 3 {
 		e.svc.appendMessage(b, a)
 	}
-	c = e.dial(t, a)
+	c = e.dialResuming(t, a)
 	live = e.svc.appendMessage(b, a)
 	notify(t, e, live, a)
 	return e, a, b, conv, c, live
@@ -493,12 +494,59 @@ func TestLiveMessagesWaitForTheFirstResume(t *testing.T) {
 func TestLiveMessagesFlowWithoutResumeAfterTheGrace(t *testing.T) {
 	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = 50 * time.Millisecond })
 	a, b, _ := pair(t)
-	c := e.dial(t, a)
+	c := e.dialResuming(t, a) // and then never resumes
 	m := e.svc.appendMessage(b, a)
 	notify(t, e, m, a)
 	start := time.Now()
 	assert.Equal(t, m.Sequence, c.readMessage(t).Sequence)
 	assert.Less(t, time.Since(start), 5*time.Second)
+}
+
+// TestOnlyClientsThatAnnounceAResumeWait: a client that never resumes (one
+// written for the guide) gets live messages at once, even with a long grace.
+func TestOnlyClientsThatAnnounceAResumeWait(t *testing.T) {
+	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = time.Hour })
+	a, b, conv := pair(t)
+	plain, resuming := e.dial(t, a), e.dialResuming(t, a)
+	for _, query := range []string{"?resume=0", "?resume="} {
+		_ = e.dialQuery(t, a, query) // also no announcement; never read
+	}
+	m := e.svc.appendMessage(b, a)
+	notify(t, e, m, a)
+	assert.Equal(t, m.Sequence, plain.readMessage(t).Sequence, "no wait without resume=1")
+
+	// The socket that announced one holds the message until its resume;
+	// the replay brings it, once.
+	resuming.send(t, domain.EventJoinChat, map[string]any{"conversationId": conv})
+	resuming.readEvent(t, domain.EventChatRegistered, nil)
+	resuming.send(t, domain.EventResume, map[string]any{"conversations": map[domain.ConversationID]domain.Sequence{conv: 0}})
+	assert.Equal(t, m.Sequence, resuming.readMessage(t).Sequence)
+	next := e.svc.appendMessage(b, a)
+	notify(t, e, next, a)
+	assert.Equal(t, next.Sequence, resuming.readMessage(t).Sequence, "the held copy was a repeat")
+	assert.Equal(t, next.Sequence, plain.readMessage(t).Sequence)
+}
+
+func TestResumeParameterMustBeOneOrZero(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, v := range []string{"yes", "2", "true"} {
+		_, resp, err := e.dialWith(t, e.url+"?resume="+v, http.Header{"Authorization": {"Bearer " + e.svc.token(domain.NewUserID())}})
+		require.Error(t, err)
+		require.NotNil(t, resp)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, v)
+	}
+}
+
+// TestEmptyResumeEndsTheWait: a client that announced a resume but has no
+// cursor sends an empty one and goes live at once, not after the grace.
+func TestEmptyResumeEndsTheWait(t *testing.T) {
+	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = time.Hour })
+	a, b, _ := pair(t)
+	c := e.dialResuming(t, a)
+	m := e.svc.appendMessage(b, a)
+	notify(t, e, m, a)
+	c.send(t, domain.EventResume, map[string]any{"conversations": map[string]int{}})
+	assert.Equal(t, m.Sequence, c.readMessage(t).Sequence)
 }
 
 func TestLateResumeSendsOnlyWhatTheSocketHasNotSent(t *testing.T) {
@@ -605,4 +653,58 @@ func TestStalledClientDroppedAfterWriteTimeout(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	assert.Zero(t, e.hub.Overflows(), "dropped by the write timeout, not the queue")
+}
+
+// TestResumeCursorAheadOfTheStore: a cursor above what the store holds (a
+// restored backup, a client bug) is not taken as sent: the client is told to
+// resync, and the messages stored next, under and above the old cursor, all
+// go out.
+func TestResumeCursorAheadOfTheStore(t *testing.T) {
+	e := newEnv(t, nil)
+	a, b, conv := pair(t)
+	e.svc.appendMessage(b, a)
+	e.svc.appendMessage(a, b)
+	c := e.dialResuming(t, a)
+	c.send(t, domain.EventResume, map[string]any{"conversations": map[domain.ConversationID]domain.Sequence{conv: 5}})
+	var p domain.ResyncPayload
+	c.readEvent(t, domain.EventResync, &p)
+	assert.Equal(t, domain.ResyncPayload{ConversationID: conv, LastSequenceID: 2}, p)
+
+	for range 4 {
+		m := e.svc.appendMessage(b, a)
+		notify(t, e, m, a)
+		got := c.readMessage(t)
+		assert.Equal(t, m.Sequence, got.Sequence)
+		assert.Equal(t, m.ID, got.ID)
+	}
+}
+
+// TestSequenceReusedIsDeliveredAndCounted: a message under a sequence the
+// socket sent under another id breaks a guarantee upstream; it is delivered
+// (clients deduplicate by messageId) and counted, never dropped.
+func TestSequenceReusedIsDeliveredAndCounted(t *testing.T) {
+	e := newEnv(t, nil)
+	a, b, _ := pair(t)
+	c := e.dial(t, a)
+	m := e.svc.appendMessage(b, a)
+	notify(t, e, m, a)
+	assert.Equal(t, m.ID, c.readMessage(t).ID)
+
+	other := m
+	other.ID, other.ClientMessageID, other.Text = domain.DeriveMessageID(b, "other"), "other", "another message"
+	notify(t, e, other, a) // as encoded by this node
+	raw, err := json.Marshal(other)
+	require.NoError(t, err)
+	require.NoError(t, e.hub.Notify(context.Background(), []domain.UserID{a}, domain.Event{Name: domain.EventNewMessage, Data: json.RawMessage(raw)}))
+	notify(t, e, m, a) // a plain repeat is still dropped
+	for range 2 {
+		got := c.readMessage(t)
+		assert.Equal(t, other.ID, got.ID)
+		assert.Equal(t, m.Sequence, got.Sequence)
+	}
+	assert.EqualValues(t, 2, e.hub.SequenceReuses())
+
+	next := e.svc.appendMessage(b, a)
+	notify(t, e, next, a)
+	assert.Equal(t, next.ID, c.readMessage(t).ID)
 }

@@ -282,8 +282,7 @@ func TestClusterNodeStopsMidConversation(t *testing.T) {
 		}
 	}
 	last := seen[len(seen)-1].Sequence
-	bob.connect(t, n1.base)
-	require.NoError(t, bob.conn.Send(ctx, domain.EventResume, map[string]any{"conversations": map[domain.ConversationID]domain.Sequence{conv: last}}))
+	bob.reconnect(t, n1.base, map[domain.ConversationID]domain.Sequence{conv: last})
 
 	var acceptedIDs []string
 	for cid := range accepted {

@@ -124,9 +124,22 @@ func register(t *testing.T, base, first string) *user {
 // into u.frames; it waits for `registered`.
 func (u *user) connect(t *testing.T, base string) {
 	t.Helper()
-	c := client.New(base, nil).WithToken(u.Token())
-	conn, err := c.Dial(context.Background())
+	conn, err := client.New(base, nil).WithToken(u.Token()).Dial(context.Background())
 	require.NoError(t, err)
+	u.read(t, conn)
+}
+
+// reconnect is connect for a client that resumes from cursors: what it
+// missed comes before anything live.
+func (u *user) reconnect(t *testing.T, base string, cursors map[domain.ConversationID]domain.Sequence) {
+	t.Helper()
+	conn, err := client.New(base, nil).WithToken(u.Token()).DialResume(context.Background(), cursors)
+	require.NoError(t, err)
+	u.read(t, conn)
+}
+
+func (u *user) read(t *testing.T, conn *client.Conn) {
+	t.Helper()
 	u.conn = conn
 	frames := make(chan client.Frame, 1024)
 	u.frames = frames

@@ -390,6 +390,11 @@ func runHistory(t *testing.T, newStores func(t *testing.T) MessageStores) {
 		{"after the end is empty", domain.Page{After: 10, Limit: 5}, nil, false, true},
 		{"after and before, page inside the range", domain.Page{After: 2, Before: 9, Limit: 3}, seqRange(3, 5), true, true},
 		{"after and before, range smaller than the limit", domain.Page{After: 2, Before: 6, Limit: 10}, seqRange(3, 5), false, false},
+		// After 0 is a cursor like any other: the oldest page, not the newest.
+		{"after 0", domain.PageAfter(0, 3), seqRange(1, 3), true, true},
+		{"after 0 holding everything", domain.PageAfter(0, 10), seqRange(1, 10), false, true},
+		{"after 0 and before", domain.Page{HasAfter: true, Before: 9, Limit: 3}, seqRange(1, 3), true, true},
+		{"after 0 and before 1 is empty", domain.Page{HasAfter: true, Before: 1, Limit: 3}, nil, false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

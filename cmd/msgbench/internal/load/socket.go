@@ -55,6 +55,9 @@ func (b *Bench) dial(ctx context.Context, u *User, first []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	url := "ws" + strings.TrimPrefix(b.cfg.Targets[u.Target], "http") + "/ws"
+	if first != nil {
+		url += "?resume=1" // first is the resume: live messages wait for its replay
+	}
 	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		HTTPClient: b.ws,
 		HTTPHeader: http.Header{"Authorization": {u.auth}},

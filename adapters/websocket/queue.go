@@ -1,0 +1,58 @@
+package websocket
+
+// enqueue offers f to the writer without blocking. A full queue closes the
+// socket with the reconnect code.
+func (s *socket) enqueue(f *frame) {
+	if s.ctx.Err() != nil {
+		return
+	}
+	s.qmu.Lock()
+	full := s.pending.Load() >= int64(s.hub.cfg.QueueSize)
+	if !full {
+		s.queue = append(s.queue, f)
+		s.pending.Add(1)
+	}
+	s.qmu.Unlock()
+	if full {
+		s.overflow("queue full")
+		return
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default: // the writer has been told already
+	}
+}
+
+// overflow closes a socket that cannot keep up with the reconnect code.
+func (s *socket) overflow(what string) {
+	if s.close(closeTooSlow, reasonTooSlow) {
+		s.hub.overflows.Add(1)
+		s.hub.log.Info("websocket: "+what+", closing socket", "user", s.user, "queue", s.hub.cfg.QueueSize)
+	}
+}
+
+// keptBatch is the largest batch buffer the writer keeps for reuse; a
+// burst's larger one is left to the collector.
+const keptBatch = 16
+
+// take hands the writer every queued frame; buf, empty, becomes the queue.
+func (s *socket) take(buf []*frame) []*frame {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	batch := s.queue
+	s.queue = buf
+	return batch
+}
+
+// sent tells the queue that the writer is done with one frame it took.
+func (s *socket) sent() { s.pending.Add(-1) }
+
+// recycle empties a finished batch for the next take, keeping none of its
+// frames reachable.
+func recycle(batch []*frame) []*frame {
+	clear(batch)
+	if cap(batch) > keptBatch {
+		return nil
+	}
+	return batch[:0]
+}

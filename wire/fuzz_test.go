@@ -1,0 +1,96 @@
+package wire_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/wire"
+)
+
+// FuzzDecodeFrame checks, for any bytes, that decoding never panics, that a
+// refusal is KindInvalid with a message, and that an accepted frame is valid
+// UTF-8 JSON with no NUL in any key or string and a payload of canonical ids.
+// Its seed corpus is in testdata/fuzz/FuzzDecodeFrame.
+func FuzzDecodeFrame(f *testing.F) {
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		in, err := wire.DecodeFrame(frame)
+		if err != nil {
+			if domain.KindOf(err) != domain.KindInvalid || domain.MessageOf(err) == "" {
+				t.Fatalf("refusal %v: want KindInvalid with a message", err)
+			}
+			return
+		}
+		if !utf8.Valid(frame) {
+			t.Fatalf("accepted invalid UTF-8 %q", frame)
+		}
+		var v any
+		if err := json.Unmarshal(frame, &v); err != nil {
+			t.Fatalf("accepted a frame that is not JSON: %q", frame)
+		}
+		if s, ok := nulString(v); ok {
+			t.Fatalf("accepted NUL in %q of %q", s, frame)
+		}
+		checkCanonical(t, in)
+	})
+}
+
+// nulString returns a key or string of v that holds NUL.
+func nulString(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, strings.ContainsRune(v, 0)
+	case []any:
+		for _, e := range v {
+			if s, ok := nulString(e); ok {
+				return s, true
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if strings.ContainsRune(k, 0) {
+				return k, true
+			}
+			if s, ok := nulString(e); ok {
+				return s, true
+			}
+		}
+	}
+	return "", false
+}
+
+// checkCanonical fails when an accepted payload holds an id that its parser
+// would not give back unchanged, or a negative sequence.
+func checkCanonical(t *testing.T, in wire.Inbound) {
+	t.Helper()
+	var convs []domain.ConversationID
+	switch in.Event {
+	case domain.EventTyping:
+		if u, err := domain.ParseUserID(string(in.Typing.ReceiverID)); err != nil || u != in.Typing.ReceiverID {
+			t.Fatalf("typing receiver %q is not canonical", in.Typing.ReceiverID)
+		}
+	case domain.EventJoinChat:
+		convs = append(convs, in.JoinChat.ConversationID)
+	case domain.EventAck:
+		convs = append(convs, in.Ack.ConversationID)
+		if in.Ack.UpTo < 0 {
+			t.Fatalf("negative ack %d", in.Ack.UpTo)
+		}
+	case domain.EventResume:
+		for c, last := range in.Resume.Conversations {
+			convs = append(convs, c)
+			if last < 0 {
+				t.Fatalf("negative resume cursor %d", last)
+			}
+		}
+	default:
+		t.Fatalf("accepted unknown event %q", in.Event)
+	}
+	for _, c := range convs {
+		if p, err := domain.ParseConversationID(string(c)); err != nil || p != c {
+			t.Fatalf("conversation %q is not canonical", c)
+		}
+	}
+}
