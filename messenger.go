@@ -15,6 +15,7 @@ import (
 	"github.com/messenger-go/messenger/adapters/http"
 	"github.com/messenger-go/messenger/adapters/memory"
 	"github.com/messenger-go/messenger/adapters/prometheus"
+	"github.com/messenger-go/messenger/adapters/web"
 	"github.com/messenger-go/messenger/adapters/websocket"
 	"github.com/messenger-go/messenger/app"
 	"github.com/messenger-go/messenger/domain"
@@ -86,6 +87,10 @@ type Config struct {
 	RefreshReuseGrace time.Duration
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
+	// DisableWebClient stops the node from serving the browser client at
+	// GET / and GET /app/ (an embedder with a client of its own). Default:
+	// served.
+	DisableWebClient bool
 }
 
 // Messenger is one node of the messenger.
@@ -195,13 +200,21 @@ func New(cfg Config) (*Messenger, error) {
 	mux := nethttp.NewServeMux()
 	mux.Handle("GET /ws", ws)
 	mux.Handle("/", api)
+	if !cfg.DisableWebClient {
+		client, err := web.New(web.Config{})
+		if err != nil {
+			return nil, err
+		}
+		client.Routes(mux) // GET / and GET /app/; every other path stays the API's
+	}
 	return &Messenger{
 		app: a, hub: hub, log: cfg.Log, ownLog: ownLog, fanout: fanout, metrics: cfg.Metrics,
 		handler: cfg.Metrics.Instrument(mux), logger: cfg.Logger,
 	}, nil
 }
 
-// Handler serves the REST API, /ws, /healthz, /readyz, /metrics and the JWKS.
+// Handler serves the REST API, /ws, /healthz, /readyz, /metrics, the JWKS and,
+// unless Config.DisableWebClient, the browser client at /.
 func (m *Messenger) Handler() nethttp.Handler { return m.handler }
 
 // Service is the node's use cases, for embedders that drive them directly.
