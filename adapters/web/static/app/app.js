@@ -29,7 +29,6 @@ export class App {
     this.main = null;
     this.side = null;
     this.ackTimer = null;
-    this.everOnline = false;
     this.api.addEventListener('logout', () => this.signedOut('You were signed out.'));
     window.addEventListener('hashchange', () => this.navigate());
     this.store.addEventListener('change', (e) => {
@@ -102,7 +101,9 @@ export class App {
     replace(this.root, this.shell);
     this.onStatus('connecting');
     this.navigate();
-    this.refreshAll().finally(() => this.socket.start());
+    // The socket opens at once; every time it is up, the lists are read
+    // again (below), so nothing that happened while it was down is missed.
+    this.socket.start();
   }
 
   loadBlocked() {
@@ -186,11 +187,7 @@ export class App {
     this.status.textContent = text;
     this.status.dataset.state = status;
     this.status.hidden = !text;
-    if (status === 'online') {
-      if (this.everOnline) this.refreshAll();
-      this.everOnline = true;
-      this.scheduleAck();
-    }
+    if (status === 'online') this.refreshAll();
   }
 
   renderBadges() {

@@ -161,7 +161,10 @@ export class Store extends EventTarget {
   receive(m, {live = false, onScreen = false} = {}) {
     const id = m.conversationId;
     const peerId = m.senderId === this.me.id ? m.receiverId : m.senderId;
-    const chat = this.chats.get(id) || (live ? null : this.chat(peerId));
+    // A chat nobody has opened keeps nothing from the socket: opening it
+    // reads the newest page. One being read keeps what arrives meanwhile.
+    let chat = this.chats.get(id) || (live ? null : this.chat(peerId));
+    if (live && chat && !chat.loaded && !chat.loading) chat = null;
     const fresh = chat ? chat.add(m) : true;
     const cursor = this.cursors.get(id) || 0;
     let conv = this.conversations.get(id);

@@ -1,6 +1,6 @@
 // One conversation: history that grows upwards as the reader scrolls, the
 // composer, the ticks of one's own messages and the peer's typing.
-import {avatar, dayLabel, fullName, h, replace, timeEl} from '../dom.js';
+import {avatar, dayLabel, fullName, h, initials, replace, timeEl} from '../dom.js';
 
 const TICKS = {
   pending: {symbol: '◷', label: 'Sending'},
@@ -38,10 +38,11 @@ export class ChatView {
       h('label', {for: 'composer-input', class: 'visually-hidden'}, 'Message'),
       this.input,
       h('button', {type: 'submit', class: 'primary send'}, 'Send'));
+    this.avatar = avatar(peer);
     this.el = h('section', {class: 'chat', 'aria-labelledby': 'chat-title', dataset: {peer: peerId}},
       h('header', {class: 'chat-head'},
         h('a', {class: 'back', href: '#/', 'aria-label': 'Back to chats'}, '‹'),
-        avatar(peer),
+        this.avatar,
         h('div', {class: 'chat-title'}, this.title, this.subtitle)),
       this.scroller, this.composer);
 
@@ -57,9 +58,17 @@ export class ChatView {
     });
     this.input.addEventListener('input', () => this.typed());
     this.input.addEventListener('blur', () => this.stopTyping());
+    // Whoever reads the newest messages keeps reading them when the view
+    // changes size (a phone's keyboard, a rotation).
+    this.pinned = true;
     this.scroller.addEventListener('scroll', () => {
+      this.pinned = this.nearBottom();
       if (this.scroller.scrollTop < NEAR_TOP_PX) this.loadOlder();
     });
+    this.resized = new ResizeObserver(() => {
+      if (this.pinned) this.scroller.scrollTop = this.scroller.scrollHeight;
+    });
+    this.resized.observe(this.scroller);
     this.onChange = (e) => {
       const what = e.detail;
       if (what === `chat:${this.chat.id}`) this.render();
@@ -74,6 +83,7 @@ export class ChatView {
   }
 
   destroy() {
+    this.resized.disconnect();
     this.stopTyping();
     this.app.store.removeEventListener('change', this.onChange);
     document.removeEventListener('visibilitychange', this.onVisible);
@@ -127,9 +137,14 @@ export class ChatView {
     if (this.chat.hasMore && this.scroller.scrollHeight <= this.scroller.clientHeight) this.loadOlder();
   }
 
+  nearBottom() {
+    return this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight < NEAR_BOTTOM_PX;
+  }
+
   renderHead() {
     const peer = this.peer();
     this.title.textContent = fullName(peer);
+    this.avatar.textContent = initials(peer);
     const typing = this.app.store.typing.has(this.chat.id);
     this.subtitle.textContent = typing ? 'typing…' : presenceText(peer);
     this.subtitle.classList.toggle('typing', typing);
@@ -139,7 +154,7 @@ export class ChatView {
   render({toBottom = false, keep = 0} = {}) {
     const {chat} = this;
     const me = this.app.store.me.id;
-    const atBottom = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight < NEAR_BOTTOM_PX;
+    const atBottom = this.nearBottom();
     const nodes = [];
     const seen = new Set();
     let day = '';
