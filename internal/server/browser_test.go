@@ -130,7 +130,9 @@ func newPage(t *testing.T, browser context.Context, name, base string) *page {
 			}
 		case *cdppage.EventJavascriptDialogOpening:
 			p.problem("a %s dialog opened: %q", ev.Type, ev.Message)
-			go func() { _, _ = chromedp.Call(ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{}) }()
+			go func() {
+				_, _ = chromedp.Call(ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{})
+			}()
 		}
 	}))
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)))
