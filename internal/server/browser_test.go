@@ -301,13 +301,16 @@ func (p *page) say(text string) {
 	p.waitTextsEnd("the sent message shown", []string{text})
 }
 
+// tickLabels are the accessible names of the ticks.
+var tickLabels = map[string]string{"pending": "Sending", "sent": "Sent", "delivered": "Delivered", "read": "Read", "failed": "Not sent"}
+
 // waitTick waits until one's own message shows status, in its data and in
 // the tick's accessible name.
 func (p *page) waitTick(text, status string) {
 	p.t.Helper()
 	p.waitFor(fmt.Sprintf("%q to show %s", text, status),
 		`[...document.querySelectorAll('li.msg.mine')].some((li) => li.querySelector('.text').textContent === `+js(text)+
-			` && li.dataset.status === `+js(status)+` && li.querySelector('.tick').getAttribute('aria-label').toLowerCase() === `+js(status)+`)`)
+			` && li.dataset.status === `+js(status)+` && li.querySelector('.tick').getAttribute('aria-label') === `+js(tickLabels[status])+`)`)
 }
 
 // ticks are the statuses one's own message showed, in order.
@@ -587,6 +590,25 @@ func TestBrowserReconnect(t *testing.T) {
 	conn := eval[[]string](bob, `window.__conn`)
 	require.Contains(t, conn, "reconnecting")
 	require.Equal(t, "online", conn[len(conn)-1])
+
+	// With the server out of reach a send fails and is offered again; the
+	// retry reuses its clientMessageId, and the server stores it once.
+	proxy.down(t)
+	bob.say("sent twice, stored once")
+	bob.waitTick("sent twice, stored once", "failed")
+	clientID := eval[string](bob, `document.querySelector('li.msg.mine:last-child').dataset.clientId`)
+	proxy.up(t)
+	bob.do("retrying", chromedp.Click(chromedp.CSS(`li.msg.mine:last-child button.retry`)))
+	bob.waitTick("sent twice, stored once", "sent") // alice has no device online to deliver to
+	require.Equal(t, clientID, eval[string](bob, `document.querySelector('li.msg.mine:last-child').dataset.clientId`))
+	msgs, _, err := alice.History(context.Background(), string(bobAPI.id), domain.Page{Limit: 5})
+	require.NoError(t, err)
+	last := msgs[len(msgs)-1]
+	require.Equal(t, "sent twice, stored once", last.Text)
+	require.Equal(t, clientID, last.ClientMessageID)
+	require.Equal(t, want[len(want)-1], msgs[len(msgs)-2].Text, "the retried message was stored twice")
+	bob.waitFor("the sequence of the retried message", `document.querySelector('li.msg.mine:last-child').dataset.seq !== ''`)
+	require.Equal(t, []string{"pending", "failed", "pending", "sent"}, bob.ticks("sent twice, stored once"))
 	bob.noCSPViolation()
 }
 
@@ -691,34 +713,60 @@ func newHTTPServer(t *testing.T, h http.Handler) string {
 // cutProxy forwards TCP connections to a server and can cut them all at
 // once, which a browser sees as the server closing its socket.
 type cutProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	wg     sync.WaitGroup
+	address string
+	target  string
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   map[net.Conn]struct{}
+	wg      sync.WaitGroup
 }
 
 func newCutProxy(t *testing.T, target string) *cutProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	p := &cutProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p := &cutProxy{ln: ln, address: ln.Addr().String(), target: target, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
-	go p.serve()
+	go p.serve(ln)
 	t.Cleanup(func() {
-		_ = ln.Close()
+		_ = p.listener().Close()
 		p.cut()
 		p.wg.Wait()
 	})
 	return p
 }
 
-func (p *cutProxy) addr() string { return p.ln.Addr().String() }
+func (p *cutProxy) addr() string { return p.address }
 
-func (p *cutProxy) serve() {
+// down stops accepting and cuts every connection: the server is out of reach.
+func (p *cutProxy) down(t *testing.T) {
+	t.Helper()
+	require.NoError(t, p.listener().Close())
+	p.cut()
+}
+
+// up accepts again, on the same address.
+func (p *cutProxy) up(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", p.address)
+	require.NoError(t, err)
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go p.serve(ln)
+}
+
+func (p *cutProxy) listener() net.Listener {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ln
+}
+
+func (p *cutProxy) serve(ln net.Listener) {
 	defer p.wg.Done()
 	for {
-		c, err := p.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}

@@ -86,7 +86,11 @@ export class App {
     this.sidebar = h('aside', {class: 'sidebar', 'aria-label': 'Chats'});
     this.mainPane = h('main', {class: 'main', id: 'main', tabindex: '-1'});
     this.shell = h('div', {class: 'shell'},
-      h('a', {class: 'skip', href: '#main'}, 'Skip to content'),
+      // The address names the screen, so the skip link moves focus itself.
+      h('a', {class: 'skip', href: '#main', onclick: (e) => {
+        e.preventDefault();
+        this.mainPane.focus();
+      }}, 'Skip to content'),
       this.sidebar, this.mainPane, this.toasts);
     const header = h('header', {class: 'bar'},
       h('img', {src: '/app/icon.svg', alt: '', width: 28, height: 28}),
