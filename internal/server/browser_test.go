@@ -659,6 +659,48 @@ func TestBrowserXSS(t *testing.T) {
 	bob.noCSPViolation()
 }
 
+// TestBrowserBlockAndSignOut blocks and unblocks a friend from the friends
+// screen, shows the refused send, and signs out for good.
+func TestBrowserBlockAndSignOut(t *testing.T) {
+	browser := startBrowser(t)
+	base := startServer(t, nil)
+	aliceAPI := register(t, base, "Alice")
+	bobAPI := register(t, base, "Bob")
+	befriend(t, aliceAPI, bobAPI)
+	alice := newPage(t, browser, "alice", base)
+	bob := newPage(t, browser, "bob", base)
+	alice.login("Alice Tester", aliceAPI.email)
+	bob.login("Bob Tester", bobAPI.email)
+
+	alice.route("#/friends")
+	friend := `ul[aria-label="Friends"] li[data-user="` + string(bobAPI.id) + `"]`
+	blocked := `ul[aria-label="Blocked people"] li[data-user="` + string(bobAPI.id) + `"]`
+	alice.do("blocking bob", chromedp.Click(chromedp.CSS(friend+` button.danger`)))
+	alice.waitFor("bob blocked", `!document.querySelector('`+friend+`') && !!document.querySelector('`+blocked+`')`)
+
+	bob.route("#/chat/" + string(aliceAPI.id))
+	bob.say("can you hear me?")
+	bob.waitTick("can you hear me?", "failed")
+	bob.waitFor("the reason", `document.querySelector('li.msg.mine:last-child .failure').textContent.includes('blocked')`)
+
+	alice.do("unblocking bob", chromedp.Click(chromedp.CSS(blocked+` button`)))
+	alice.waitFor("the block lifted", `!document.querySelector('`+blocked+`')`)
+	alice.do("reloading", chromedp.Reload())
+	alice.signedInAs("Alice Tester")
+	alice.route("#/friends")
+	alice.waitFor("the friends screen", `!!document.querySelector('#friend-search')`)
+	require.Zero(t, eval[int](alice, `document.querySelectorAll('ul[aria-label="Blocked people"] li').length`))
+
+	bob.do("signing out", chromedp.Click(chromedp.CSS(`.bar button.link`)))
+	bob.waitFor("the sign-in form", `!!document.querySelector('form[aria-label="Sign in"]:not([hidden])')`)
+	require.True(t, eval[bool](bob, `localStorage.getItem('messenger.session') === null`))
+	bob.do("reloading", chromedp.Reload())
+	bob.waitFor("the sign-in form after a reload", `!!document.querySelector('form[aria-label="Sign in"]:not([hidden])')`)
+	require.Empty(t, eval[string](bob, `document.querySelector('.form-error').textContent`))
+	bob.noCSPViolation()
+	alice.noCSPViolation()
+}
+
 // TestWebClientMount checks the node serves the client at / beside the API,
 // with its headers, and not when turned off.
 func TestWebClientMount(t *testing.T) {

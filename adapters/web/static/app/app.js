@@ -29,6 +29,7 @@ export class App {
     this.main = null;
     this.side = null;
     this.ackTimer = null;
+    this.leaving = false; // the person signed out (no notice needed)
     this.api.addEventListener('logout', () => this.signedOut('You were signed out.'));
     window.addEventListener('hashchange', () => this.navigate());
     this.store.addEventListener('change', (e) => {
@@ -64,6 +65,8 @@ export class App {
   }
 
   signedOut(notice) {
+    if (this.leaving) notice = '';
+    this.leaving = false;
     this.socket.stop();
     this.destroyViews();
     this.store.reset(null);
@@ -71,6 +74,7 @@ export class App {
   }
 
   async logout() {
+    this.leaving = true;
     this.socket.stop();
     await this.api.logout();
     // api.logout ends the session, which signs out through the event.
