@@ -550,16 +550,23 @@ func TestBrowserChatTwoNodes(t *testing.T) {
 	browserScenario(t, alice, bob, false)
 }
 
+// twoFriends starts the browser and the embedded default with env, and makes
+// alice and bob friends through the API.
+func twoFriends(t *testing.T, env map[string]string) (browser context.Context, base string, alice, bob *user) {
+	t.Helper()
+	browser = startBrowser(t)
+	base = startServer(t, env)
+	alice = register(t, base, "Alice")
+	bob = register(t, base, "Bob")
+	befriend(t, alice, bob)
+	return browser, base, alice, bob
+}
+
 // TestBrowserReconnect cuts bob's connections (the server side of his
 // socket closes) while alice keeps sending: bob's client reconnects, resumes,
 // and shows every message once, in order.
 func TestBrowserReconnect(t *testing.T) {
-	browser := startBrowser(t)
-	base := startServer(t, map[string]string{"MESSENGER_SEND_RATE_LIMIT": "0"})
-	alice := register(t, base, "Alice")
-	bobAPI := register(t, base, "Bob")
-	befriend(t, alice, bobAPI)
-
+	browser, base, alice, bobAPI := twoFriends(t, map[string]string{"MESSENGER_SEND_RATE_LIMIT": "0"})
 	proxy := newCutProxy(t, strings.TrimPrefix(base, "http://"))
 	bob := newPage(t, browser, "bob", "http://"+proxy.addr())
 	bob.login("Bob Tester", bobAPI.email)
@@ -616,12 +623,8 @@ func TestBrowserReconnect(t *testing.T) {
 // lifetimes: it renews the token before it expires, reopens its socket when
 // the server closes it with 4001, and stays signed in and live.
 func TestBrowserTokenRenewal(t *testing.T) {
-	browser := startBrowser(t)
 	const ttl = 6 * time.Second
-	base := startServer(t, map[string]string{"MESSENGER_ACCESS_TOKEN_TTL": ttl.String(), "MESSENGER_REFRESH_REUSE_GRACE": "5s"})
-	alice := register(t, base, "Alice")
-	bobAPI := register(t, base, "Bob")
-	befriend(t, alice, bobAPI)
+	browser, base, alice, bobAPI := twoFriends(t, map[string]string{"MESSENGER_ACCESS_TOKEN_TTL": ttl.String(), "MESSENGER_REFRESH_REUSE_GRACE": "5s"})
 	bob := newPage(t, browser, "bob", base)
 	bob.login("Bob Tester", bobAPI.email)
 	bob.route("#/chat/" + string(alice.id))
@@ -641,11 +644,7 @@ func TestBrowserTokenRenewal(t *testing.T) {
 // TestBrowserXSS sends markup as a message: both sides show the characters,
 // and no script runs (a dialog would fail the test).
 func TestBrowserXSS(t *testing.T) {
-	browser := startBrowser(t)
-	base := startServer(t, nil)
-	alice := register(t, base, "Alice")
-	bobAPI := register(t, base, "Bob")
-	befriend(t, alice, bobAPI)
+	browser, base, alice, bobAPI := twoFriends(t, nil)
 	bob := newPage(t, browser, "bob", base)
 	bob.login("Bob Tester", bobAPI.email)
 	const attack = `<img src=x onerror=alert(1)><script>alert(2)</script>`
@@ -662,11 +661,7 @@ func TestBrowserXSS(t *testing.T) {
 // TestBrowserBlockAndSignOut blocks and unblocks a friend from the friends
 // screen, shows the refused send, and signs out for good.
 func TestBrowserBlockAndSignOut(t *testing.T) {
-	browser := startBrowser(t)
-	base := startServer(t, nil)
-	aliceAPI := register(t, base, "Alice")
-	bobAPI := register(t, base, "Bob")
-	befriend(t, aliceAPI, bobAPI)
+	browser, base, aliceAPI, bobAPI := twoFriends(t, nil)
 	alice := newPage(t, browser, "alice", base)
 	bob := newPage(t, browser, "bob", base)
 	alice.login("Alice Tester", aliceAPI.email)

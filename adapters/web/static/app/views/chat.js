@@ -98,36 +98,33 @@ export class ChatView {
     return store.users.get(this.peerId) || {id: this.peerId, firstName: '…'};
   }
 
-  async load() {
-    const {chat} = this;
-    if (chat.loading) return;
-    chat.loading = true;
-    try {
-      await this.app.loadChat(chat);
-    } catch (err) {
-      this.app.toast(err.message);
-    } finally {
-      chat.loading = false;
-    }
-    this.render({toBottom: true});
-    this.fillViewport();
+  load() {
+    if (this.chat.loading) return;
+    this.fetch(() => this.app.loadChat(this.chat), {toBottom: true});
   }
 
   // loadOlder fetches the page before the oldest loaded message, keeping what
   // the reader sees in place.
-  async loadOlder() {
+  loadOlder() {
     const {chat} = this;
     if (chat.loading || !chat.loaded || !chat.hasMore) return;
-    chat.loading = true;
     const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
+    this.fetch(() => this.app.loadOlder(chat), {keep: fromBottom});
+  }
+
+  // fetch reads a page of history, one at a time, then shows it as placement
+  // says.
+  async fetch(read, placement) {
+    const {chat} = this;
+    chat.loading = true;
     try {
-      await this.app.loadOlder(chat);
+      await read();
     } catch (err) {
       this.app.toast(err.message);
     } finally {
       chat.loading = false;
     }
-    this.render({keep: fromBottom});
+    this.render(placement);
     this.fillViewport();
   }
 
