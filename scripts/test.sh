@@ -20,7 +20,8 @@ exports=$(bash scripts/services.sh up)
 eval "$exports"
 
 echo "== chromium for the web client's browser tests" >&2
-eval "$(bash scripts/browser.sh)"
+browser=$(bash scripts/browser.sh)
+eval "$browser"
 
 echo "== go vet" >&2
 go vet ./...
