@@ -2,9 +2,9 @@
 GO ?= go
 SERVICES := scripts/services.sh
 
-.PHONY: run test build vet unit services-up services-down bench clean
+.PHONY: run test build vet unit services-up services-down bench screenshots clean
 
-## run: the server on the embedded default (memory adapters, ephemeral key)
+## run: the server on the embedded default (memory adapters, ephemeral key); open http://localhost:3000
 run:
 	$(GO) run ./cmd/messenger
 
@@ -35,6 +35,10 @@ services-down:
 ## (scripts/bench.sh; BENCH_QUICK=1 for a smoke run); report in bench/out/latest/report.md
 bench:
 	bash scripts/bench.sh
+
+## screenshots: the web client's browser test, writing docs/screenshots/*.png
+screenshots:
+	eval "$$(bash scripts/browser.sh)" && MESSENGER_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestBrowserChatEmbedded$$' ./internal/server/
 
 clean:
 	rm -rf bin

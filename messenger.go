@@ -16,6 +16,7 @@ import (
 	"github.com/messenger-go/messenger/adapters/http"
 	"github.com/messenger-go/messenger/adapters/memory"
 	"github.com/messenger-go/messenger/adapters/prometheus"
+	"github.com/messenger-go/messenger/adapters/web"
 	"github.com/messenger-go/messenger/adapters/websocket"
 	"github.com/messenger-go/messenger/app"
 	"github.com/messenger-go/messenger/docs"
@@ -98,6 +99,10 @@ type Config struct {
 	TrustedProxies []string
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
+	// DisableWebClient stops the node from serving the browser client at
+	// GET / and GET /app/ (an embedder with a client of its own). Default:
+	// served.
+	DisableWebClient bool
 }
 
 // DefaultSearchRate is the sustained rate of user searches allowed per user
@@ -240,14 +245,22 @@ func New(cfg Config) (*Messenger, error) {
 	}
 	mux.Handle("/", api)
 	patterns = append(patterns, api.Patterns()...)
+	if !cfg.DisableWebClient {
+		client, err := web.New(web.Config{})
+		if err != nil {
+			return nil, err
+		}
+		client.Routes(mux) // GET / and GET /app/; every other path stays the API's
+	}
 	return &Messenger{
 		app: a, hub: hub, log: cfg.Log, ownLog: ownLog, fanout: fanout, metrics: cfg.Metrics,
 		handler: cfg.Metrics.Instrument(mux), patterns: patterns, logger: cfg.Logger,
 	}, nil
 }
 
-// Handler serves the REST API, /ws, /healthz, /readyz, /metrics, the JWKS and
-// the API's descriptions, /openapi.yaml and /asyncapi.yaml.
+// Handler serves the REST API, /ws, /healthz, /readyz, /metrics, the JWKS,
+// the API's descriptions (/openapi.yaml, /asyncapi.yaml) and, unless
+// Config.DisableWebClient, the browser client at /.
 func (m *Messenger) Handler() nethttp.Handler { return m.handler }
 
 // Service is the node's use cases, for embedders that drive them directly.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test against real local services: starts PostgreSQL, Redis
-# (master, replica, three Sentinels) and Kafka, runs vet, the vulnerability
-# check (scripts/vulncheck.sh) and the race-enabled test suite, and stops the
+# (master, replica, three Sentinels) and Kafka, installs chromium for the web
+# client's browser tests, runs vet, the vulnerability check
+# (scripts/vulncheck.sh) and the race-enabled test suite, and stops the
 # services whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,10 @@ echo "== starting local services" >&2
 started=1
 exports=$(bash scripts/services.sh up)
 eval "$exports"
+
+echo "== chromium for the web client's browser tests" >&2
+browser=$(bash scripts/browser.sh)
+eval "$browser"
 
 echo "== go vet" >&2
 go vet ./...
