@@ -22,7 +22,9 @@ type manualClock struct {
 	t  time.Time
 }
 
-func newManualClock() *manualClock { return &manualClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)} }
+func newManualClock() *manualClock {
+	return &manualClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
 
 func (c *manualClock) now() time.Time {
 	c.mu.Lock()

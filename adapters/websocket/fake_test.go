@@ -33,7 +33,7 @@ type fakeService struct {
 	typings []typingCall
 	acks    []ackCall
 	joins   []joinCall
-	history int // History calls served
+	history int              // History calls served
 	now     func() time.Time // reads token expiries; time.Now when nil
 
 	// Fail on cue: when set, called before the fake's own behaviour; a
