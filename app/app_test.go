@@ -438,7 +438,9 @@ func TestUnreadCountReadDuringAMessageIsNotCached(t *testing.T) {
 	require.NoError(t, err)
 
 	// Message 2 is stored and invalidates b's counts after the read of a
-	// miss saw 1 and before that answer is cached.
+	// miss saw 1 and before that answer is cached. The cache's hold keeps
+	// the stale answer out; the App's own guard, for reads slower than the
+	// hold allows for, is TestUnreadCountSlowReadIsNotCached's.
 	inbox.during = func() {
 		_, err := w.app.HandleChatMessages(ctx, []ports.Record{record(t, draft(t, a, b, "2", "2"), 1)})
 		require.NoError(t, err)

@@ -27,7 +27,11 @@ func (a *App) Consumers() []Consumer {
 
 // RunConsumers consumes every group on sub until ctx ends or one fails, with
 // Config.DeliveryMembers members in the message-delivery-group and one in
-// each of the others.
+// each of the others. When a member fails, the others' contexts end (each
+// finishes its batch in flight) and RunConsumers returns that member's error
+// once they all returned: a process must not run on with one of its groups
+// gone; it restarts, and the group's partitions go to the other nodes
+// meanwhile. It returns nil when ctx ends.
 func (a *App) RunConsumers(ctx context.Context, sub ports.Subscriber) error {
 	g, ctx := errgroup.WithContext(ctx)
 	for _, c := range a.Consumers() {

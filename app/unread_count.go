@@ -2,16 +2,15 @@ package app
 
 import (
 	"context"
-	"time"
 
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
 )
 
 // UnreadCount answers from the cache when it can and fills it from the store
-// when it cannot, unless the read took ports.UnreadFillWindow or more (an
-// invalidation since may no longer hold the cache's Sets back). Cache failures
-// only cost the cache.
+// when it cannot, unless the read took ports.UnreadFillWindow or more by the
+// App's clock (an invalidation since may no longer hold the cache's Sets
+// back). Cache failures only cost the cache.
 func (a *App) UnreadCount(ctx context.Context, caller domain.UserID) (domain.UnreadCounts, error) {
 	if a.cfg.Unread != nil {
 		counts, ok, err := a.cfg.Unread.Get(ctx, caller)
@@ -21,12 +20,12 @@ func (a *App) UnreadCount(ctx context.Context, caller domain.UserID) (domain.Unr
 			return counts, nil
 		}
 	}
-	start := time.Now()
+	start := a.now()
 	counts, err := a.cfg.Inbox.UnreadCounts(ctx, caller)
 	if err != nil {
 		return domain.UnreadCounts{}, err
 	}
-	if a.cfg.Unread != nil && time.Since(start) < ports.UnreadFillWindow {
+	if a.cfg.Unread != nil && a.now().Sub(start) < ports.UnreadFillWindow {
 		if err := a.cfg.Unread.Set(ctx, caller, counts); err != nil {
 			a.logger.WarnContext(ctx, "unread cache write failed", "err", err)
 		}

@@ -20,3 +20,11 @@ func FetchSettings(cfg Config, topic string) (waitMs, minBytes any, err error) {
 	m := *cfg.consumerConfig("g", topic, nil)
 	return m["fetch.wait.max.ms"], m["fetch.min.bytes"], nil
 }
+
+// Queued returns how many records p's current producer holds that are not
+// yet acknowledged (queued, in flight, or with a delivery report to hand out).
+func Queued(p *Publisher) int {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.prod.p.Len()
+}

@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -15,10 +16,14 @@ import (
 
 func TestPublishErrors(t *testing.T) {
 	cfg := env(t)
-	cfg.TopicWait = 500 * time.Millisecond
 	cfg.MaxMessageBytes = 64 << 10
 	require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{"known": 1}))
 	p := newPublisher(t, cfg)
+	// Only the unknown topic's publisher gives up on new topics' metadata
+	// early: the others wait for the known topic's as long as a node does.
+	impatient := cfg
+	impatient.TopicWait = 500 * time.Millisecond
+	pImpatient := newPublisher(t, impatient)
 
 	// A producer limit above the broker's (1 MiB by default) lets the broker
 	// be the one that refuses.
@@ -41,7 +46,7 @@ func TestPublishErrors(t *testing.T) {
 		{name: "record over the broker limit", p: pBig, topic: "known", value: bytes.Repeat([]byte("x"), 2<<20), kind: domain.KindTooLarge},
 		{name: "illegal topic name", p: p, topic: "no spaces allowed", value: []byte("v"), kind: domain.KindInvalid},
 		{name: "empty topic name", p: p, topic: "", value: []byte("v"), kind: domain.KindInvalid},
-		{name: "unknown topic", p: p, topic: "unknown-" + random(8), value: []byte("v"), kind: domain.KindInvalid},
+		{name: "unknown topic", p: pImpatient, topic: "unknown-" + random(8), value: []byte("v"), kind: domain.KindInvalid},
 		{name: "context already ended", p: p, ctx: cancelled, topic: "known", value: []byte("v"), kind: domain.KindUnavailable},
 	}
 	for _, tt := range tests {
@@ -84,27 +89,34 @@ func TestPublishUnreachable(t *testing.T) {
 	}
 }
 
-func TestPublisherClose(t *testing.T) {
+// TestPublisherCloseAcknowledgesWhatIsInFlight holds records in the producer
+// (a linger longer than the test) when Close starts: Close sends them, each
+// Publish returns nil, and the log holds every one of them.
+func TestPublisherCloseAcknowledgesWhatIsInFlight(t *testing.T) {
 	cfg := env(t)
-	require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{"close": 1}))
+	cfg.Linger = 20 * time.Second // only Close's flush sends them
+	const topic, n = "close", 50
+	require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{topic: 1}))
 	p, err := kafka.NewPublisher(cfg)
 	require.NoError(t, err)
-	require.NoError(t, p.Publish(t.Context(), "close", nil, []byte("v")))
 
-	// Records in flight when Close starts are still acknowledged.
-	errs := make(chan error, 50)
-	for range cap(errs) {
-		go func() { errs <- p.Publish(t.Context(), "close", nil, []byte("v")) }()
+	errs := make(chan error, n)
+	var want []string
+	for i := range n {
+		v := "v" + strconv.Itoa(i)
+		want = append(want, v)
+		go func() { errs <- p.Publish(t.Context(), topic, nil, []byte(v)) }()
 	}
-	time.Sleep(time.Millisecond)
+	require.Eventually(t, func() bool { return kafka.Queued(p) == n }, waitFor, time.Millisecond,
+		"every record is in the producer when Close starts")
 	require.NoError(t, p.Close())
 	require.NoError(t, p.Close(), "second Close")
-	for range cap(errs) {
-		if err := <-errs; err != nil {
-			assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "a publish racing Close fails as unavailable: %v", err)
-		}
+	for range n {
+		require.NoError(t, <-errs, "a record in flight when Close started is acknowledged")
 	}
-	err = p.Publish(t.Context(), "close", nil, []byte("v"))
+	assert.ElementsMatch(t, want, readValues(t, cfg.Brokers, cfg.TopicPrefix+topic, n), "and it is in the log")
+
+	err = p.Publish(t.Context(), topic, nil, []byte("late"))
 	assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "publish after Close: %v", err)
 }
 
@@ -148,24 +160,40 @@ func TestNewPublisherConfig(t *testing.T) {
 }
 
 // TestProducerReplacedAfterFatalError shows that a Publisher whose idempotent
-// producer failed for good recovers with a new one: publishes in between fail
-// as unavailable, and later ones succeed.
+// producer failed for good recovers with a new one: a record the failed
+// producer held fails as unavailable (it is not left waiting), and later
+// publishes succeed.
 func TestProducerReplacedAfterFatalError(t *testing.T) {
 	cfg := env(t)
 	require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{"fatal": 1}))
 	p := newPublisher(t, cfg)
 	require.NoError(t, p.Publish(t.Context(), "fatal", nil, []byte("before")))
+
+	held := cfg
+	held.Linger = 20 * time.Second // the record waits in the producer that fails
+	hp := newPublisher(t, held)
+	inFlight := make(chan error, 1)
+	go func() { inFlight <- hp.Publish(t.Context(), "fatal", nil, []byte("in flight")) }()
+	require.Eventually(t, func() bool { return kafka.Queued(hp) == 1 }, waitFor, time.Millisecond)
+	kafka.FailProducer(hp)
+	select {
+	case err := <-inFlight:
+		require.Error(t, err, "the failed producer's record is not acknowledged")
+		assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "error: %v", err)
+	case <-time.After(waitFor):
+		t.Fatal("a record of the failed producer was left waiting")
+	}
+
 	kafka.FailProducer(p)
-	var failures int
 	require.Eventually(t, func() bool {
 		err := p.Publish(t.Context(), "fatal", nil, []byte("after"))
 		if err != nil {
-			failures++
 			assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "error: %v", err)
 		}
 		return err == nil
 	}, waitFor, 10*time.Millisecond, "publishing works again")
-	t.Logf("%d publishes failed before the producer was replaced", failures)
+	values := readValues(t, cfg.Brokers, cfg.TopicPrefix+"fatal", 2)
+	assert.Equal(t, []string{"before", "after"}, values[:2])
 }
 
 func TestPing(t *testing.T) {

@@ -34,6 +34,9 @@ type broker struct {
 
 func startBroker(t *testing.T) *broker {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: starts a Kafka broker of its own; skipped by -short")
+	}
 	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "services.sh"))
 	require.NoError(t, err)
 	_, err = os.Stat(script)

@@ -104,6 +104,31 @@ func publish(t *testing.T, p *kafka.Publisher, topic, key, value string) {
 	require.NoError(t, p.Publish(t.Context(), topic, []byte(key), []byte(value)), "publish %s", value)
 }
 
+// publishKeys publishes records from, ..., from+n-1 of keys "key0", "key1",
+// ... to topic, one goroutine per key (so each key's records go in order),
+// and fails the test, on its own goroutine, if any publish failed.
+func publishKeys(t *testing.T, p *kafka.Publisher, topic string, keys, from, n int) {
+	t.Helper()
+	errs := make(chan error, keys)
+	var wg sync.WaitGroup
+	for k := range keys {
+		wg.Go(func() {
+			key := "key" + strconv.Itoa(k)
+			for i := from; i < from+n; i++ {
+				if err := p.Publish(t.Context(), topic, []byte(key), []byte(value(key, i))); err != nil {
+					errs <- fmt.Errorf("publish %s: %w", value(key, i), err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
 // value names the i-th record of key k.
 func value(k string, i int) string { return k + ":" + strconv.Itoa(i) }
 
@@ -131,15 +156,7 @@ func TestConsumeOrderPerKeyAndBatches(t *testing.T) {
 	require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{topic: 4}))
 	p := newPublisher(t, cfg)
 	start := time.Now()
-	var wg sync.WaitGroup
-	for k := range keys {
-		wg.Go(func() {
-			for i := range perKey {
-				publish(t, p, topic, "key"+strconv.Itoa(k), value("key"+strconv.Itoa(k), i))
-			}
-		})
-	}
-	wg.Wait()
+	publishKeys(t, p, topic, keys, 0, perKey)
 
 	tests := []struct {
 		name       string
@@ -422,16 +439,7 @@ func TestRebalanceTwoMembers(t *testing.T) {
 	var sent int
 	publishSome := func(n int) {
 		t.Helper()
-		var wg sync.WaitGroup
-		for k := range keys {
-			wg.Go(func() {
-				for i := range n {
-					key := "key" + strconv.Itoa(k)
-					publish(t, p, topic, key, value(key, sent+i))
-				}
-			})
-		}
-		wg.Wait()
+		publishKeys(t, p, topic, keys, sent, n)
 		sent += n
 	}
 
@@ -776,6 +784,28 @@ func TestDeadLetterNotAcknowledged(t *testing.T) {
 	stop = consume(t, s, "dlq-readers", ports.DeadLetterTopic(topic), dead.handler)
 	require.Eventually(t, func() bool { return dead.has("poison") }, waitFor, 10*time.Millisecond)
 	require.NoError(t, stop())
+}
+
+// readValues reads n records of topic from its beginning with a plain
+// consumer and returns their values, in partition order.
+func readValues(t *testing.T, brokers, topic string, n int) []string {
+	t.Helper()
+	c, err := ckafka.NewConsumer(&ckafka.ConfigMap{
+		"bootstrap.servers": brokers,
+		"group.id":          "values-" + random(8),
+		"auto.offset.reset": "earliest",
+		"log_level":         3,
+	})
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Subscribe(topic, nil))
+	var values []string
+	for len(values) < n {
+		m, err := c.ReadMessage(waitFor)
+		require.NoError(t, err, "%d of %d records read", len(values), n)
+		values = append(values, string(m.Value))
+	}
+	return values
 }
 
 // createTopic creates a topic with a plain admin client, bypassing EnsureTopics.

@@ -28,6 +28,9 @@ import (
 // the endpoints and the state dir, which holds the pidfiles.
 func privateRedis(t *testing.T) (env, string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: starts a Redis master, replica and three Sentinels of its own; skipped by -short")
+	}
 	script, err := filepath.Abs("../../scripts/services.sh")
 	require.NoError(t, err)
 	dir := filepath.Join(t.TempDir(), "services")

@@ -15,6 +15,7 @@ import (
 // runs while the handler has sockets.
 type clock struct {
 	tick time.Duration
+	now  func() time.Time // the time the paced deadlines are read against; tests replace it
 
 	mu      sync.Mutex
 	sockets map[*socket]time.Time // socket -> when its next ping is due
@@ -25,7 +26,7 @@ func newClock(cfg *HandlerConfig) *clock {
 	// The tick bounds how late a ping, an expiry or a write timeout is acted
 	// on; a quarter of the shortest interval, and a second at most.
 	tick := min(cfg.PingInterval, cfg.WriteTimeout, 4*time.Second) / 4
-	return &clock{tick: max(tick, time.Millisecond), sockets: make(map[*socket]time.Time)}
+	return &clock{tick: max(tick, time.Millisecond), now: time.Now, sockets: make(map[*socket]time.Time)}
 }
 
 // add starts pacing s. Its first ping is due at a random point between half
@@ -37,7 +38,7 @@ func (c *clock) add(s *socket, interval time.Duration) {
 	first := interval/2 + rand.N(interval)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.sockets[s] = time.Now().Add(first)
+	c.sockets[s] = c.now().Add(first)
 	if !c.running {
 		c.running = true
 		go c.run()
@@ -56,7 +57,7 @@ func (c *clock) run() {
 	defer t.Stop()
 	var expired, stuck []*socket
 	for range t.C {
-		now := time.Now()
+		now := c.now()
 		expired, stuck = expired[:0], stuck[:0]
 		c.mu.Lock()
 		if len(c.sockets) == 0 {

@@ -33,7 +33,8 @@ type fakeService struct {
 	typings []typingCall
 	acks    []ackCall
 	joins   []joinCall
-	history int // History calls served
+	history int              // History calls served
+	now     func() time.Time // reads token expiries; time.Now when nil
 
 	// Fail on cue: when set, called before the fake's own behaviour; a
 	// non-nil error is returned as the call's result.
@@ -90,7 +91,11 @@ func (f *fakeService) Authenticate(_ context.Context, token string) (domain.User
 	defer f.mu.Unlock()
 	u, ok := f.tokens[token]
 	exp := f.expires[token]
-	if !ok || (!exp.IsZero() && !time.Now().Before(exp)) {
+	now := time.Now
+	if f.now != nil {
+		now = f.now
+	}
+	if !ok || (!exp.IsZero() && !now().Before(exp)) {
 		return "", time.Time{}, domain.Errorf(domain.KindUnauthenticated, "invalid access token")
 	}
 	return u, exp, nil
@@ -261,10 +266,11 @@ func (p *fakePresence) state(u domain.UserID) (bool, int, int) {
 
 // env is a Hub and Handler behind an httptest server, on a fake service.
 type env struct {
-	hub *ws.Hub
-	svc *fakeService
-	srv *httptest.Server
-	url string
+	hub     *ws.Hub
+	handler *ws.Handler
+	svc     *fakeService
+	srv     *httptest.Server
+	url     string
 }
 
 // newEnv starts a server; configure adjusts the configs before construction.
@@ -292,7 +298,7 @@ func newEnv(t testing.TB, configure func(*ws.HubConfig, *ws.HandlerConfig)) *env
 			t.Errorf("hub shutdown: %v", err)
 		}
 	})
-	return &env{hub: hub, svc: svc, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"}
+	return &env{hub: hub, handler: handler, svc: svc, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"}
 }
 
 // client is a test's end of one socket.

@@ -252,27 +252,26 @@ func TestPingDropsUnresponsiveConnection(t *testing.T) {
 		h.PingTimeout = 100 * time.Millisecond
 	})
 	a, _, _ := pair(t)
-	e.dial(t, a) // never reads again, so it never answers a ping
+	c := e.dialPinged(t, a, false) // reads, but never answers a ping
 	require.Equal(t, 1, e.hub.Sockets())
-	waitFor(t, "dead connection to be dropped", func() bool { return e.hub.Sockets() == 0 })
+	err := c.waitEnded(t)
+	assert.Positive(t, c.pings.Load(), "the connection was dropped after a ping went unanswered: %v", err)
+	waitFor(t, "dead connection to be released", func() bool { return e.hub.Sockets() == 0 })
 }
 
 func TestPingKeepsLiveConnection(t *testing.T) {
 	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) {
 		h.PingInterval = 20 * time.Millisecond
-		h.PingTimeout = 2 * time.Second
+		h.PingTimeout = time.Minute
 	})
 	a, _, conv := pair(t)
-	c := e.dial(t, a)
-	// A reading client answers pings; after many intervals it is still served.
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		time.Sleep(300 * time.Millisecond)
-		_ = e.hub.Notify(t.Context(), []domain.UserID{a}, domain.Event{Name: domain.EventChatRegistered, Data: domain.ConversationPayload{ConversationID: conv}})
-	}()
-	c.readEvent(t, domain.EventChatRegistered, nil)
-	<-done
+	c := e.dialPinged(t, a, true)
+	// One ping is in flight at a time and the next goes out only once the
+	// last one's pong is in: a third ping means the first two were answered.
+	c.waitPings(t, 3)
+	require.NoError(t, e.hub.Notify(t.Context(), []domain.UserID{a}, domain.Event{Name: domain.EventChatRegistered, Data: domain.ConversationPayload{ConversationID: conv}}))
+	name, _ := c.next(t)
+	assert.Equal(t, domain.EventChatRegistered, name)
 	assert.Equal(t, 1, e.hub.Sockets())
 }
 
@@ -280,24 +279,21 @@ func TestFramesFlowWhileAPongIsAwaited(t *testing.T) {
 	e := newEnv(t, func(hc *ws.HubConfig, h *ws.HandlerConfig) {
 		hc.QueueSize = 4
 		h.PingInterval = 20 * time.Millisecond
-		h.PingTimeout = 30 * time.Second
+		h.PingTimeout = time.Minute
 	})
 	a, _, conv := pair(t)
-	c := e.dial(t, a)
-	// The client reads nothing for a while, so no pong comes back; the
-	// frames meanwhile fit in the connection's buffers, and must not wait
-	// for the pong in the socket's small queue (which would overflow).
-	time.Sleep(100 * time.Millisecond) // a ping is out
+	c := e.dialPinged(t, a, false)
+	// A ping is out and its pong never comes: frames must not wait for it.
+	c.waitPings(t, 1)
 	const frames = 40
 	for range frames {
 		require.NoError(t, e.hub.Notify(t.Context(), []domain.UserID{a},
 			domain.Event{Name: domain.EventChatRegistered, Data: domain.ConversationPayload{ConversationID: conv}}))
-		time.Sleep(5 * time.Millisecond)
+		name, _ := c.next(t)
+		require.Equal(t, domain.EventChatRegistered, name, "a frame queued behind the ping")
 	}
-	assert.Zero(t, e.hub.Overflows(), "frames queued behind a ping")
-	for range frames {
-		c.readEvent(t, domain.EventChatRegistered, nil)
-	}
+	assert.Zero(t, e.hub.Overflows())
+	assert.Equal(t, int64(1), c.pings.Load(), "no second ping while the first awaits its pong")
 	assert.Equal(t, 1, e.hub.Sockets())
 }
 
@@ -324,12 +320,16 @@ func TestNewHandlerValidates(t *testing.T) {
 
 func TestSocketClosesWhenItsTokenExpires(t *testing.T) {
 	e := newEnv(t, nil)
+	clock := newManualClock()
+	e.useClock(clock)
 	u := domain.NewUserID()
-	tok := e.svc.expiringToken(u, time.Now().Add(300*time.Millisecond))
+	tok := e.svc.expiringToken(u, clock.now().Add(time.Minute))
 	c, _, err := e.dialWith(t, e.url, http.Header{"Authorization": {"Bearer " + tok}})
 	require.NoError(t, err)
 	name, _ := c.read(t)
 	require.Equal(t, domain.EventRegistered, name)
+
+	clock.advance(time.Minute)
 	_, err = c.readUntilClosed(t, 10*time.Second)
 	requireCloseStatus(t, err, websocket.StatusCode(4001), "access token expired: refresh it and reconnect")
 	waitFor(t, "socket released", func() bool { return e.hub.Sockets() == 0 })

@@ -108,7 +108,7 @@ func (s *socket) handle(f *frame) error {
 // drops the connection after WriteTimeout: a context that never ends costs the
 // library no timer per frame.
 func (s *socket) write(data []byte) error {
-	s.writing.Store(time.Now().UnixNano())
+	s.writing.Store(s.handler.clock.now().UnixNano())
 	defer s.writing.Store(0)
 	return s.conn.Write(context.Background(), websocket.MessageText, data)
 }
