@@ -69,6 +69,19 @@ type Social interface {
 	// AcceptFriendRequest accepts requester's pending request to by.
 	// Errors: KindNotFound (no pending request), KindConflict, KindForbidden.
 	AcceptFriendRequest(ctx context.Context, by, requester domain.UserID) (domain.Friendship, error)
+	// DeclineFriendRequest refuses requester's pending request to by; the pair
+	// ends with no relation and requester is not told. Errors: KindInvalid,
+	// KindNotFound (no pending request from requester), KindForbidden.
+	DeclineFriendRequest(ctx context.Context, by, requester domain.UserID) error
+	// CancelFriendRequest withdraws by's pending request to addressee.
+	// Errors: KindInvalid, KindNotFound (no pending request to addressee),
+	// KindForbidden.
+	CancelFriendRequest(ctx context.Context, by, addressee domain.UserID) error
+	// Unfriend ends the friendship of by and other: sends between them are
+	// refused from then on, on every node at once, and both get
+	// friendRemoved naming the other. Errors: KindInvalid, KindNotFound (not
+	// friends), KindForbidden (blocked).
+	Unfriend(ctx context.Context, by, other domain.UserID) error
 	// Block blocks other: no messages or requests either way until unblocked.
 	Block(ctx context.Context, by, other domain.UserID) (domain.Friendship, error)
 	// Unblock lifts by's block of other. Errors: KindNotFound.
