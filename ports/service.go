@@ -14,6 +14,7 @@ import (
 // return domain errors whose kind the adapters translate.
 type Service interface {
 	Accounts
+	Self
 	Social
 	Messaging
 	Realtime
@@ -59,6 +60,35 @@ type Accounts interface {
 	// user deleted on another node may be accepted that much longer.
 	// Errors: KindUnauthenticated, KindUnavailable.
 	Authenticate(ctx context.Context, accessToken string) (user domain.UserID, expires time.Time, err error)
+}
+
+// Self covers what users do to their own account. Revoking credentials
+// (ChangePassword, LogoutAll, DeleteAccount) revokes every refresh token of
+// the user, refuses the access tokens issued before it on every node (at once
+// where the nodes announce account changes to each other), and closes every
+// socket of the user with 4001; it returns once a token issued after it is
+// accepted, which takes up to a second (issue times are whole seconds).
+type Self interface {
+	// Me returns the caller's profile. Errors: KindNotFound.
+	Me(ctx context.Context, user domain.UserID) (domain.User, error)
+	// UpdateMe changes the caller's names. Errors: KindInvalid, KindTooLarge.
+	UpdateMe(ctx context.Context, user domain.UserID, p domain.ProfileUpdate) (domain.User, error)
+	// ChangePassword replaces the password, given the current one, and
+	// revokes the user's credentials. Wrong current passwords count as
+	// failed logins of the account. Errors: KindInvalid (the new password),
+	// KindForbidden (a wrong current password), KindRateLimited, KindUnavailable.
+	ChangePassword(ctx context.Context, user domain.UserID, current, next string) error
+	// LogoutAll revokes the user's credentials.
+	LogoutAll(ctx context.Context, user domain.UserID) error
+	// DeleteAccount erases the account (ports.UserStore.DeleteUser), given
+	// its password: friendships end (the former friends get friendRemoved),
+	// the messages it sent stay with their peers as tombstones from
+	// domain.DeletedUser, the email may register again, and its credentials
+	// are revoked. Errors: KindForbidden (a wrong password), KindRateLimited,
+	// KindUnavailable.
+	DeleteAccount(ctx context.Context, user domain.UserID, password string) error
+	// ExportAccount returns everything kept about the user.
+	ExportAccount(ctx context.Context, user domain.UserID) (domain.AccountExport, error)
 }
 
 // Social covers friends and blocks.

@@ -22,6 +22,25 @@ type UserStore interface {
 	// Email empty for users who are not caller's friends, and no
 	// PasswordHash; ordered by name then id.
 	SearchUsers(ctx context.Context, query string, caller domain.UserID, limit int) ([]domain.User, error)
+	// UpdateUser atomically reads the user, passes it to fn and stores what
+	// fn returns: its names, PasswordHash, TokensValidAfter and LastSeenAt
+	// (the id, the email and the creation time do not change). Concurrent
+	// updates of one user are serialised; fn may be called more than once.
+	// An error from fn aborts the update and is returned as is. Returns the
+	// stored user. Errors: KindNotFound (no such user, or deleted),
+	// KindInvalid (a name or hash the store cannot keep).
+	UpdateUser(ctx context.Context, id domain.UserID, fn func(domain.User) (domain.User, error)) (domain.User, error)
+	// DeleteUser erases the account atomically, across the stores of the
+	// backend: its profile (the id stays, named as domain.DeletedUser), its
+	// email (which may register again), its password and refresh tokens,
+	// every relation with another user, and the content of every message it
+	// sent (each becomes a tombstone deleted at at, by the user, as
+	// domain.Message.Erased, no longer unread for its receiver). Messages
+	// it received stay as they are, for their senders. From then on
+	// UserByID and UserByEmail do not find it, SearchUsers and Friends do
+	// not list it; conversations show it as domain.DeletedUser.
+	// Errors: KindNotFound (no such user, or deleted already).
+	DeleteUser(ctx context.Context, id domain.UserID, at time.Time) error
 }
 
 // FriendStore keeps the relation of each pair of users. All methods are safe
@@ -39,8 +58,13 @@ type FriendStore interface {
 	UpdateFriendship(ctx context.Context, a, b domain.UserID, fn func(domain.Friendship) (domain.Friendship, error)) (domain.Friendship, error)
 	// PendingRequests returns the pending requests addressed to user, oldest first.
 	PendingRequests(ctx context.Context, user domain.UserID) ([]domain.FriendRequest, error)
-	// Friends returns the users with an accepted relation to user, ordered by name then id.
+	// Friends returns the users with an accepted relation to user, ordered by
+	// name then id, each with LastSeenAt.
 	Friends(ctx context.Context, user domain.UserID) ([]domain.User, error)
+	// Relations returns every relation of user (requests either way,
+	// friendships, blocks either way), oldest first (by CreatedAt, then the
+	// other user's id).
+	Relations(ctx context.Context, user domain.UserID) ([]domain.Friendship, error)
 }
 
 // RefreshToken is a stored refresh token. Only a hash of the token is kept.
@@ -71,6 +95,9 @@ type TokenStore interface {
 	// RevokeRefreshToken revokes the family of the token with hash. Idempotent;
 	// an unknown hash is not an error.
 	RevokeRefreshToken(ctx context.Context, hash string) error
+	// RevokeUserTokens revokes every refresh token of user, of every family.
+	// Idempotent; a user without tokens is not an error.
+	RevokeUserTokens(ctx context.Context, user domain.UserID) error
 }
 
 // LogPosition is where a message sits in the log, kept with the row for audit.

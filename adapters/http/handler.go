@@ -136,6 +136,13 @@ func (h *Handler) routes() []route {
 		{method: http.MethodPost, path: "/auth/login", handler: h.public(h.login)},
 		{method: http.MethodPost, path: "/auth/refresh", handler: h.public(h.refresh)},
 		{method: http.MethodPost, path: "/auth/logout", handler: h.public(h.logout)},
+		{method: http.MethodPost, path: "/auth/change-password", handler: h.private(h.changePassword)},
+		{method: http.MethodPost, path: "/auth/logout-all", handler: h.private(h.logoutAll)},
+
+		{method: http.MethodGet, path: "/users/me", handler: h.private(h.me)},
+		{method: http.MethodPatch, path: "/users/me", handler: h.private(h.updateMe)},
+		{method: http.MethodDelete, path: "/users/me", handler: h.private(h.deleteMe)},
+		{method: http.MethodGet, path: "/users/me/export", handler: h.private(h.exportMe)},
 
 		{method: http.MethodPost, path: "/friends/send-request", handler: h.private(h.sendFriendRequest)},
 		{method: http.MethodPost, path: "/friends/accept-request", handler: h.private(h.acceptFriendRequest)},

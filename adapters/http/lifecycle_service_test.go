@@ -13,6 +13,12 @@ type lifecycleFake struct {
 	declineFriendRequest func(ctx context.Context, by, requester domain.UserID) error
 	cancelFriendRequest  func(ctx context.Context, by, addressee domain.UserID) error
 	unfriend             func(ctx context.Context, by, other domain.UserID) error
+	me                   func(ctx context.Context, user domain.UserID) (domain.User, error)
+	updateMe             func(ctx context.Context, user domain.UserID, p domain.ProfileUpdate) (domain.User, error)
+	changePassword       func(ctx context.Context, user domain.UserID, current, next string) error
+	logoutAll            func(ctx context.Context, user domain.UserID) error
+	deleteAccount        func(ctx context.Context, user domain.UserID, password string) error
+	exportAccount        func(ctx context.Context, user domain.UserID) (domain.AccountExport, error)
 }
 
 func (f *lifecycleFake) DeclineFriendRequest(ctx context.Context, by, requester domain.UserID) error {
@@ -34,4 +40,46 @@ func (f *lifecycleFake) Unfriend(ctx context.Context, by, other domain.UserID) e
 		return errUnexpected
 	}
 	return f.unfriend(ctx, by, other)
+}
+
+func (f *lifecycleFake) Me(ctx context.Context, user domain.UserID) (domain.User, error) {
+	if f.me == nil {
+		return domain.User{}, errUnexpected
+	}
+	return f.me(ctx, user)
+}
+
+func (f *lifecycleFake) UpdateMe(ctx context.Context, user domain.UserID, p domain.ProfileUpdate) (domain.User, error) {
+	if f.updateMe == nil {
+		return domain.User{}, errUnexpected
+	}
+	return f.updateMe(ctx, user, p)
+}
+
+func (f *lifecycleFake) ChangePassword(ctx context.Context, user domain.UserID, current, next string) error {
+	if f.changePassword == nil {
+		return errUnexpected
+	}
+	return f.changePassword(ctx, user, current, next)
+}
+
+func (f *lifecycleFake) LogoutAll(ctx context.Context, user domain.UserID) error {
+	if f.logoutAll == nil {
+		return errUnexpected
+	}
+	return f.logoutAll(ctx, user)
+}
+
+func (f *lifecycleFake) DeleteAccount(ctx context.Context, user domain.UserID, password string) error {
+	if f.deleteAccount == nil {
+		return errUnexpected
+	}
+	return f.deleteAccount(ctx, user, password)
+}
+
+func (f *lifecycleFake) ExportAccount(ctx context.Context, user domain.UserID) (domain.AccountExport, error) {
+	if f.exportAccount == nil {
+		return domain.AccountExport{}, errUnexpected
+	}
+	return f.exportAccount(ctx, user)
 }

@@ -2,10 +2,14 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/messenger-go/messenger/client"
@@ -76,4 +80,152 @@ func TestClusterUnfriendAppliesOnEveryNode(t *testing.T) {
 	s := newStack(t)
 	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
 	unfriendScenario(t, n1.base, n2.base)
+}
+
+// watchClose opens a socket of token's user on base and returns a channel
+// that receives the close status the server ends it with.
+func watchClose(t *testing.T, base, token string) <-chan websocket.StatusCode {
+	t.Helper()
+	conn, err := client.New(base, nil).WithToken(token).Dial(context.Background())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	f, err := conn.Next(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, domain.EventRegistered, f.Event)
+	out := make(chan websocket.StatusCode, 1)
+	go func() {
+		for {
+			if _, err := conn.Next(context.Background()); err != nil {
+				out <- websocket.CloseStatus(err)
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// closedWith waits for the close status of a watched socket.
+func closedWith(t *testing.T, ch <-chan websocket.StatusCode, want websocket.StatusCode, what string) {
+	t.Helper()
+	select {
+	case got := <-ch:
+		require.Equal(t, want, got, what)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: socket still open after 10s", what)
+	}
+}
+
+// refusedOn polls until token is refused (401) on every node, for at most
+// a second: the other nodes hear of the change through Redis.
+func refusedOn(t *testing.T, token string, nodes ...string) {
+	t.Helper()
+	for _, base := range nodes {
+		c := client.New(base, nil).WithToken(token)
+		var err error
+		require.Eventually(t, func() bool {
+			err = c.Do(context.Background(), "GET", "/users/me", nil, nil)
+			var e *client.Error
+			return errors.As(err, &e) && e.Status == http.StatusUnauthorized
+		}, time.Second, 10*time.Millisecond, "token still accepted on %s: %v", base, err)
+	}
+}
+
+// accountScenario: alice (registered on nodeA, with a socket on each node)
+// changes her password, logs out everywhere, exports her data and deletes
+// her account; bob, her friend on nodeB, keeps his history of her.
+func accountScenario(t *testing.T, nodeA, nodeB string) {
+	ctx := context.Background()
+	alice, bob := register(t, nodeA, "Alice"), register(t, nodeB, "Bob")
+	bob.connect(t, nodeB)
+	befriend(t, alice, bob)
+	conv, _ := domain.NewConversationID(alice.id, bob.id)
+	for i, m := range []struct {
+		from, to *user
+		text     string
+	}{{alice, bob, "mine 1"}, {bob, alice, "his"}, {alice, bob, "mine 2"}} {
+		_, err := m.from.Send(ctx, client.SendRequest{ReceiverID: m.to.id, Message: m.text, ClientMessageID: fmt.Sprintf("acct-%d", i)})
+		require.NoError(t, err)
+	}
+	bob.messages(t, 3)
+
+	// A new password: every socket on every node closes with 4001, the old
+	// tokens stop working everywhere, the new password logs in.
+	onA, onB := watchClose(t, nodeA, alice.Token()), watchClose(t, nodeB, alice.Token())
+	oldRefresh := alice.session.RefreshToken
+	require.NoError(t, alice.Do(ctx, "POST", "/auth/change-password", map[string]string{
+		"currentPassword": "correct horse battery", "newPassword": "staple battery horse correct"}, nil))
+	closedWith(t, onA, 4001, "alice's socket on node A")
+	closedWith(t, onB, 4001, "alice's socket on node B")
+	refusedOn(t, alice.Token(), nodeA, nodeB)
+	_, err := client.New(nodeB, nil).Refresh(ctx, oldRefresh)
+	apiError(t, err, http.StatusUnauthorized, "unauthenticated")
+	_, _, err = client.New(nodeB, nil).Login(ctx, alice.email, "correct horse battery")
+	apiError(t, err, http.StatusUnauthorized, "unauthenticated")
+	c, s, err := client.New(nodeB, nil).Login(ctx, alice.email, "staple battery horse correct")
+	require.NoError(t, err)
+	require.NoError(t, c.Do(ctx, "GET", "/users/me", nil, nil), "the new session works")
+
+	// Log out everywhere, through the other node.
+	onA = watchClose(t, nodeA, s.AccessToken)
+	require.NoError(t, c.Do(ctx, "POST", "/auth/logout-all", nil, nil))
+	closedWith(t, onA, 4001, "alice's socket on node A after logging out everywhere")
+	refusedOn(t, s.AccessToken, nodeA, nodeB)
+	_, err = client.New(nodeA, nil).Refresh(ctx, s.RefreshToken)
+	apiError(t, err, http.StatusUnauthorized, "unauthenticated")
+
+	// Export, then delete.
+	c, s, err = client.New(nodeA, nil).Login(ctx, alice.email, "staple battery horse correct")
+	require.NoError(t, err)
+	var export domain.AccountExport
+	require.NoError(t, c.Do(ctx, "GET", "/users/me/export", nil, &export))
+	require.Equal(t, alice.id, export.User.ID)
+	require.Equal(t, alice.email, export.User.Email)
+	require.Len(t, export.Friendships, 1)
+	require.Equal(t, domain.FriendAccepted, export.Friendships[0].Status)
+	require.Equal(t, []domain.Sequence{1, 2, 3}, sequences(export.Messages), "the export holds every message, both ways")
+	require.Equal(t, []string{"mine 1", "his", "mine 2"}, []string{export.Messages[0].Text, export.Messages[1].Text, export.Messages[2].Text})
+
+	onB = watchClose(t, nodeB, s.AccessToken)
+	apiError(t, c.Do(ctx, "DELETE", "/users/me", map[string]string{"password": "correct horse battery"}, nil), http.StatusForbidden, "forbidden")
+	require.NoError(t, client.New(nodeB, nil).WithToken(s.AccessToken).Do(ctx, "DELETE", "/users/me", map[string]string{"password": "staple battery horse correct"}, nil))
+	closedWith(t, onB, 4001, "the deleted account's socket")
+	refusedOn(t, s.AccessToken, nodeA, nodeB)
+	_, _, err = client.New(nodeA, nil).Login(ctx, alice.email, "staple battery horse correct")
+	apiError(t, err, http.StatusUnauthorized, "unauthenticated")
+	var removed domain.UserIDPayload
+	require.NoError(t, bob.expect(t, domain.EventFriendRemoved).Decode(&removed))
+	require.Equal(t, alice.id, removed.UserID)
+
+	hist, _, err := bob.History(ctx, string(conv), domain.Page{})
+	require.NoError(t, err)
+	require.Equal(t, []domain.Sequence{1, 2, 3}, sequences(hist), "bob keeps every sequence")
+	for _, i := range []int{0, 2} {
+		assert.Empty(t, hist[i].Text, "alice's words are gone")
+		assert.NotNil(t, hist[i].DeletedAt)
+	}
+	assert.Equal(t, "his", hist[1].Text)
+	convs, err := bob.Conversations(ctx)
+	require.NoError(t, err)
+	require.Len(t, convs, 1)
+	assert.Equal(t, domain.DeletedUser(alice.id), convs[0].Peer, "shown as from a deleted user")
+	unread, err := bob.UnreadCount(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, unread.Total)
+
+	_, again, err := client.New(nodeB, nil).Register(ctx, "Alice", "Again", alice.email, "correct horse battery")
+	require.NoError(t, err, "the email registers again")
+	assert.NotEqual(t, alice.id, again.User.ID)
+}
+
+func TestEmbeddedServerAccountLifecycle(t *testing.T) {
+	base := startServer(t, nil)
+	accountScenario(t, base, base)
+}
+
+// TestClusterAccountLifecycle: revocations and the deletion take effect on
+// both nodes of a deployment, sockets included.
+func TestClusterAccountLifecycle(t *testing.T) {
+	s := newStack(t)
+	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
+	accountScenario(t, n1.base, n2.base)
 }
