@@ -15,7 +15,9 @@ const (
 	EventError                 = "error"
 
 	// The wire contract's second part.
-	EventFriendRemoved = "friendRemoved"
+	EventFriendRemoved  = "friendRemoved"
+	EventMessageEdited  = "messageEdited"
+	EventMessageDeleted = "messageDeleted"
 
 	// Events clients send.
 	EventTyping   = "typing"

@@ -154,6 +154,28 @@ type Messaging interface {
 	UnreadCount(ctx context.Context, caller domain.UserID) (domain.UnreadCounts, error)
 	// Conversations lists the caller's conversations, newest first.
 	Conversations(ctx context.Context, caller domain.UserID) ([]domain.ConversationSummary, error)
+	// EditMessage replaces the text (and the metadata, when e sets it) of a
+	// text message the caller sent. Like a send, it is validated against the
+	// store, appended to the log behind the message, and answered once the
+	// log accepted it, with the message as the edit makes it (the version
+	// the store held, plus one; an edit to the content the message has
+	// already changes nothing); both members get messageEdited once it is
+	// applied. Errors: KindNotFound (no such message, or not the caller's
+	// conversation), KindForbidden (not the sender; not friends or blocked),
+	// KindConflict (deleted), KindInvalid (not a text message; bad content),
+	// KindTooLarge, KindRateLimited, KindUnavailable.
+	EditMessage(ctx context.Context, caller domain.UserID, id domain.MessageID, e domain.Edit) (domain.Message, error)
+	// DeleteMessage deletes a message the caller sent, for everyone,
+	// through the log as EditMessage does; both members get messageDeleted,
+	// and history keeps its sequence as a tombstone. Deleting a deleted
+	// message succeeds and changes nothing. Errors: KindNotFound,
+	// KindForbidden (not the sender), KindUnavailable.
+	DeleteMessage(ctx context.Context, caller domain.UserID, id domain.MessageID) error
+	// ChangedMessages returns the messages of conv, which the caller must
+	// belong to, at or below upTo that changed after upTo was stored
+	// (ports.MessageStore.ChangedSince): what a device resuming from upTo
+	// may have missed of edits and deletions. Errors: KindForbidden.
+	ChangedMessages(ctx context.Context, caller domain.UserID, conv domain.ConversationID, upTo domain.Sequence) ([]domain.Message, error)
 }
 
 // Realtime covers what connected devices send.

@@ -122,6 +122,25 @@ type Appended struct {
 	Duplicate bool
 }
 
+// Change is one edit or deletion for everyone of a stored message, read back
+// from the log (where it follows the message it changes), with its position.
+type Change struct {
+	Change   domain.MessageChange
+	Position LogPosition
+}
+
+// Changed is the outcome of a Change. Err is set when the change was refused
+// (KindNotFound: no such message; and domain.Message.Apply's errors:
+// KindForbidden, KindConflict, KindInvalid); otherwise Message is the stored
+// message after it, and Applied says whether it changed anything (not: the
+// same content again, a deleted message deleted again, or a change read
+// again from the log).
+type Changed struct {
+	Message domain.Message
+	Applied bool
+	Err     error
+}
+
 // MessageStore keeps messages: the only store of undelivered messages and the
 // authority on sequences. All methods are safe for concurrent use.
 type MessageStore interface {
@@ -142,6 +161,27 @@ type MessageStore interface {
 	// whether more messages lie beyond the page in its direction (older for a
 	// Before or newest page, newer for an After page). page must be normalised.
 	History(ctx context.Context, conv domain.ConversationID, page domain.Page) ([]domain.Message, bool, error)
+	// MessageByID returns the stored message. Errors: KindNotFound,
+	// KindInvalid (not a message id).
+	MessageByID(ctx context.Context, id domain.MessageID) (domain.Message, error)
+	// ApplyChanges applies the changes atomically, in order, each to the
+	// state the previous ones left (domain.Message.Apply): an applied change
+	// stores the message it returns, a tombstone is not unread any more, and
+	// the change's position is kept with the message. A change at or before
+	// the position of the last change applied to its message (in the same
+	// partition: the log delivered it again) changes nothing, so a batch may
+	// be applied again safely. A refused change is reported in its result and
+	// the others are applied. The result has one entry per input, in input
+	// order. Errors: KindUnavailable (nothing is applied; retrying is safe).
+	ApplyChanges(ctx context.Context, changes []Change) ([]Changed, error)
+	// ChangedSince returns conv's messages with a sequence at or below upTo
+	// that were changed after the message upTo was appended, in log order
+	// (a change from a later position of the same partition, or from
+	// another partition), ascending by sequence; at most limit, the newest
+	// changed ones when there are more. These are what a device that held
+	// the conversation up to upTo may have missed. None when upTo is not
+	// stored.
+	ChangedSince(ctx context.Context, conv domain.ConversationID, upTo domain.Sequence, limit int) ([]domain.Message, error)
 }
 
 // ReceiptStore keeps each member's read and delivered watermarks. All methods

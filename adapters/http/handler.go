@@ -160,6 +160,8 @@ func (h *Handler) routes() []route {
 		{method: http.MethodPost, path: "/messages/mark-read", handler: h.private(h.markRead)},
 		{method: http.MethodGet, path: "/messages/unread-count", handler: h.private(h.unreadCount)},
 		{method: http.MethodGet, path: "/messages/conversations", handler: h.private(h.conversations)},
+		{method: http.MethodPatch, path: "/messages/{messageId}", handler: h.private(h.editMessage)},
+		{method: http.MethodDelete, path: "/messages/{messageId}", handler: h.private(h.deleteMessage)},
 
 		{method: http.MethodGet, path: "/healthz", handler: http.HandlerFunc(h.healthz), quiet: true},
 		{method: http.MethodGet, path: "/readyz", handler: http.HandlerFunc(h.readyz), quiet: true},

@@ -19,6 +19,8 @@ type lifecycleFake struct {
 	logoutAll            func(ctx context.Context, user domain.UserID) error
 	deleteAccount        func(ctx context.Context, user domain.UserID, password string) error
 	exportAccount        func(ctx context.Context, user domain.UserID) (domain.AccountExport, error)
+	editMessage          func(ctx context.Context, caller domain.UserID, id domain.MessageID, e domain.Edit) (domain.Message, error)
+	deleteMessage        func(ctx context.Context, caller domain.UserID, id domain.MessageID) error
 }
 
 func (f *lifecycleFake) DeclineFriendRequest(ctx context.Context, by, requester domain.UserID) error {
@@ -82,4 +84,23 @@ func (f *lifecycleFake) ExportAccount(ctx context.Context, user domain.UserID) (
 		return domain.AccountExport{}, errUnexpected
 	}
 	return f.exportAccount(ctx, user)
+}
+
+func (f *lifecycleFake) EditMessage(ctx context.Context, caller domain.UserID, id domain.MessageID, e domain.Edit) (domain.Message, error) {
+	if f.editMessage == nil {
+		return domain.Message{}, errUnexpected
+	}
+	return f.editMessage(ctx, caller, id, e)
+}
+
+func (f *lifecycleFake) DeleteMessage(ctx context.Context, caller domain.UserID, id domain.MessageID) error {
+	if f.deleteMessage == nil {
+		return errUnexpected
+	}
+	return f.deleteMessage(ctx, caller, id)
+}
+
+// ChangedMessages is for the WebSocket's resumes; the REST API never calls it.
+func (f *lifecycleFake) ChangedMessages(context.Context, domain.UserID, domain.ConversationID, domain.Sequence) ([]domain.Message, error) {
+	return nil, errUnexpected
 }

@@ -43,6 +43,7 @@ type record struct {
 	// (version 1); the deletion is always the sender's.
 	version             int64
 	editedAt, deletedAt instant
+	pos                 ports.LogPosition // of the message in the log
 	change              ports.LogPosition // of the last change applied
 	changed             bool
 }
@@ -139,7 +140,7 @@ func (c *conversation) replace(i int, m domain.Message) {
 	if m.DeletedAt != nil {
 		r.deletedAt = instantOf(*m.DeletedAt)
 	}
-	r.change, r.changed = old.change, old.changed
+	r.pos, r.change, r.changed = old.pos, old.change, old.changed
 	c.msgs[i] = r
 	if m.DeletedAt != nil && !old.deletedAt.set {
 		recv := &c.received[1-r.sender]
@@ -221,7 +222,9 @@ func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.
 		m.Sequence = domain.Sequence(len(c.msgs) + 1)
 		m.DeliveredAt, m.ReadAt = nil, nil
 		m.Version, m.EditedAt, m.DeletedAt, m.DeletedBy = 1, nil, nil, ""
-		c.msgs = append(c.msgs, c.newRecord(key, m))
+		r := c.newRecord(key, m)
+		r.pos = a.Position
+		c.msgs = append(c.msgs, r)
 		if r := c.member(m.ReceiverID); r >= 0 {
 			c.received[r] = append(c.received[r], m.Sequence)
 		}
