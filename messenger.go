@@ -45,7 +45,9 @@ type Log interface {
 // also implements ports.FriendshipChanges (the Redis one does) carries
 // friendship changes between the nodes, so each node may cache friendships
 // for longer (app.DefaultFriendshipCacheTTLWatched) and still applies a block
-// made elsewhere at once.
+// made elsewhere at once; one that implements ports.AccountChanges (the Redis
+// one does) makes every node refuse revoked or deleted accounts' tokens at
+// once.
 type Fanout interface {
 	ports.Notifier
 	Run(ctx context.Context) error
@@ -186,19 +188,21 @@ func New(cfg Config) (*Messenger, error) {
 	var notifier ports.Notifier = hub
 	var fanout Fanout
 	var changes ports.FriendshipChanges
+	var accounts ports.AccountChanges
 	if cfg.Fanout != nil {
 		if fanout, err = cfg.Fanout(hub); err != nil {
 			return nil, err
 		}
 		notifier = fanout
 		changes, _ = fanout.(ports.FriendshipChanges)
+		accounts, _ = fanout.(ports.AccountChanges)
 	}
 	a, err := app.New(app.Config{
 		Users: cfg.Store, Friends: cfg.Store, RefreshTokens: cfg.Store,
 		Messages: cfg.Store, Receipts: cfg.Store, Inbox: cfg.Store,
 		Log: cfg.Log, Notifier: notifier,
 		Issuer: cfg.Signer, Verifier: cfg.Signer, Passwords: cfg.Passwords,
-		Unread: cfg.UnreadCache, Limiter: cfg.RateLimiter, FriendshipChanges: changes,
+		Unread: cfg.UnreadCache, Limiter: cfg.RateLimiter, FriendshipChanges: changes, AccountChanges: accounts,
 		Metrics: cfg.Metrics, Logger: cfg.Logger, RefreshTTL: cfg.RefreshTTL,
 		RefreshReuseGrace: cfg.RefreshReuseGrace, Guards: cfg.Guards,
 	})

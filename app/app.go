@@ -64,6 +64,14 @@ type Config struct {
 	// every time.
 	FriendshipCacheTTL time.Duration
 
+	// AccountChanges, optional, carries account changes (revoked
+	// credentials, deleted accounts) between the nodes of a cluster: this App
+	// announces its own and forgets what it cached about a user another node
+	// changed, so the tokens that no longer count are refused everywhere at
+	// once. Without it other nodes refuse them within Guards.UserCacheTTL.
+	// Set it on every node or on none.
+	AccountChanges ports.AccountChanges
+
 	// Guards limit logins, registrations and searches, and refuse the tokens
 	// of users that do not exist (guard.go).
 	Guards Guards
@@ -146,6 +154,9 @@ func New(cfg Config) (*App, error) {
 	friends := newCachedFriends(cfg.Friends, cfg.FriendshipCacheTTL, cfg.FriendshipChanges, cfg.Logger)
 	cfg.Friends = friends
 	known := newKnownUsers(cfg.Users, cfg.Guards.UserCacheTTL, cfg.Clock.Now)
+	if cfg.AccountChanges != nil {
+		cfg.AccountChanges.WatchAccountChanges(known.Forget, known.ForgetAll)
+	}
 	return &App{cfg: cfg, logger: cfg.Logger, now: cfg.Clock.Now, friends: friends, known: known}, nil
 }
 

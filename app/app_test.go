@@ -78,6 +78,18 @@ func (s appendSeam) History(ctx context.Context, c domain.ConversationID, p doma
 	return s.w.store.History(ctx, c, p)
 }
 
+func (s appendSeam) MessageByID(ctx context.Context, id domain.MessageID) (domain.Message, error) {
+	return s.w.store.MessageByID(ctx, id)
+}
+
+func (s appendSeam) ApplyChanges(ctx context.Context, changes []ports.Change) ([]ports.Changed, error) {
+	return s.w.store.ApplyChanges(ctx, changes)
+}
+
+func (s appendSeam) ChangedSince(ctx context.Context, c domain.ConversationID, upTo domain.Sequence, limit int) ([]domain.Message, error) {
+	return s.w.store.ChangedSince(ctx, c, upTo, limit)
+}
+
 // failingLog is the memory log with a Publish that fails while fail is set.
 type failingLog struct {
 	*memory.Log

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"sync"
@@ -9,39 +10,100 @@ import (
 	"github.com/messenger-go/messenger/ports"
 )
 
-// HandleChatMessages is the message-delivery-group handler. It stores the batch
-// in one AppendBatch (dropping messages already stored, assigning contiguous
-// sequences), and only then pushes newMessage to the sender's and the
-// receiver's devices. Records that can never be stored are rejected to the
-// dead-letter topic; any other failure returns an error so the consumer retries
-// the batch (AppendBatch is idempotent, so a retry stores nothing twice).
+// HandleChatMessages is the message-delivery-group handler. A record of
+// chat-messages is a message, or a change of one (an edit, a deletion for
+// everyone: the record's "kind"). The batch is stored in log order, in runs:
+// each run of messages in one AppendBatch (dropping messages already stored,
+// assigning contiguous sequences), each run of changes in one ApplyChanges,
+// so a change is applied after the message it changes and after the changes
+// before it. Only then are the events pushed, in the same order, to the
+// sender's and the receiver's devices: newMessage, messageEdited,
+// messageDeleted. Records that can never be stored are rejected to the
+// dead-letter topic; a change the store refuses (an edit that lost a race to
+// a deletion) is dropped with a log line; any other failure returns an error
+// so the consumer retries the batch (both store calls are idempotent: a
+// retry stores nothing twice and applies no change twice).
 func (a *App) HandleChatMessages(ctx context.Context, batch []ports.Record) ([]ports.Rejection, error) {
-	appends := make([]ports.Append, 0, len(batch))
-	kept := make([]ports.Record, 0, len(batch))
-	var rejected []ports.Rejection
+	var (
+		d        delivery
+		appends  []ports.Append
+		kept     []ports.Record
+		changes  []ports.Change
+		rejected []ports.Rejection
+	)
+	flushAppends := func() error {
+		if len(appends) == 0 {
+			return nil
+		}
+		stored, err := a.cfg.Messages.AppendBatch(ctx, appends)
+		if domain.KindOf(err) == domain.KindInvalid {
+			// The store refused a message it cannot keep: find it one by
+			// one, so the rest of the batch still flows.
+			stored, rejected, err = a.appendEach(ctx, appends, kept, rejected)
+		}
+		if err != nil {
+			return err
+		}
+		d.appended(a, stored)
+		appends, kept = appends[:0], kept[:0]
+		return nil
+	}
+	flushChanges := func() error {
+		if len(changes) == 0 {
+			return nil
+		}
+		results, err := a.cfg.Messages.ApplyChanges(ctx, changes)
+		if err != nil {
+			return err
+		}
+		d.changed(a, ctx, changes, results)
+		changes = changes[:0]
+		return nil
+	}
 	for _, rec := range batch {
+		pos := ports.LogPosition{Partition: rec.Partition, Offset: rec.Offset}
+		if isChange(rec.Value) {
+			if err := flushAppends(); err != nil {
+				return nil, err
+			}
+			c, reason := decodeChange(rec.Value)
+			if reason != "" {
+				rejected = append(rejected, ports.Rejection{Record: rec, Reason: reason})
+				continue
+			}
+			changes = append(changes, ports.Change{Change: c, Position: pos})
+			continue
+		}
+		if err := flushChanges(); err != nil {
+			return nil, err
+		}
 		m, reason := decodeMessage(rec.Value)
 		if reason != "" {
 			rejected = append(rejected, ports.Rejection{Record: rec, Reason: reason})
 			continue
 		}
-		appends = append(appends, ports.Append{Message: m, Position: ports.LogPosition{Partition: rec.Partition, Offset: rec.Offset}})
+		appends = append(appends, ports.Append{Message: m, Position: pos})
 		kept = append(kept, rec)
 	}
-	if len(appends) == 0 {
-		return rejected, nil
-	}
-	stored, err := a.cfg.Messages.AppendBatch(ctx, appends)
-	if domain.KindOf(err) == domain.KindInvalid {
-		// The store refused a message it cannot keep: find it one by one, so
-		// the rest of the batch still flows.
-		stored, rejected, err = a.appendEach(ctx, appends, kept, rejected)
-	}
-	if err != nil {
+	if err := flushAppends(); err != nil {
 		return nil, err
 	}
-	a.announce(ctx, stored)
+	if err := flushChanges(); err != nil {
+		return nil, err
+	}
+	a.announce(ctx, d)
 	return rejected, nil
+}
+
+// isChange tells a change record from a message: only a change has "kind".
+func isChange(value []byte) bool {
+	if !bytes.Contains(value, []byte(`"kind"`)) {
+		return false // the common case, without decoding
+	}
+	var head struct {
+		Kind *string `json:"kind"`
+	}
+	return json.Unmarshal(value, &head) == nil && head.Kind != nil
 }
 
 // decodeMessage reads a chat-messages record, or says why it cannot be a
@@ -62,6 +124,22 @@ func decodeMessage(value []byte) (domain.Message, string) {
 	return domain.RestoreMessage(m), ""
 }
 
+// decodeChange reads a change record, or says why it cannot be one. As for
+// messages, the content was validated before it was published, and what
+// names the changed message and its author is checked here; the store
+// checks the author against the message.
+func decodeChange(value []byte) (domain.MessageChange, string) {
+	var c domain.MessageChange
+	if err := json.Unmarshal(value, &c); err != nil {
+		return domain.MessageChange{}, "undecodable message change: " + err.Error()
+	}
+	if err := c.CheckIdentity(); err != nil {
+		return domain.MessageChange{}, "invalid message change: " + err.Error()
+	}
+	c.At = c.At.UTC()
+	return c, ""
+}
+
 // appendEach stores the batch message by message, rejecting the ones the store
 // calls invalid.
 func (a *App) appendEach(ctx context.Context, appends []ports.Append, recs []ports.Record, rejected []ports.Rejection) ([]ports.Appended, []ports.Rejection, error) {
@@ -80,36 +158,77 @@ func (a *App) appendEach(ctx context.Context, appends []ports.Append, recs []por
 	return stored, rejected, nil
 }
 
-// announce pushes each stored message to both members, in batch order (which
-// is sequence order per conversation), and drops the receivers' cached unread
-// counts. Duplicates are announced again: a crash between the store's commit
-// and this point must not leave a message unannounced (I6 allows duplicates).
-// A Notifier that can take the whole batch at once (ports.BatchNotifier) gets
-// it in one call.
-func (a *App) announce(ctx context.Context, stored []ports.Appended) {
+// delivery gathers what a batch stored, for announce: the events to push in
+// log order, and the receivers whose unread counts changed.
+type delivery struct {
+	notes     []ports.Notification
+	receivers []domain.UserID
+	seen      map[domain.UserID]bool
+}
+
+func (d *delivery) receiver(u domain.UserID) {
+	if d.seen == nil {
+		d.seen = map[domain.UserID]bool{}
+	}
+	if !d.seen[u] {
+		d.seen[u] = true
+		d.receivers = append(d.receivers, u)
+	}
+}
+
+// appended adds the stored messages. Duplicates are announced again: a crash
+// between the store's commit and the announcement must not leave a message
+// unannounced (I6 allows duplicates).
+func (d *delivery) appended(a *App, stored []ports.Appended) {
 	now := a.now()
-	receivers := make([]domain.UserID, 0, len(stored))
-	seen := make(map[domain.UserID]bool, len(stored))
-	notes := make([]ports.Notification, 0, len(stored))
 	for _, s := range stored {
 		m := s.Message
 		if !s.Duplicate {
 			a.cfg.Metrics.MessageStored(now.Sub(m.SentAt))
-			if !seen[m.ReceiverID] {
-				seen[m.ReceiverID] = true
-				receivers = append(receivers, m.ReceiverID)
-			}
+			d.receiver(m.ReceiverID)
 		}
-		notes = append(notes, ports.Notification{Users: []domain.UserID{m.ReceiverID, m.SenderID}, Event: domain.NewMessageEvent(m)})
+		d.notes = append(d.notes, ports.Notification{Users: []domain.UserID{m.ReceiverID, m.SenderID}, Event: domain.NewMessageEvent(m)})
 	}
-	if a.cfg.Unread == nil || len(receivers) == 0 {
-		a.notifyAll(ctx, notes)
+}
+
+// changed adds the applied changes: messageEdited or messageDeleted to both
+// members. A change applied before and read again is not announced again:
+// the devices that missed it get it when they resume
+// (ports.MessageStore.ChangedSince).
+func (d *delivery) changed(a *App, ctx context.Context, changes []ports.Change, results []ports.Changed) {
+	for i, r := range results {
+		if r.Err != nil {
+			c := changes[i].Change
+			a.logger.InfoContext(ctx, "message change refused", "kind", c.Kind, "messageId", c.MessageID, "by", c.By, "err", r.Err)
+			continue
+		}
+		if !r.Applied {
+			continue
+		}
+		m := r.Message
+		if m.DeletedAt != nil {
+			d.receiver(m.ReceiverID)
+		}
+		d.notes = append(d.notes, ports.Notification{Users: []domain.UserID{m.ReceiverID, m.SenderID}, Event: domain.ChangeEvent(m)})
+	}
+}
+
+// announce pushes the batch's events, in log order (which is sequence order
+// per conversation), and drops the cached unread counts of the receivers of
+// new and deleted messages. A Notifier that can take the whole batch at once
+// (ports.BatchNotifier) gets it in one call.
+func (a *App) announce(ctx context.Context, d delivery) {
+	if len(d.notes) == 0 {
+		return
+	}
+	if a.cfg.Unread == nil || len(d.receivers) == 0 {
+		a.notifyAll(ctx, d.notes)
 		return
 	}
 	// Both are round trips to the cache; neither waits for the other.
 	var invalidated sync.WaitGroup
-	invalidated.Go(func() { a.invalidateUnread(ctx, receivers...) })
-	a.notifyAll(ctx, notes)
+	invalidated.Go(func() { a.invalidateUnread(ctx, d.receivers...) })
+	a.notifyAll(ctx, d.notes)
 	invalidated.Wait()
 }
 

@@ -77,6 +77,13 @@ func newCachedFriends(store ports.FriendStore, ttl time.Duration, changes ports.
 // other nodes see it within their TTL.
 func (c *cachedFriends) UpdateFriendship(ctx context.Context, a, b domain.UserID, fn func(domain.Friendship) (domain.Friendship, error)) (domain.Friendship, error) {
 	f, err := c.FriendStore.UpdateFriendship(ctx, a, b, fn)
+	c.changedPair(ctx, a, b)
+	return f, err
+}
+
+// changedPair drops the pair's entry and announces that its friendship changed,
+// for a change the store made (UpdateFriendship, or an account deleted).
+func (c *cachedFriends) changedPair(ctx context.Context, a, b domain.UserID) {
 	c.invalidate(pairOf(a, b))
 	if c.changes != nil {
 		if aerr := c.changes.AnnounceFriendshipChange(context.WithoutCancel(ctx), a, b); aerr != nil {
@@ -84,7 +91,6 @@ func (c *cachedFriends) UpdateFriendship(ctx context.Context, a, b domain.UserID
 				"ttl", c.ttl, "err", aerr)
 		}
 	}
-	return f, err
 }
 
 // canMessage returns nil when a may message b (domain.Friendship.CanMessage),

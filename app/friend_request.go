@@ -11,7 +11,7 @@ import (
 
 // friendEvent is a record of the friend-events topic.
 type friendEvent struct {
-	Type   string        `json:"type"` // friendRequested or friendAccepted
+	Type   string        `json:"type"` // friendRequested, friendAccepted or friendRemoved
 	FromID domain.UserID `json:"fromId"`
 	ToID   domain.UserID `json:"toId"`
 	At     time.Time     `json:"at"`
@@ -20,6 +20,7 @@ type friendEvent struct {
 const (
 	friendRequested = "friendRequested" // FromID asked ToID
 	friendAccepted  = "friendAccepted"  // FromID accepted ToID's request
+	friendRemoved   = "friendRemoved"   // FromID ended the friendship with ToID
 )
 
 // SendFriendRequest asks to befriend to, or accepts to's request if there is one.
@@ -64,6 +65,32 @@ func (a *App) AcceptFriendRequest(ctx context.Context, by, requester domain.User
 	return f, nil
 }
 
+// DeclineFriendRequest refuses requester's pending request to by. The
+// requester is not told: their request simply stays unanswered, and they may
+// ask again.
+func (a *App) DeclineFriendRequest(ctx context.Context, by, requester domain.UserID) error {
+	return a.endRelation(ctx, by, requester, domain.Friendship.Decline)
+}
+
+// CancelFriendRequest withdraws by's pending request to addressee, which
+// leaves the addressee's pending list.
+func (a *App) CancelFriendRequest(ctx context.Context, by, addressee domain.UserID) error {
+	return a.endRelation(ctx, by, addressee, domain.Friendship.Cancel)
+}
+
+// endRelation applies end, a transition of domain.Friendship taken by by,
+// to the relation of by and other.
+func (a *App) endRelation(ctx context.Context, by, other domain.UserID, end func(domain.Friendship, domain.UserID, time.Time) (domain.Friendship, error)) error {
+	if by == other {
+		return domain.Errorf(domain.KindInvalid, "friendId must be another user")
+	}
+	now := a.now().UTC()
+	_, err := a.cfg.Friends.UpdateFriendship(ctx, by, other, func(cur domain.Friendship) (domain.Friendship, error) {
+		return end(cur, by, now)
+	})
+	return err
+}
+
 // publishFriendEvent queues the notification of a stored friendship change. A
 // failure degrades the notification only: the change is stored and the pending
 // and friends lists show it.
@@ -79,7 +106,8 @@ func (a *App) publishFriendEvent(ctx context.Context, ev friendEvent) {
 
 // HandleFriendEvents is the friend-events-group handler: it tells the addressee
 // of a request (newFriendRequest) and the requester of an acceptance
-// (friendRequestAccepted), each with the other user.
+// (friendRequestAccepted), each with the other user, and both sides of an
+// ended friendship (friendRemoved), each with the other's id.
 func (a *App) HandleFriendEvents(ctx context.Context, batch []ports.Record) ([]ports.Rejection, error) {
 	var rejected []ports.Rejection
 	for _, rec := range batch {
@@ -93,6 +121,12 @@ func (a *App) HandleFriendEvents(ctx context.Context, batch []ports.Record) ([]p
 		case friendRequested:
 		case friendAccepted:
 			name = domain.EventFriendRequestAccepted
+		case friendRemoved:
+			a.notifyAll(ctx, []ports.Notification{
+				{Users: []domain.UserID{ev.ToID}, Event: domain.Event{Name: domain.EventFriendRemoved, Data: domain.UserIDPayload{UserID: ev.FromID}}},
+				{Users: []domain.UserID{ev.FromID}, Event: domain.Event{Name: domain.EventFriendRemoved, Data: domain.UserIDPayload{UserID: ev.ToID}}},
+			})
+			continue
 		default:
 			rejected = append(rejected, ports.Rejection{Record: rec, Reason: "unknown friend event type " + ev.Type})
 			continue

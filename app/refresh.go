@@ -37,17 +37,29 @@ func (a *App) Logout(ctx context.Context, refreshToken string) error {
 	return a.cfg.RefreshTokens.RevokeRefreshToken(ctx, hashRefreshToken(refreshToken))
 }
 
-// Authenticate verifies an access token and that its user exists (an answer
-// remembered for Config.Guards.UserCacheTTL).
+// Authenticate verifies an access token, that its user exists and that the
+// token was not issued before the user's tokens were revoked (answers
+// remembered for Config.Guards.UserCacheTTL, dropped at once on a change
+// made here or announced through Config.AccountChanges). The issue time is
+// known when the Verifier is a ports.IssueTimeVerifier.
 func (a *App) Authenticate(ctx context.Context, accessToken string) (domain.UserID, time.Time, error) {
 	if accessToken == "" {
 		return "", time.Time{}, domain.Errorf(domain.KindUnauthenticated, "missing access token")
 	}
-	user, expires, err := a.cfg.Verifier.VerifyAccessToken(ctx, accessToken)
+	var (
+		user            domain.UserID
+		issued, expires time.Time
+		err             error
+	)
+	if v, ok := a.cfg.Verifier.(ports.IssueTimeVerifier); ok {
+		user, issued, expires, err = v.VerifyAccessTokenIssued(ctx, accessToken)
+	} else {
+		user, expires, err = a.cfg.Verifier.VerifyAccessToken(ctx, accessToken)
+	}
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if err := a.known.check(ctx, user); err != nil {
+	if err := a.known.check(ctx, user, issued); err != nil {
 		return "", time.Time{}, err
 	}
 	return user, expires, nil

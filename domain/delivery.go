@@ -196,8 +196,9 @@ func (d *Delivery[F]) EndHold(ctx context.Context) error {
 }
 
 // Resume replays, for each conversation in cursors (in id order), the
-// messages after its cursor that the device was not sent here, and then ends
-// the hold. A conversation whose history cannot be read is reported to the
+// messages after its cursor that the device was not sent here, and what
+// changed at or below it since it was stored (DeliveryChanges), and then
+// ends the hold. A conversation whose history cannot be read is reported to the
 // observer and skipped.
 func (d *Delivery[F]) Resume(ctx context.Context, cursors map[ConversationID]Sequence) error {
 	convs := make([]ConversationID, 0, len(cursors))
@@ -210,6 +211,9 @@ func (d *Delivery[F]) Resume(ctx context.Context, cursors map[ConversationID]Seq
 			return err
 		}
 		err := d.resume(ctx, conv, cursors[conv])
+		if err == nil {
+			err = d.resumeChanges(ctx, conv, cursors[conv])
+		}
 		var ferr fetchError
 		if errors.As(err, &ferr) {
 			err = d.observer.ResumeFailed(conv, ferr.err)

@@ -14,6 +14,11 @@ const (
 	EventMessageDelivered      = "messageDelivered"
 	EventError                 = "error"
 
+	// The wire contract's second part.
+	EventFriendRemoved  = "friendRemoved"
+	EventMessageEdited  = "messageEdited"
+	EventMessageDeleted = "messageDeleted"
+
 	// Events clients send.
 	EventTyping   = "typing"
 	EventJoinChat = "joinChat"
@@ -32,6 +37,12 @@ type Event struct {
 // UserPayload is the data of registered, newFriendRequest and friendRequestAccepted.
 type UserPayload struct {
 	User User `json:"user"`
+}
+
+// UserIDPayload is the data of friendRemoved: the user who is no longer a
+// friend.
+type UserIDPayload struct {
+	UserID UserID `json:"userId"`
 }
 
 // RegisteredPayload is the data of registered.

@@ -55,6 +55,13 @@ type Message struct {
 	SentAt          time.Time       `json:"timestamp"`
 	DeliveredAt     *time.Time      `json:"deliveredAt"`
 	ReadAt          *time.Time      `json:"readAt"`
+	// Edits and deletion for everyone (message_change.go): Version is 1 as
+	// sent and one more for each change; the others are set once it
+	// happened.
+	EditedAt  *time.Time `json:"editedAt,omitempty"`
+	Version   int64      `json:"version,omitempty"`
+	DeletedAt *time.Time `json:"deletedAt,omitempty"`
+	DeletedBy UserID     `json:"-"`
 }
 
 // Draft is a message as the sender submits it, before validation.
@@ -112,6 +119,7 @@ func NewMessage(d Draft, now time.Time) (Message, error) {
 		Type:            typ,
 		Metadata:        meta,
 		SentAt:          now.UTC(),
+		Version:         1,
 	}, nil
 }
 

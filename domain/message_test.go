@@ -430,7 +430,9 @@ func TestMessageJSON(t *testing.T) {
 	assert.ElementsMatch(t, []string{
 		"messageId", "clientMessageId", "conversationId", "sequenceId", "senderId", "receiverId",
 		"message", "messageType", "metadata", "timestamp", "deliveredAt", "readAt",
+		"version", // the second part: editedAt and deletedAt come once set
 	}, keys(fields), "wire names of DESIGN.md section 6")
+	assert.JSONEq(t, `1`, string(fields["version"]), "a message as sent is version 1")
 
 	assert.JSONEq(t, `"`+string(m.ID)+`"`, string(fields["messageId"]))
 	assert.JSONEq(t, `"client-1"`, string(fields["clientMessageId"]))

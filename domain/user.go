@@ -23,6 +23,11 @@ type User struct {
 	Email        string    `json:"email"`
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"-"`
+	// TokensValidAfter refuses the access tokens issued before it (a
+	// password change, a log out everywhere); zero refuses none.
+	TokensValidAfter time.Time `json:"-"`
+	// LastSeenAt is when the user's last socket closed; nil when never.
+	LastSeenAt *time.Time `json:"-"`
 }
 
 // Registration is what a new user submits.

@@ -14,6 +14,7 @@ import (
 // return domain errors whose kind the adapters translate.
 type Service interface {
 	Accounts
+	Self
 	Social
 	Messaging
 	Realtime
@@ -61,6 +62,35 @@ type Accounts interface {
 	Authenticate(ctx context.Context, accessToken string) (user domain.UserID, expires time.Time, err error)
 }
 
+// Self covers what users do to their own account. Revoking credentials
+// (ChangePassword, LogoutAll, DeleteAccount) revokes every refresh token of
+// the user, refuses the access tokens issued before it on every node (at once
+// where the nodes announce account changes to each other), and closes every
+// socket of the user with 4001; it returns once a token issued after it is
+// accepted, which takes up to a second (issue times are whole seconds).
+type Self interface {
+	// Me returns the caller's profile. Errors: KindNotFound.
+	Me(ctx context.Context, user domain.UserID) (domain.User, error)
+	// UpdateMe changes the caller's names. Errors: KindInvalid, KindTooLarge.
+	UpdateMe(ctx context.Context, user domain.UserID, p domain.ProfileUpdate) (domain.User, error)
+	// ChangePassword replaces the password, given the current one, and
+	// revokes the user's credentials. Wrong current passwords count as
+	// failed logins of the account. Errors: KindInvalid (the new password),
+	// KindForbidden (a wrong current password), KindRateLimited, KindUnavailable.
+	ChangePassword(ctx context.Context, user domain.UserID, current, next string) error
+	// LogoutAll revokes the user's credentials.
+	LogoutAll(ctx context.Context, user domain.UserID) error
+	// DeleteAccount erases the account (ports.UserStore.DeleteUser), given
+	// its password: friendships end (the former friends get friendRemoved),
+	// the messages it sent stay with their peers as tombstones from
+	// domain.DeletedUser, the email may register again, and its credentials
+	// are revoked. Errors: KindForbidden (a wrong password), KindRateLimited,
+	// KindUnavailable.
+	DeleteAccount(ctx context.Context, user domain.UserID, password string) error
+	// ExportAccount returns everything kept about the user.
+	ExportAccount(ctx context.Context, user domain.UserID) (domain.AccountExport, error)
+}
+
 // Social covers friends and blocks.
 type Social interface {
 	// SendFriendRequest asks to befriend to; if to already asked from, it accepts instead.
@@ -69,6 +99,19 @@ type Social interface {
 	// AcceptFriendRequest accepts requester's pending request to by.
 	// Errors: KindNotFound (no pending request), KindConflict, KindForbidden.
 	AcceptFriendRequest(ctx context.Context, by, requester domain.UserID) (domain.Friendship, error)
+	// DeclineFriendRequest refuses requester's pending request to by; the pair
+	// ends with no relation and requester is not told. Errors: KindInvalid,
+	// KindNotFound (no pending request from requester), KindForbidden.
+	DeclineFriendRequest(ctx context.Context, by, requester domain.UserID) error
+	// CancelFriendRequest withdraws by's pending request to addressee.
+	// Errors: KindInvalid, KindNotFound (no pending request to addressee),
+	// KindForbidden.
+	CancelFriendRequest(ctx context.Context, by, addressee domain.UserID) error
+	// Unfriend ends the friendship of by and other: sends between them are
+	// refused from then on, on every node at once, and both get
+	// friendRemoved naming the other. Errors: KindInvalid, KindNotFound (not
+	// friends), KindForbidden (blocked).
+	Unfriend(ctx context.Context, by, other domain.UserID) error
 	// Block blocks other: no messages or requests either way until unblocked.
 	Block(ctx context.Context, by, other domain.UserID) (domain.Friendship, error)
 	// Unblock lifts by's block of other. Errors: KindNotFound.
@@ -111,6 +154,28 @@ type Messaging interface {
 	UnreadCount(ctx context.Context, caller domain.UserID) (domain.UnreadCounts, error)
 	// Conversations lists the caller's conversations, newest first.
 	Conversations(ctx context.Context, caller domain.UserID) ([]domain.ConversationSummary, error)
+	// EditMessage replaces the text (and the metadata, when e sets it) of a
+	// text message the caller sent. Like a send, it is validated against the
+	// store, appended to the log behind the message, and answered once the
+	// log accepted it, with the message as the edit makes it (the version
+	// the store held, plus one; an edit to the content the message has
+	// already changes nothing); both members get messageEdited once it is
+	// applied. Errors: KindNotFound (no such message, or not the caller's
+	// conversation), KindForbidden (not the sender; not friends or blocked),
+	// KindConflict (deleted), KindInvalid (not a text message; bad content),
+	// KindTooLarge, KindRateLimited, KindUnavailable.
+	EditMessage(ctx context.Context, caller domain.UserID, id domain.MessageID, e domain.Edit) (domain.Message, error)
+	// DeleteMessage deletes a message the caller sent, for everyone,
+	// through the log as EditMessage does; both members get messageDeleted,
+	// and history keeps its sequence as a tombstone. Deleting a deleted
+	// message succeeds and changes nothing. Errors: KindNotFound,
+	// KindForbidden (not the sender), KindUnavailable.
+	DeleteMessage(ctx context.Context, caller domain.UserID, id domain.MessageID) error
+	// ChangedMessages returns the messages of conv, which the caller must
+	// belong to, at or below upTo that changed after upTo was stored
+	// (ports.MessageStore.ChangedSince): what a device resuming from upTo
+	// may have missed of edits and deletions. Errors: KindForbidden.
+	ChangedMessages(ctx context.Context, caller domain.UserID, conv domain.ConversationID, upTo domain.Sequence) ([]domain.Message, error)
 }
 
 // Realtime covers what connected devices send.

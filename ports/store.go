@@ -22,6 +22,25 @@ type UserStore interface {
 	// Email empty for users who are not caller's friends, and no
 	// PasswordHash; ordered by name then id.
 	SearchUsers(ctx context.Context, query string, caller domain.UserID, limit int) ([]domain.User, error)
+	// UpdateUser atomically reads the user, passes it to fn and stores what
+	// fn returns: its names, PasswordHash, TokensValidAfter and LastSeenAt
+	// (the id, the email and the creation time do not change). Concurrent
+	// updates of one user are serialised; fn may be called more than once.
+	// An error from fn aborts the update and is returned as is. Returns the
+	// stored user. Errors: KindNotFound (no such user, or deleted),
+	// KindInvalid (a name or hash the store cannot keep).
+	UpdateUser(ctx context.Context, id domain.UserID, fn func(domain.User) (domain.User, error)) (domain.User, error)
+	// DeleteUser erases the account atomically, across the stores of the
+	// backend: its profile (the id stays, named as domain.DeletedUser), its
+	// email (which may register again), its password and refresh tokens,
+	// every relation with another user, and the content of every message it
+	// sent (each becomes a tombstone deleted at at, by the user, as
+	// domain.Message.Erased, no longer unread for its receiver). Messages
+	// it received stay as they are, for their senders. From then on
+	// UserByID and UserByEmail do not find it, SearchUsers and Friends do
+	// not list it; conversations show it as domain.DeletedUser.
+	// Errors: KindNotFound (no such user, or deleted already).
+	DeleteUser(ctx context.Context, id domain.UserID, at time.Time) error
 }
 
 // FriendStore keeps the relation of each pair of users. All methods are safe
@@ -39,8 +58,13 @@ type FriendStore interface {
 	UpdateFriendship(ctx context.Context, a, b domain.UserID, fn func(domain.Friendship) (domain.Friendship, error)) (domain.Friendship, error)
 	// PendingRequests returns the pending requests addressed to user, oldest first.
 	PendingRequests(ctx context.Context, user domain.UserID) ([]domain.FriendRequest, error)
-	// Friends returns the users with an accepted relation to user, ordered by name then id.
+	// Friends returns the users with an accepted relation to user, ordered by
+	// name then id, each with LastSeenAt.
 	Friends(ctx context.Context, user domain.UserID) ([]domain.User, error)
+	// Relations returns every relation of user (requests either way,
+	// friendships, blocks either way), oldest first (by CreatedAt, then the
+	// other user's id).
+	Relations(ctx context.Context, user domain.UserID) ([]domain.Friendship, error)
 }
 
 // RefreshToken is a stored refresh token. Only a hash of the token is kept.
@@ -71,6 +95,9 @@ type TokenStore interface {
 	// RevokeRefreshToken revokes the family of the token with hash. Idempotent;
 	// an unknown hash is not an error.
 	RevokeRefreshToken(ctx context.Context, hash string) error
+	// RevokeUserTokens revokes every refresh token of user, of every family.
+	// Idempotent; a user without tokens is not an error.
+	RevokeUserTokens(ctx context.Context, user domain.UserID) error
 }
 
 // LogPosition is where a message sits in the log, kept with the row for audit.
@@ -95,6 +122,25 @@ type Appended struct {
 	Duplicate bool
 }
 
+// Change is one edit or deletion for everyone of a stored message, read back
+// from the log (where it follows the message it changes), with its position.
+type Change struct {
+	Change   domain.MessageChange
+	Position LogPosition
+}
+
+// Changed is the outcome of a Change. Err is set when the change was refused
+// (KindNotFound: no such message; and domain.Message.Apply's errors:
+// KindForbidden, KindConflict, KindInvalid); otherwise Message is the stored
+// message after it, and Applied says whether it changed anything (not: the
+// same content again, a deleted message deleted again, or a change read
+// again from the log).
+type Changed struct {
+	Message domain.Message
+	Applied bool
+	Err     error
+}
+
 // MessageStore keeps messages: the only store of undelivered messages and the
 // authority on sequences. All methods are safe for concurrent use.
 type MessageStore interface {
@@ -115,6 +161,27 @@ type MessageStore interface {
 	// whether more messages lie beyond the page in its direction (older for a
 	// Before or newest page, newer for an After page). page must be normalised.
 	History(ctx context.Context, conv domain.ConversationID, page domain.Page) ([]domain.Message, bool, error)
+	// MessageByID returns the stored message. Errors: KindNotFound,
+	// KindInvalid (not a message id).
+	MessageByID(ctx context.Context, id domain.MessageID) (domain.Message, error)
+	// ApplyChanges applies the changes atomically, in order, each to the
+	// state the previous ones left (domain.Message.Apply): an applied change
+	// stores the message it returns, a tombstone is not unread any more, and
+	// the change's position is kept with the message. A change at or before
+	// the position of the last change applied to its message (in the same
+	// partition: the log delivered it again) changes nothing, so a batch may
+	// be applied again safely. A refused change is reported in its result and
+	// the others are applied. The result has one entry per input, in input
+	// order. Errors: KindUnavailable (nothing is applied; retrying is safe).
+	ApplyChanges(ctx context.Context, changes []Change) ([]Changed, error)
+	// ChangedSince returns conv's messages with a sequence at or below upTo
+	// that were changed after the message upTo was appended, in log order
+	// (a change from a later position of the same partition, or from
+	// another partition), ascending by sequence; at most limit, the newest
+	// changed ones when there are more. These are what a device that held
+	// the conversation up to upTo may have missed. None when upTo is not
+	// stored.
+	ChangedSince(ctx context.Context, conv domain.ConversationID, upTo domain.Sequence, limit int) ([]domain.Message, error)
 }
 
 // ReceiptStore keeps each member's read and delivered watermarks. All methods

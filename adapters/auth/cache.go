@@ -26,6 +26,7 @@ type verifiedCache struct {
 
 type verifiedToken struct {
 	user     domain.UserID
+	issued   time.Time // the iat claim; zero when the token has none
 	deadline time.Time // exclusive: valid while now is before it
 }
 
@@ -50,14 +51,14 @@ func (c *verifiedCache) get(token string, now time.Time) (verifiedToken, bool) {
 	return e, true
 }
 
-func (c *verifiedCache) put(token string, user domain.UserID, deadline, now time.Time) {
+func (c *verifiedCache) put(token string, e verifiedToken, now time.Time) {
 	sum := sha256.Sum256([]byte(token))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[sum]; !ok && len(c.entries) >= c.max {
 		c.shrink(now)
 	}
-	c.entries[sum] = verifiedToken{user: user, deadline: deadline}
+	c.entries[sum] = e
 }
 
 // shrink makes room; c.mu must be held.

@@ -208,14 +208,24 @@ var errBadToken = domain.Errorf(domain.KindUnauthenticated, "invalid or expired 
 // VerifyAccessToken checks signature (RS256 by a known kid), iss, aud, exp,
 // nbf, iat and sub and returns the subject and when the token stops being
 // accepted (its exp plus the leeway). Errors: KindUnauthenticated.
-func (t *Tokens) VerifyAccessToken(_ context.Context, token string) (domain.UserID, time.Time, error) {
+func (t *Tokens) VerifyAccessToken(ctx context.Context, token string) (domain.UserID, time.Time, error) {
+	user, _, deadline, err := t.VerifyAccessTokenIssued(ctx, token)
+	return user, deadline, err
+}
+
+var _ ports.IssueTimeVerifier = (*Tokens)(nil)
+
+// VerifyAccessTokenIssued implements ports.IssueTimeVerifier: it verifies as
+// VerifyAccessToken does and returns the token's iat too (zero for a token
+// without one).
+func (t *Tokens) VerifyAccessTokenIssued(_ context.Context, token string) (domain.UserID, time.Time, time.Time, error) {
 	if token == "" || len(token) > maxTokenBytes || strings.Count(token, ".") != 2 {
-		return "", time.Time{}, errBadToken
+		return "", time.Time{}, time.Time{}, errBadToken
 	}
 	now := t.clock.Now()
 	if t.cache != nil {
 		if e, ok := t.cache.get(token, now); ok {
-			return e.user, e.deadline, nil
+			return e.user, e.issued, e.deadline, nil
 		}
 	}
 	tok, err := jwt.Parse([]byte(token),
@@ -229,21 +239,25 @@ func (t *Tokens) VerifyAccessToken(_ context.Context, token string) (domain.User
 		jwt.WithAcceptableSkew(t.leeway),
 	)
 	if err != nil {
-		return "", time.Time{}, errBadToken
+		return "", time.Time{}, time.Time{}, errBadToken
 	}
 	// jwx treats exp == 0 as absent; demand a real expiry in the future.
 	deadline := tok.Expiration().Add(t.leeway)
 	if tok.Expiration().Unix() <= 0 || !now.Before(deadline) {
-		return "", time.Time{}, errBadToken
+		return "", time.Time{}, time.Time{}, errBadToken
 	}
 	user, err := domain.ParseUserID(tok.Subject())
 	if err != nil {
-		return "", time.Time{}, errBadToken
+		return "", time.Time{}, time.Time{}, errBadToken
+	}
+	e := verifiedToken{user: user, deadline: deadline}
+	if iat := tok.IssuedAt(); iat.Unix() > 0 {
+		e.issued = iat.UTC()
 	}
 	if t.cache != nil {
-		t.cache.put(token, user, deadline, now)
+		t.cache.put(token, e, now)
 	}
-	return user, deadline, nil
+	return e.user, e.issued, e.deadline, nil
 }
 
 // fetchKeys offers the verification key only when the header names RS256 and

@@ -136,9 +136,19 @@ func (h *Handler) routes() []route {
 		{method: http.MethodPost, path: "/auth/login", handler: h.public(h.login)},
 		{method: http.MethodPost, path: "/auth/refresh", handler: h.public(h.refresh)},
 		{method: http.MethodPost, path: "/auth/logout", handler: h.public(h.logout)},
+		{method: http.MethodPost, path: "/auth/change-password", handler: h.private(h.changePassword)},
+		{method: http.MethodPost, path: "/auth/logout-all", handler: h.private(h.logoutAll)},
+
+		{method: http.MethodGet, path: "/users/me", handler: h.private(h.me)},
+		{method: http.MethodPatch, path: "/users/me", handler: h.private(h.updateMe)},
+		{method: http.MethodDelete, path: "/users/me", handler: h.private(h.deleteMe)},
+		{method: http.MethodGet, path: "/users/me/export", handler: h.private(h.exportMe)},
 
 		{method: http.MethodPost, path: "/friends/send-request", handler: h.private(h.sendFriendRequest)},
 		{method: http.MethodPost, path: "/friends/accept-request", handler: h.private(h.acceptFriendRequest)},
+		{method: http.MethodPost, path: "/friends/decline-request", handler: h.private(h.declineFriendRequest)},
+		{method: http.MethodPost, path: "/friends/cancel-request", handler: h.private(h.cancelFriendRequest)},
+		{method: http.MethodDelete, path: "/friends/{friendId}", handler: h.private(h.unfriend)},
 		{method: http.MethodPost, path: "/friends/block", handler: h.private(h.block)},
 		{method: http.MethodPost, path: "/friends/unblock", handler: h.private(h.unblock)},
 		{method: http.MethodGet, path: "/friends/pending-requests", handler: h.private(h.pendingRequests)},
@@ -150,6 +160,8 @@ func (h *Handler) routes() []route {
 		{method: http.MethodPost, path: "/messages/mark-read", handler: h.private(h.markRead)},
 		{method: http.MethodGet, path: "/messages/unread-count", handler: h.private(h.unreadCount)},
 		{method: http.MethodGet, path: "/messages/conversations", handler: h.private(h.conversations)},
+		{method: http.MethodPatch, path: "/messages/{messageId}", handler: h.private(h.editMessage)},
+		{method: http.MethodDelete, path: "/messages/{messageId}", handler: h.private(h.deleteMessage)},
 
 		{method: http.MethodGet, path: "/healthz", handler: http.HandlerFunc(h.healthz), quiet: true},
 		{method: http.MethodGet, path: "/readyz", handler: http.HandlerFunc(h.readyz), quiet: true},
@@ -163,27 +175,44 @@ func (h *Handler) routes() []route {
 	return rs
 }
 
-// Routes registers every endpoint on mux as "METHOD /path" patterns, plus, for
-// each path, a method-less pattern that answers CORS preflights and OPTIONS,
-// and 405 with an Allow header for other methods. Each route carries the
-// handler's middleware (panic recovery, request log, CORS).
+// Routes registers every endpoint on mux, one pattern per path without a
+// method: the path's handler picks the route by method (HEAD is served as
+// GET), answers CORS preflights and OPTIONS, and 405 with an Allow header for
+// other methods. Method-less patterns keep a literal path (/friends/list)
+// and a wildcard one with another method (DELETE /friends/{friendId}) from
+// conflicting in the mux. Each route carries the handler's middleware (panic
+// recovery, request log, CORS).
 func (h *Handler) Routes(mux *http.ServeMux) {
-	rs := h.routes()
+	byPath := map[string]map[string]http.Handler{}
 	allowed := map[string][]string{}
 	var paths []string
-	for _, rt := range rs {
-		if _, ok := allowed[rt.path]; !ok {
+	for _, rt := range h.routes() {
+		if _, ok := byPath[rt.path]; !ok {
 			paths = append(paths, rt.path)
+			byPath[rt.path] = map[string]http.Handler{}
 		}
+		byPath[rt.path][rt.method] = h.instrument(rt.quiet, rt.handler)
 		allowed[rt.path] = append(allowed[rt.path], rt.method)
-		mux.Handle(rt.method+" "+rt.path, h.instrument(rt.quiet, rt.handler))
 	}
 	for _, p := range paths {
 		methods := slices.Clone(allowed[p])
 		if slices.Contains(methods, http.MethodGet) {
 			methods = append(methods, http.MethodHead)
 		}
-		mux.Handle(p, h.instrument(false, h.otherMethods(append(methods, http.MethodOptions))))
+		handlers := byPath[p]
+		other := h.instrument(false, h.otherMethods(append(methods, http.MethodOptions)))
+		mux.Handle(p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			method := r.Method
+			if method == http.MethodHead {
+				method = http.MethodGet
+			}
+			if handler, ok := handlers[method]; ok {
+				r.Pattern = method + " " + p // what the log names the route by
+				handler.ServeHTTP(w, r)
+				return
+			}
+			other.ServeHTTP(w, r)
+		}))
 	}
 }
 

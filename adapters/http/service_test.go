@@ -46,6 +46,8 @@ const (
 // A nil field answers an internal error, so an unexpected call shows as 500.
 // Authenticate accepts goodToken as alice unless authenticate is set.
 type fakeService struct {
+	lifecycleFake // the wire contract's second part
+
 	mu    sync.Mutex
 	calls map[string]int
 

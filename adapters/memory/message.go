@@ -39,6 +39,13 @@ type record struct {
 	sender                      uint8 // index in members
 	sentAt                      instant
 	deliveredAt, readAt         instant
+	// Changes (edits, the deletion): version 0 is a record never changed
+	// (version 1); the deletion is always the sender's.
+	version             int64
+	editedAt, deletedAt instant
+	pos                 ports.LogPosition // of the message in the log
+	change              ports.LogPosition // of the last change applied
+	changed             bool
 }
 
 // instant is a time kept without its location (the store's times are UTC).
@@ -105,7 +112,43 @@ func (c *conversation) message(i int) domain.Message {
 		SentAt:          r.sentAt.time(),
 		DeliveredAt:     r.deliveredAt.ptr(),
 		ReadAt:          r.readAt.ptr(),
+		Version:         max(r.version, 1),
+		EditedAt:        r.editedAt.ptr(),
+		DeletedAt:       r.deletedAt.ptr(),
+		DeletedBy:       deletedBy(r, c.members),
 	})
+}
+
+func deletedBy(r *record, members [2]domain.UserID) domain.UserID {
+	if !r.deletedAt.set {
+		return ""
+	}
+	return members[r.sender]
+}
+
+// replace stores m, a changed form of the message at index i, keeping the
+// receipts. A message deleted by the change leaves its receiver's received
+// list: a tombstone is never unread.
+func (c *conversation) replace(i int, m domain.Message) {
+	old := c.msgs[i]
+	r := c.newRecord(old.id, m)
+	r.deliveredAt, r.readAt = old.deliveredAt, old.readAt
+	r.version = m.Version
+	if m.EditedAt != nil {
+		r.editedAt = instantOf(*m.EditedAt)
+	}
+	if m.DeletedAt != nil {
+		r.deletedAt = instantOf(*m.DeletedAt)
+	}
+	r.pos, r.change, r.changed = old.pos, old.change, old.changed
+	c.msgs[i] = r
+	if m.DeletedAt != nil && !old.deletedAt.set {
+		recv := &c.received[1-r.sender]
+		seq := domain.Sequence(i + 1)
+		if k, found := slices.BinarySearch(*recv, seq); found {
+			*recv = slices.Delete(*recv, k, k+1)
+		}
+	}
 }
 
 // messages unpacks the messages at indexes [from, to) of c.
@@ -178,7 +221,10 @@ func (s *Store) AppendBatch(ctx context.Context, batch []ports.Append) ([]ports.
 		m := a.Message
 		m.Sequence = domain.Sequence(len(c.msgs) + 1)
 		m.DeliveredAt, m.ReadAt = nil, nil
-		c.msgs = append(c.msgs, c.newRecord(key, m))
+		m.Version, m.EditedAt, m.DeletedAt, m.DeletedBy = 1, nil, nil, ""
+		r := c.newRecord(key, m)
+		r.pos = a.Position
+		c.msgs = append(c.msgs, r)
 		if r := c.member(m.ReceiverID); r >= 0 {
 			c.received[r] = append(c.received[r], m.Sequence)
 		}

@@ -15,11 +15,13 @@ import (
 // ports.MessageStore, ports.ReceiptStore and ports.InboxStore.
 //
 // Each kind of data has its own lock; a method that reads users while holding
-// another lock takes the users lock last, so locks are always taken in one order.
+// another lock takes the users lock last, so locks are always taken in one
+// order: friendships, tokens, messages, users (DeleteUser holds them all).
 type Store struct {
 	usersMu sync.RWMutex
-	users   map[domain.UserID]domain.User
+	users   map[domain.UserID]domain.User // deleted ones as domain.DeletedUser
 	emails  map[string]domain.UserID
+	deleted map[domain.UserID]bool
 
 	friendsMu   sync.RWMutex
 	friendships map[pair]domain.Friendship
@@ -51,6 +53,7 @@ func NewStore() *Store {
 	return &Store{
 		users:       map[domain.UserID]domain.User{},
 		emails:      map[string]domain.UserID{},
+		deleted:     map[domain.UserID]bool{},
 		friendships: map[pair]domain.Friendship{},
 		friendsOf:   map[domain.UserID]map[pair]struct{}{},
 		tokens:      map[string]*storedToken{},

@@ -170,3 +170,10 @@ func TestStoreKeepsEveryField(t *testing.T) {
 	assert.True(t, again[0].Duplicate)
 	assert.Equal(t, page[0], again[0].Message)
 }
+
+func TestAccountStore(t *testing.T) {
+	portstest.RunAccountStore(t, func(t *testing.T) portstest.AccountStores {
+		s := memory.NewStore()
+		return portstest.AccountStores{Users: s, Friends: s, Tokens: s, Messages: s, Receipts: s, Inbox: s}
+	})
+}

@@ -34,7 +34,7 @@ func (s *Store) UserByID(ctx context.Context, id domain.UserID) (domain.User, er
 	s.usersMu.RLock()
 	defer s.usersMu.RUnlock()
 	u, ok := s.users[id]
-	if !ok {
+	if !ok || s.deleted[id] {
 		return domain.User{}, domain.Errorf(domain.KindNotFound, "user not found")
 	}
 	return u, nil
@@ -70,7 +70,7 @@ func (s *Store) SearchUsers(ctx context.Context, query string, caller domain.Use
 	s.usersMu.RLock()
 	var found []domain.User
 	for _, u := range s.users {
-		if u.ID == caller {
+		if u.ID == caller || s.deleted[u.ID] {
 			continue
 		}
 		if strings.HasPrefix(strings.ToLower(u.FirstName), p) ||

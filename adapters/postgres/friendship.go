@@ -136,14 +136,14 @@ func (s *Store) Friends(ctx context.Context, user domain.UserID) ([]domain.User,
 		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT `+userColumns+`
+		SELECT `+accountColumns+`
 		FROM friends f JOIN users u ON u.id = CASE WHEN f.user_id = $1 THEN f.friend_id ELSE f.user_id END
 		WHERE (f.user_id = $1 OR f.friend_id = $1) AND f.status = 'accepted'
 		ORDER BY u.first_name COLLATE "C", u.last_name COLLATE "C", u.id`, string(user))
 	if err != nil {
 		return nil, translate(err, "friends")
 	}
-	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.User, error) { return scanUser(r) })
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.User, error) { return scanAccount(r) })
 	return users, translate(err, "friends")
 }
 

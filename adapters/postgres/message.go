@@ -24,7 +24,8 @@ var _ ports.MessageStore = (*Store)(nil)
 
 // messageColumns are the columns scanMessage reads, in order.
 const messageColumns = `ch.message_id, ch.client_message_id, ch.conversation_id, ch.sequence_id, ch.sender_id,
-	ch.receiver_id, ch.message, ch.message_type, ch.metadata, ch."timestamp", ch.delivered_at, ch.read_at`
+	ch.receiver_id, ch.message, ch.message_type, ch.metadata, ch."timestamp", ch.delivered_at, ch.read_at,
+	ch.edit_version, ch.edited_at, ch.deleted_at, ch.deleted_by`
 
 // AppendBatch implements ports.MessageStore, in one transaction:
 //
@@ -323,6 +324,7 @@ func (s *Store) appendOnce(ctx context.Context, batch []ports.Append, create boo
 		m.Sequence = domain.Sequence(c.next)
 		m.SentAt = m.SentAt.Truncate(time.Microsecond).UTC() // what timestamptz keeps
 		m.DeliveredAt, m.ReadAt = nil, nil
+		m.Version, m.EditedAt, m.DeletedAt, m.DeletedBy = 1, nil, nil, ""
 		c.lastAt = m.SentAt
 		c.received[m.ReceiverID]++
 		stored[m.ID] = m // a repeat later in the batch is a duplicate of this one
@@ -501,21 +503,36 @@ type messageFields struct {
 	typ                        string
 	seq                        int64
 	meta                       []byte
+	deletedBy                  *string
 }
 
 func (f *messageFields) dest() []any {
 	return []any{&f.id, &f.m.ClientMessageID, &f.conv, &f.seq, &f.sender, &f.receiver, &f.m.Text, &f.typ, &f.meta,
-		&f.m.SentAt, &f.m.DeliveredAt, &f.m.ReadAt}
+		&f.m.SentAt, &f.m.DeliveredAt, &f.m.ReadAt, &f.m.Version, &f.m.EditedAt, &f.m.DeletedAt, &f.deletedBy}
 }
 
-// message rebuilds the row's message; AppendBatch stored nothing else.
+// message rebuilds the row's message; AppendBatch and the changes stored
+// nothing else.
 func (f *messageFields) message() domain.Message {
 	m := f.m
 	m.ID, m.ConversationID = domain.MessageID(f.id), domain.ConversationID(f.conv)
 	m.SenderID, m.ReceiverID = domain.UserID(f.sender), domain.UserID(f.receiver)
 	m.Type, m.Sequence = domain.MessageType(f.typ), domain.Sequence(f.seq)
 	m.Metadata = json.RawMessage(f.meta)
+	if f.deletedBy != nil {
+		m.DeletedBy = domain.UserID(*f.deletedBy)
+	}
+	m.EditedAt, m.DeletedAt = utcOrNil(m.EditedAt), utcOrNil(m.DeletedAt)
 	return domain.RestoreMessage(m)
+}
+
+// utcOrNil returns t in UTC, or nil.
+func utcOrNil(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 func scanMessage(row pgx.Row) (domain.Message, error) {

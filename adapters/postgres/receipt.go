@@ -48,11 +48,12 @@ var (
 			WHERE conversation_id = $1 AND receiver_id = $2 AND sequence_id > $3 AND sequence_id <= $4 AND read_at IS NULL`,
 		// The count runs after the member row is locked, so it sees every
 		// append that incremented unread_count before; appends that come later
-		// wait for this row and add their own messages on top.
+		// wait for this row and add their own messages on top. Tombstones are
+		// never unread.
 		update: `UPDATE conversation_members SET read_sequence = $3, read_at = $4,
 				delivered_sequence = GREATEST(delivered_sequence, $3),
 				unread_count = (SELECT count(*) FROM chats
-					WHERE conversation_id = $1 AND receiver_id = $2 AND sequence_id > $3)
+					WHERE conversation_id = $1 AND receiver_id = $2 AND sequence_id > $3 AND deleted_at IS NULL)
 			WHERE conversation_id = $1 AND user_id = $2`,
 	}
 	deliveredWatermark = watermark{

@@ -59,3 +59,10 @@ func TestMessageStore(t *testing.T) {
 		return portstest.MessageStores{Users: s, Messages: s, Receipts: s, Inbox: s}
 	})
 }
+
+func TestAccountStore(t *testing.T) {
+	portstest.RunAccountStore(t, func(t *testing.T) portstest.AccountStores {
+		s := newStore(t)
+		return portstest.AccountStores{Users: s, Friends: s, Tokens: s, Messages: s, Receipts: s, Inbox: s}
+	})
+}

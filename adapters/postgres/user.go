@@ -16,7 +16,12 @@ var _ ports.UserStore = (*Store)(nil)
 // maxPasswordHashBytes bounds the stored password hash (the users.password column).
 const maxPasswordHashBytes = 512
 
-const userColumns = `u.id, u.first_name, u.last_name, u.email, u.password, u.created_at`
+// userColumns are the columns scanUser reads, in order. A deleted user has
+// no email.
+const userColumns = `u.id, u.first_name, u.last_name, COALESCE(u.email, ''), u.password, u.created_at`
+
+// accountColumns are userColumns and what scanAccount reads besides.
+const accountColumns = userColumns + `, u.tokens_valid_after, u.last_seen_at`
 
 // CreateUser implements ports.UserStore.
 func (s *Store) CreateUser(ctx context.Context, u domain.User) error {
@@ -37,8 +42,8 @@ func (s *Store) UserByID(ctx context.Context, id domain.UserID) (domain.User, er
 	if _, err := domain.ParseUserID(string(id)); err != nil {
 		return domain.User{}, err
 	}
-	row := s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, string(id))
-	u, err := scanUser(row)
+	row := s.pool.QueryRow(ctx, `SELECT `+accountColumns+` FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL`, string(id))
+	u, err := scanAccount(row)
 	return u, translate(err, "user")
 }
 
@@ -47,8 +52,8 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (domain.User, err
 	if err := domain.ValidateString("email", email, domain.MaxEmailBytes); err != nil {
 		return domain.User{}, err
 	}
-	row := s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE lower(u.email) = lower($1)`, email)
-	u, err := scanUser(row)
+	row := s.pool.QueryRow(ctx, `SELECT `+accountColumns+` FROM users u WHERE lower(u.email) = lower($1)`, email)
+	u, err := scanAccount(row)
 	return u, translate(err, "user")
 }
 
@@ -87,6 +92,7 @@ func (s *Store) SearchUsers(ctx context.Context, query string, caller domain.Use
 		    OR lower(u.last_name) LIKE lower($1) || '%'
 		    OR lower(u.email) = lower($4))
 		  AND u.id IS DISTINCT FROM $2::uuid
+		  AND u.deleted_at IS NULL
 		  AND f.blocked_by IS DISTINCT FROM u.id
 		ORDER BY u.first_name COLLATE "C", u.last_name COLLATE "C", u.id
 		LIMIT $3`,
@@ -132,6 +138,28 @@ func scanUser(row pgx.Row) (domain.User, error) {
 	}
 	u.ID = domain.UserID(id)
 	u.CreatedAt = u.CreatedAt.UTC()
+	return u, nil
+}
+
+// scanAccount reads accountColumns.
+func scanAccount(row pgx.Row) (domain.User, error) {
+	var (
+		u          domain.User
+		id         string
+		validAfter *time.Time
+	)
+	if err := row.Scan(&id, &u.FirstName, &u.LastName, &u.Email, &u.PasswordHash, &u.CreatedAt, &validAfter, &u.LastSeenAt); err != nil {
+		return domain.User{}, err
+	}
+	u.ID = domain.UserID(id)
+	u.CreatedAt = u.CreatedAt.UTC()
+	if validAfter != nil {
+		u.TokensValidAfter = validAfter.UTC()
+	}
+	if u.LastSeenAt != nil {
+		at := u.LastSeenAt.UTC()
+		u.LastSeenAt = &at
+	}
 	return u, nil
 }
 

@@ -59,17 +59,19 @@ type Fanout struct {
 	backoff  time.Duration
 	channel  string
 
-	changes string // the channel of friendship changes, shared by every node
+	changes string // the channel of friendship and account changes, shared by every node
 
-	mu      sync.Mutex
-	running bool
-	changed []func(a, b domain.UserID)
-	lost    []func()
+	mu       sync.Mutex
+	running  bool
+	changed  []func(a, b domain.UserID)
+	accounts []func(user domain.UserID)
+	lost     []func()
 }
 
 var (
 	_ ports.Notifier          = (*Fanout)(nil)
 	_ ports.FriendshipChanges = (*Fanout)(nil)
+	_ ports.AccountChanges    = (*Fanout)(nil)
 )
 
 // NewFanout returns a Fanout on c.

@@ -35,6 +35,10 @@ func (f *Fanout) watchers() ([]func(a, b domain.UserID), []func()) {
 }
 
 func (f *Fanout) friendshipChanged(payload string) {
+	if user, ok := strings.CutPrefix(payload, accountChangePrefix); ok {
+		f.accountChanged(user)
+		return
+	}
 	a, b, ok := strings.Cut(payload, " ")
 	if !ok || a == "" || b == "" {
 		f.c.log.Warn("redis fanout: dropping undecodable friendship change", "node", f.node, "payload", payload)

@@ -65,3 +65,13 @@ func (s *socket) CursorAhead(conv domain.ConversationID, cursor, stored domain.S
 	s.handler.log.Warn("websocket: resume cursor ahead of the store; resync sent", "user", s.user,
 		"conversation", conv, "cursor", cursor, "stored", stored)
 }
+
+var _ domain.DeliveryChanges = (*socket)(nil)
+
+// ChangedMessages reads what changed of a conversation below a resume's
+// cursor, bounded by RequestTimeout.
+func (s *socket) ChangedMessages(ctx context.Context, conv domain.ConversationID, upTo domain.Sequence) ([]domain.Message, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.handler.cfg.RequestTimeout)
+	defer cancel()
+	return s.handler.cfg.Service.ChangedMessages(ctx, s.user, conv, upTo)
+}

@@ -108,8 +108,13 @@ func (h *Hub) SequenceReuses() int64 { return h.reuses.Load() }
 // Notify encodes ev once and queues it on every local socket of users. It never
 // blocks: a socket whose queue is full is closed with the reconnect code. It
 // fails only when ev cannot be encoded (KindInvalid); users without a socket
-// on this node are skipped silently.
+// on this node are skipped silently. The control event
+// domain.SignalCloseSessions closes the users' sockets instead (4001).
 func (h *Hub) Notify(_ context.Context, users []domain.UserID, ev domain.Event) error {
+	if ev.Name == domain.SignalCloseSessions {
+		h.closeSessions(users, ev)
+		return nil
+	}
 	f, err := encodeFrame(ev)
 	if err != nil {
 		return err

@@ -125,14 +125,15 @@ func seqRange(from, to int) []domain.Sequence {
 	return s
 }
 
-// RunMessageStore runs the contracts of ports.MessageStore, ports.ReceiptStore
-// and ports.InboxStore.
+// RunMessageStore runs the contracts of ports.MessageStore (edits and
+// deletions included), ports.ReceiptStore and ports.InboxStore.
 func RunMessageStore(t *testing.T, newStores func(t *testing.T) MessageStores) {
 	t.Run("AppendBatch", func(t *testing.T) { runAppendBatch(t, newStores) })
 	t.Run("History", func(t *testing.T) { runHistory(t, newStores) })
 	t.Run("Receipts", func(t *testing.T) { runReceipts(t, newStores) })
 	t.Run("UnreadCounts", func(t *testing.T) { runUnreadCounts(t, newStores) })
 	t.Run("Conversations", func(t *testing.T) { runConversations(t, newStores) })
+	t.Run("Changes", func(t *testing.T) { runMessageChanges(t, newStores) })
 }
 
 func runAppendBatch(t *testing.T, newStores func(t *testing.T) MessageStores) {
