@@ -59,6 +59,12 @@ func (b *Bench) stepResult(st *stepState, drained time.Duration) report.Step {
 	}
 
 	for _, x := range b.sampler.window(st.windowStart, st.windowEnd) {
+		// The newest count the servers gave in the window: on a busy
+		// machine a scrape can time out, and one missed sample is no reason
+		// to report no sockets.
+		if x.sockOK {
+			res.ServerSockets = x.sockets
+		}
 		if !x.lagOK {
 			continue
 		}
