@@ -438,3 +438,114 @@ func TestClusterEditAndDelete(t *testing.T) {
 	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
 	editScenario(t, n1.base, n2.base)
 }
+
+// nextPresence waits up to within for u's next presence frame about who.
+func nextPresence(t *testing.T, u *user, who domain.UserID, within time.Duration) domain.PresencePayload {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case f, ok := <-u.frames:
+			require.True(t, ok, "%s: socket closed", u.email)
+			if f.Event != domain.EventPresence {
+				continue
+			}
+			var p domain.PresencePayload
+			require.NoError(t, f.Decode(&p))
+			if p.UserID == who {
+				return p
+			}
+		case <-deadline:
+			t.Fatalf("%s: no presence of %s within %s", u.email, who, within)
+		}
+	}
+}
+
+// noOffline checks that u hears nothing of who going offline for d.
+func noOffline(t *testing.T, u *user, who domain.UserID, d time.Duration) {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case f, ok := <-u.frames:
+			require.True(t, ok)
+			var p domain.PresencePayload
+			if f.Event == domain.EventPresence && f.Decode(&p) == nil && p.UserID == who {
+				require.True(t, p.Online, "%s heard %s go offline", u.email, who)
+			}
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// presenceScenario: bob (on nodeB) sees his friend alice come and go on
+// nodeA within 2 s, and not go at all when she reconnects within a second
+// (to either node); a stranger and a blocked user hear nothing.
+func presenceScenario(t *testing.T, nodeA, nodeB string) {
+	ctx := context.Background()
+	alice, bob, carol, dave := register(t, nodeA, "Alice"), register(t, nodeB, "Bob"), register(t, nodeA, "Carol"), register(t, nodeB, "Dave")
+	befriend(t, alice, bob)
+	befriend(t, alice, dave)
+	require.NoError(t, alice.Do(ctx, "POST", "/friends/block", map[string]any{"friendId": dave.id}, nil))
+	bob.connect(t, nodeB)
+	carol.connect(t, nodeA)
+	dave.connect(t, nodeB)
+
+	friendOf := func(u *user, who domain.UserID) domain.Friend {
+		t.Helper()
+		var out struct{ Friends []domain.Friend }
+		require.NoError(t, u.Do(ctx, "GET", "/friends/list", nil, &out))
+		for _, f := range out.Friends {
+			if f.ID == who {
+				return f
+			}
+		}
+		t.Fatalf("%s is not a friend of %s", who, u.email)
+		return domain.Friend{}
+	}
+	require.False(t, friendOf(bob, alice.id).Online)
+
+	start := time.Now()
+	alice.connect(t, nodeA)
+	on := nextPresence(t, bob, alice.id, 2*time.Second)
+	require.True(t, on.Online, "online within 2 s of connecting (%s)", time.Since(start))
+	require.True(t, friendOf(bob, alice.id).Online)
+
+	// A reconnect after a second, through the other node: no offline.
+	alice.disconnect(t)
+	time.Sleep(time.Second) // the client's second away, part of the scenario
+	alice.connect(t, nodeB)
+	noOffline(t, bob, alice.id, 2*time.Second)
+	require.True(t, friendOf(bob, alice.id).Online)
+
+	start = time.Now()
+	alice.disconnect(t)
+	off := nextPresence(t, bob, alice.id, 2*time.Second)
+	require.False(t, off.Online, "offline within 2 s of leaving (%s)", time.Since(start))
+	require.NotNil(t, off.LastSeenAt)
+	f := friendOf(bob, alice.id)
+	require.False(t, f.Online)
+	require.NotNil(t, f.LastSeenAt)
+	require.True(t, f.LastSeenAt.Equal(*off.LastSeenAt), "the friends list shows when she was last seen")
+
+	carol.quiet(t, domain.EventPresence, 100*time.Millisecond)
+	dave.quiet(t, domain.EventPresence, 100*time.Millisecond)
+	var strangers struct{ Friends []domain.Friend }
+	require.NoError(t, carol.Do(ctx, "GET", "/friends/list", nil, &strangers))
+	require.Empty(t, strangers.Friends, "a stranger learns nothing of alice")
+	require.NoError(t, dave.Do(ctx, "GET", "/friends/list", nil, &strangers))
+	require.Empty(t, strangers.Friends, "nor does a blocked user")
+}
+
+func TestEmbeddedServerPresence(t *testing.T) {
+	base := startServer(t, nil)
+	presenceScenario(t, base, base)
+}
+
+// TestClusterPresence: presence crosses nodes through Redis.
+func TestClusterPresence(t *testing.T) {
+	s := newStack(t)
+	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
+	presenceScenario(t, n1.base, n2.base)
+}
