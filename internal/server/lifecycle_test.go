@@ -549,3 +549,161 @@ func TestClusterPresence(t *testing.T) {
 	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
 	presenceScenario(t, n1.base, n2.base)
 }
+
+// contractScenario runs a load of sends with edits and deletes among them,
+// alice through both nodes, while bob (on nodeB) reads, drops his socket
+// half-way and resumes from his cursor; then it checks the delivery
+// contract by name.
+func contractScenario(t *testing.T, nodeA, nodeB string) {
+	ctx := context.Background()
+	alice, bob := register(t, nodeA, "Alice"), register(t, nodeB, "Bob")
+	bob.connect(t, nodeB)
+	befriend(t, alice, bob)
+	conv, _ := domain.NewConversationID(alice.id, bob.id)
+	nodes := []string{nodeA, nodeB}
+	via := func(i int) *client.Client { return client.New(nodes[i%2], nil).WithToken(alice.Token()) }
+
+	const total = 48
+	type result struct {
+		accepted []string           // clientMessageIds answered 202
+		refused  []string           // answered with a definite failure
+		ids      []domain.MessageID // of the accepted, in order
+		err      error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() { done <- r }()
+		for i := 0; i < total; i++ {
+			cid := fmt.Sprintf("load-%03d", i)
+			req := client.SendRequest{ReceiverID: bob.id, Message: "load " + cid, ClientMessageID: cid}
+			rec, err := via(i).Send(ctx, req)
+			if err != nil {
+				r.err = fmt.Errorf("send %s: %w", cid, err)
+				return
+			}
+			if i%10 == 0 { // a retry after a timeout, through the other node (I8)
+				again, err := via(i+1).Send(ctx, req)
+				if err != nil || again.MessageID != rec.MessageID {
+					r.err = fmt.Errorf("retry of %s: %v, id %s vs %s", cid, err, again.MessageID, rec.MessageID)
+					return
+				}
+			}
+			r.accepted, r.ids = append(r.accepted, cid), append(r.ids, rec.MessageID)
+			if i%7 == 3 { // refused for good: never stored (I3)
+				bad := fmt.Sprintf("bad-%03d", i)
+				_, err := via(i).Send(ctx, client.SendRequest{ReceiverID: bob.id, Message: strings.Repeat("x", domain.MaxMessageBytes+1), ClientMessageID: bad})
+				var e *client.Error
+				if !errors.As(err, &e) || e.Status != http.StatusRequestEntityTooLarge {
+					r.err = fmt.Errorf("oversized send %s: %v", bad, err)
+					return
+				}
+				r.refused = append(r.refused, bad)
+			}
+			// Changes of earlier messages, through either node; an edit may
+			// find its target not stored yet (404) or deleted (409).
+			if i%4 == 2 {
+				target := r.ids[(i*5)%len(r.ids)]
+				err := via(i+1).Do(ctx, "PATCH", "/messages/"+string(target), map[string]any{"message": fmt.Sprintf("edit %d", i)}, nil)
+				var e *client.Error
+				if err != nil && (!errors.As(err, &e) || (e.Status != http.StatusNotFound && e.Status != http.StatusConflict)) {
+					r.err = fmt.Errorf("edit of %s: %w", target, err)
+					return
+				}
+			}
+			if i%9 == 5 {
+				target := r.ids[(i*3)%len(r.ids)]
+				err := via(i).Do(ctx, "DELETE", "/messages/"+string(target), nil, nil)
+				var e *client.Error
+				if err != nil && (!errors.As(err, &e) || e.Status != http.StatusNotFound) {
+					r.err = fmt.Errorf("delete of %s: %w", target, err)
+					return
+				}
+			}
+		}
+	}()
+
+	// Bob reads; every socket sees the conversation in sequence order (I5).
+	mine := view{}
+	var firstSeen []domain.Sequence
+	seen := map[domain.Sequence]bool{}
+	read := func(f client.Frame) {
+		mine.apply(t, f)
+		if f.Event != domain.EventNewMessage {
+			return
+		}
+		var m domain.Message
+		require.NoError(t, f.Decode(&m))
+		if !seen[m.Sequence] {
+			seen[m.Sequence] = true
+			firstSeen = append(firstSeen, m.Sequence)
+		}
+	}
+	for len(seen) < total/3 {
+		select {
+		case f := <-bob.frames:
+			read(f)
+		case <-time.After(15 * time.Second):
+			t.Fatalf("bob got %d messages in 15s", len(seen))
+		}
+	}
+	require.NoError(t, bob.conn.Close())
+	for f := range bob.frames {
+		read(f)
+	}
+	cursor := domain.Sequence(0)
+	for seen[cursor+1] {
+		cursor++
+	}
+	bob.reconnect(t, nodeB, map[domain.ConversationID]domain.Sequence{conv: cursor})
+
+	r := <-done
+	require.NoError(t, r.err)
+	require.Len(t, r.accepted, total)
+	require.Eventually(t, func() bool {
+		h, _, err := alice.History(ctx, string(conv), domain.Page{Limit: domain.MaxPageLimit})
+		return err == nil && len(h) == total
+	}, 15*time.Second, 50*time.Millisecond, "I1: every accepted message is stored")
+	deadline := time.After(15 * time.Second)
+	for len(seen) < total {
+		select {
+		case f, ok := <-bob.frames:
+			require.True(t, ok)
+			read(f)
+		case <-deadline:
+			t.Fatalf("I6/I7: bob got %d of %d messages", len(seen), total)
+		}
+	}
+	mine.converge(t, bob, conv)
+
+	hist, _, err := bob.History(ctx, string(conv), domain.Page{Limit: domain.MaxPageLimit})
+	require.NoError(t, err)
+	stored := map[string]bool{}
+	for i, m := range hist {
+		require.Equal(t, domain.Sequence(i+1), m.Sequence, "I4: sequences 1..n, contiguous")
+		require.False(t, stored[m.ClientMessageID], "I2: %s stored twice", m.ClientMessageID)
+		stored[m.ClientMessageID] = true
+	}
+	for _, cid := range r.accepted {
+		require.True(t, stored[cid], "I1/I8: %s accepted but not stored once", cid)
+	}
+	for _, cid := range r.refused {
+		require.False(t, stored[cid], "I3: %s refused but stored", cid)
+	}
+	for i := 1; i < len(firstSeen); i++ {
+		require.Less(t, firstSeen[i-1], firstSeen[i], "I5: bob saw the messages in sequence order")
+	}
+}
+
+func TestEmbeddedServerDeliveryContractWithChanges(t *testing.T) {
+	base := startServer(t, map[string]string{"MESSENGER_SEND_RATE_LIMIT": "0"})
+	contractScenario(t, base, base)
+}
+
+// TestClusterDeliveryContractWithChanges: I1-I8 hold with edits and deletes
+// in the load, through two nodes.
+func TestClusterDeliveryContractWithChanges(t *testing.T) {
+	s := newStack(t)
+	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
+	contractScenario(t, n1.base, n2.base)
+}
