@@ -70,17 +70,14 @@ func unfriendScenario(t *testing.T, nodeA, nodeB string) {
 }
 
 func TestEmbeddedServerUnfriend(t *testing.T) {
-	base := startServer(t, nil)
-	unfriendScenario(t, base, base)
+	onEmbedded(t, nil, unfriendScenario)
 }
 
 // TestClusterUnfriendAppliesOnEveryNode: nodes cache that two users may
 // message each other for 30 s; an unfriend through one node stops sends
 // through both at once.
 func TestClusterUnfriendAppliesOnEveryNode(t *testing.T) {
-	s := newStack(t)
-	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
-	unfriendScenario(t, n1.base, n2.base)
+	onTwoNodes(t, unfriendScenario)
 }
 
 // watchClose opens a socket of token's user on base and returns a channel
@@ -136,10 +133,7 @@ func refusedOn(t *testing.T, token string, nodes ...string) {
 // her account; bob, her friend on nodeB, keeps his history of her.
 func accountScenario(t *testing.T, nodeA, nodeB string) {
 	ctx := context.Background()
-	alice, bob := register(t, nodeA, "Alice"), register(t, nodeB, "Bob")
-	bob.connect(t, nodeB)
-	befriend(t, alice, bob)
-	conv, _ := domain.NewConversationID(alice.id, bob.id)
+	alice, bob, conv := friendsOn(t, nodeA, nodeB)
 	for i, m := range []struct {
 		from, to *user
 		text     string
@@ -219,16 +213,13 @@ func accountScenario(t *testing.T, nodeA, nodeB string) {
 }
 
 func TestEmbeddedServerAccountLifecycle(t *testing.T) {
-	base := startServer(t, nil)
-	accountScenario(t, base, base)
+	onEmbedded(t, nil, accountScenario)
 }
 
 // TestClusterAccountLifecycle: revocations and the deletion take effect on
 // both nodes of a deployment, sockets included.
 func TestClusterAccountLifecycle(t *testing.T) {
-	s := newStack(t)
-	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
-	accountScenario(t, n1.base, n2.base)
+	onTwoNodes(t, accountScenario)
 }
 
 // view is a device's copy of a conversation, built from the frames it
@@ -427,16 +418,13 @@ func editScenario(t *testing.T, nodeA, nodeB string) {
 }
 
 func TestEmbeddedServerEditAndDelete(t *testing.T) {
-	base := startServer(t, nil)
-	editScenario(t, base, base)
+	onEmbedded(t, nil, editScenario)
 }
 
 // TestClusterEditAndDelete: changes made through either node reach bob on
 // the other, live and through a resume.
 func TestClusterEditAndDelete(t *testing.T) {
-	s := newStack(t)
-	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
-	editScenario(t, n1.base, n2.base)
+	onTwoNodes(t, editScenario)
 }
 
 // nextPresence waits up to within for u's next presence frame about who.
@@ -539,15 +527,12 @@ func presenceScenario(t *testing.T, nodeA, nodeB string) {
 }
 
 func TestEmbeddedServerPresence(t *testing.T) {
-	base := startServer(t, nil)
-	presenceScenario(t, base, base)
+	onEmbedded(t, nil, presenceScenario)
 }
 
 // TestClusterPresence: presence crosses nodes through Redis.
 func TestClusterPresence(t *testing.T) {
-	s := newStack(t)
-	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
-	presenceScenario(t, n1.base, n2.base)
+	onTwoNodes(t, presenceScenario)
 }
 
 // contractScenario runs a load of sends with edits and deletes among them,
@@ -556,10 +541,7 @@ func TestClusterPresence(t *testing.T) {
 // contract by name.
 func contractScenario(t *testing.T, nodeA, nodeB string) {
 	ctx := context.Background()
-	alice, bob := register(t, nodeA, "Alice"), register(t, nodeB, "Bob")
-	bob.connect(t, nodeB)
-	befriend(t, alice, bob)
-	conv, _ := domain.NewConversationID(alice.id, bob.id)
+	alice, bob, conv := friendsOn(t, nodeA, nodeB)
 	nodes := []string{nodeA, nodeB}
 	via := func(i int) *client.Client { return client.New(nodes[i%2], nil).WithToken(alice.Token()) }
 
@@ -696,14 +678,38 @@ func contractScenario(t *testing.T, nodeA, nodeB string) {
 }
 
 func TestEmbeddedServerDeliveryContractWithChanges(t *testing.T) {
-	base := startServer(t, map[string]string{"MESSENGER_SEND_RATE_LIMIT": "0"})
-	contractScenario(t, base, base)
+	onEmbedded(t, map[string]string{"MESSENGER_SEND_RATE_LIMIT": "0"}, contractScenario)
 }
 
 // TestClusterDeliveryContractWithChanges: I1-I8 hold with edits and deletes
 // in the load, through two nodes.
 func TestClusterDeliveryContractWithChanges(t *testing.T) {
+	onTwoNodes(t, contractScenario)
+}
+
+// onEmbedded runs scenario on one embedded server (env on top of the test
+// defaults), both users on it.
+func onEmbedded(t *testing.T, env map[string]string, scenario func(t *testing.T, nodeA, nodeB string)) {
+	base := startServer(t, env)
+	scenario(t, base, base)
+}
+
+// onTwoNodes runs scenario on the two nodes of a new deployment, alice's
+// calls on the first and bob's on the second.
+func onTwoNodes(t *testing.T, scenario func(t *testing.T, nodeA, nodeB string)) {
 	s := newStack(t)
 	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
-	contractScenario(t, n1.base, n2.base)
+	scenario(t, n1.base, n2.base)
+}
+
+// friendsOn registers alice on nodeA and bob on nodeB, connects bob's socket
+// there and makes them friends.
+func friendsOn(t *testing.T, nodeA, nodeB string) (alice, bob *user, conv domain.ConversationID) {
+	t.Helper()
+	alice, bob = register(t, nodeA, "Alice"), register(t, nodeB, "Bob")
+	bob.connect(t, nodeB)
+	befriend(t, alice, bob)
+	conv, err := domain.NewConversationID(alice.id, bob.id)
+	require.NoError(t, err)
+	return alice, bob, conv
 }
