@@ -123,6 +123,13 @@ func TestMessageChangesMatchTheDocument(t *testing.T) {
 		}
 	}
 	frame("registered")
+	adaWS, err := client.New(srv.URL, srv.Client()).WithToken(ada).Dial(ctx)
+	require.NoError(t, err)
+	defer adaWS.CloseNow()
+	frame("presence")
+	status, friends := a.call("GET", "/friends/list", "/friends/list", charles, nil)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, true, friends["friends"].([]any)[0].(map[string]any)["online"])
 
 	status, receipt := a.call("POST", "/messages/send", "/messages/send", ada, map[string]any{"receiverId": charlesID, "message": "Helo", "clientMessageId": "c-1"})
 	require.Equal(t, http.StatusAccepted, status)

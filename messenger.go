@@ -62,7 +62,8 @@ type Config struct {
 	// Log carries sends, typing, receipts and friend events. Default: memory,
 	// with the guide's partition counts.
 	Log Log
-	// Presence records which node holds which user's sockets. Default: none
+	// Presence records which node holds which user's sockets; friends'
+	// online state and the presence events come from it. Default: in memory
 	// (a single node).
 	Presence ports.Presence
 	// Fanout, given the local hub, returns the cross-node notifier. Default:
@@ -181,7 +182,14 @@ func New(cfg Config) (*Messenger, error) {
 		cfg.Guards.Search = rl
 	}
 
-	hub, err := websocket.NewHub(websocket.HubConfig{Node: cfg.Node, Presence: cfg.Presence, Logger: cfg.Logger})
+	if cfg.Presence == nil {
+		cfg.Presence = memory.NewPresence(memory.PresenceConfig{})
+	}
+
+	// The hub tells the App of users' first and last sockets; the App is made
+	// after the hub (its notifier), and before any socket can open.
+	connections := &watcher{}
+	hub, err := websocket.NewHub(websocket.HubConfig{Node: cfg.Node, Presence: cfg.Presence, Watcher: connections, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -205,10 +213,12 @@ func New(cfg Config) (*Messenger, error) {
 		Unread: cfg.UnreadCache, Limiter: cfg.RateLimiter, FriendshipChanges: changes, AccountChanges: accounts,
 		Metrics: cfg.Metrics, Logger: cfg.Logger, RefreshTTL: cfg.RefreshTTL,
 		RefreshReuseGrace: cfg.RefreshReuseGrace, Guards: cfg.Guards,
+		Presence: cfg.Presence, Node: cfg.Node,
 	})
 	if err != nil {
 		return nil, err
 	}
+	connections.app = a
 	cfg.Metrics.GaugeFunc("messenger_open_sockets", "WebSockets open on this node.", func() float64 { return float64(hub.Sockets()) })
 	cfg.Metrics.CounterFunc("messenger_ws_sequence_reuses_total", "Live messages that came to a socket under a sequence it had sent under another message id; delivered.",
 		func() float64 { return float64(hub.SequenceReuses()) })
@@ -295,6 +305,7 @@ func (m *Messenger) Run(ctx context.Context) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return m.app.RunConsumers(gctx, m.log) })
+	g.Go(func() error { return m.app.RunPresence(gctx) })
 	g.Go(func() error { return m.hub.Run(gctx) })
 	if m.fanout != nil {
 		g.Go(func() error { return m.fanout.Run(gctx) })
@@ -334,4 +345,13 @@ func (m *Messenger) Shutdown(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// watcher hands the hub's connection changes to the App.
+type watcher struct{ app *app.App }
+
+func (w *watcher) UserConnected(ctx context.Context, u domain.UserID) { w.app.UserConnected(ctx, u) }
+
+func (w *watcher) UserDisconnected(ctx context.Context, u domain.UserID) {
+	w.app.UserDisconnected(ctx, u)
 }

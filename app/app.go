@@ -64,6 +64,22 @@ type Config struct {
 	// every time.
 	FriendshipCacheTTL time.Duration
 
+	// Presence, optional, says which nodes hold sockets of which users (the
+	// hubs keep it): the friends list tells who is online from it, and the
+	// presence events are sent when a user's first device connects and
+	// after the last one left (RunPresence). Nil: no friend is ever shown
+	// online and no presence event is sent.
+	Presence ports.Presence
+	// Node names this process in Presence, so that a user's sockets on
+	// other nodes are told from this node's own. Optional: without it a user
+	// with sockets on two or more nodes counts as online elsewhere.
+	Node ports.NodeID
+	// PresenceDebounce is how long a user must stay without a socket before
+	// friends are told they went offline: a reconnect within it (a network
+	// change, a reload) tells nobody anything. Default
+	// DefaultPresenceDebounce.
+	PresenceDebounce time.Duration
+
 	// AccountChanges, optional, carries account changes (revoked
 	// credentials, deleted accounts) between the nodes of a cluster: this App
 	// announces its own and forgets what it cached about a user another node
@@ -83,8 +99,9 @@ type App struct {
 	logger *slog.Logger
 	now    func() time.Time
 
-	friends *cachedFriends // also cfg.Friends
-	known   *knownUsers
+	friends  *cachedFriends // also cfg.Friends
+	known    *knownUsers
+	presence chan presenceChange // to RunPresence
 
 	dummy struct {
 		mu   sync.Mutex
@@ -139,6 +156,9 @@ func New(cfg Config) (*App, error) {
 	if cfg.DeliveryMembers <= 0 {
 		cfg.DeliveryMembers = 2
 	}
+	if cfg.PresenceDebounce <= 0 {
+		cfg.PresenceDebounce = DefaultPresenceDebounce
+	}
 	switch {
 	case cfg.FriendshipCacheTTL != 0:
 	case cfg.FriendshipChanges != nil:
@@ -157,7 +177,8 @@ func New(cfg Config) (*App, error) {
 	if cfg.AccountChanges != nil {
 		cfg.AccountChanges.WatchAccountChanges(known.Forget, known.ForgetAll)
 	}
-	return &App{cfg: cfg, logger: cfg.Logger, now: cfg.Clock.Now, friends: friends, known: known}, nil
+	return &App{cfg: cfg, logger: cfg.Logger, now: cfg.Clock.Now, friends: friends, known: known,
+		presence: make(chan presenceChange, presenceQueue)}, nil
 }
 
 // participant checks that caller belongs to conv.

@@ -2,5 +2,6 @@
 // driven ports, and the handlers of the message log's consumer groups.
 //
 // An App is safe for concurrent use. It holds no goroutines of its own: the
-// consumers run inside RunConsumers, owned by the caller's context.
+// consumers run inside RunConsumers and the presence announcements inside
+// RunPresence, owned by the caller's context.
 package app

@@ -12,11 +12,6 @@ func (a *App) PendingRequests(ctx context.Context, user domain.UserID) ([]domain
 	return a.cfg.Friends.PendingRequests(ctx, user)
 }
 
-// Friends lists user's friends.
-func (a *App) Friends(ctx context.Context, user domain.UserID) ([]domain.User, error) {
-	return a.cfg.Friends.Friends(ctx, user)
-}
-
 // maxQueryBytes bounds a search query.
 const maxQueryBytes = domain.MaxEmailBytes
 

@@ -18,6 +18,7 @@ const (
 	EventFriendRemoved  = "friendRemoved"
 	EventMessageEdited  = "messageEdited"
 	EventMessageDeleted = "messageDeleted"
+	EventPresence       = "presence"
 
 	// Events clients send.
 	EventTyping   = "typing"

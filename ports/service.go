@@ -118,8 +118,9 @@ type Social interface {
 	Unblock(ctx context.Context, by, other domain.UserID) error
 	// PendingRequests lists requests addressed to user, oldest first.
 	PendingRequests(ctx context.Context, user domain.UserID) ([]domain.FriendRequest, error)
-	// Friends lists user's friends.
-	Friends(ctx context.Context, user domain.UserID) ([]domain.User, error)
+	// Friends lists user's friends, each with whether they are online (a
+	// device connected on some node) and when they were last seen.
+	Friends(ctx context.Context, user domain.UserID) ([]domain.Friend, error)
 	// SearchUsers finds users by first or last name prefix or by exact email,
 	// never the caller nor users who blocked the caller; the emails of users
 	// who are not the caller's friends are left empty. Limited per caller.
@@ -188,4 +189,13 @@ type Realtime interface {
 	// Ack records that caller's device received conv up to upTo and tells the
 	// sender (messageDelivered). Monotonic and idempotent. Errors: KindInvalid, KindForbidden.
 	Ack(ctx context.Context, caller domain.UserID, conv domain.ConversationID, upTo domain.Sequence) (domain.Watermark, error)
+}
+
+// ConnectionWatcher hears from a transport when a user's first socket on this
+// node opens and when the last one closes: the raw facts presence is made
+// of. Calls for one user come in the order they happened; they must not
+// block (App queues them). Safe for concurrent use.
+type ConnectionWatcher interface {
+	UserConnected(ctx context.Context, user domain.UserID)
+	UserDisconnected(ctx context.Context, user domain.UserID)
 }

@@ -19,7 +19,7 @@ type requestsResponse struct {
 }
 
 type friendsResponse struct {
-	Friends []domain.User `json:"friends"`
+	Friends []domain.Friend `json:"friends"`
 }
 
 type usersResponse struct {
@@ -110,7 +110,7 @@ func (h *Handler) pendingRequests(w http.ResponseWriter, r *http.Request, caller
 	return nil
 }
 
-// GET /friends/list -> 200 {friends: [user]}.
+// GET /friends/list -> 200 {friends: [user with online and lastSeenAt]}.
 func (h *Handler) friends(w http.ResponseWriter, r *http.Request, caller domain.UserID) error {
 	users, err := h.svc.Friends(r.Context(), caller)
 	if err != nil {

@@ -3,7 +3,9 @@ package http_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -80,4 +82,18 @@ func TestFriendshipEnds(t *testing.T) {
 		assert.Equal(t, http.StatusMethodNotAllowed, w.Code)
 		assert.Equal(t, "DELETE, OPTIONS", w.Header().Get("Allow"))
 	})
+}
+
+func TestFriendsListCarriesPresence(t *testing.T) {
+	s := newServer(t)
+	seen := t0.Add(-time.Hour)
+	s.svc.friendsPresence = func(_ context.Context, u domain.UserID) ([]domain.Friend, error) {
+		require.Equal(t, alice, u)
+		return []domain.Friend{{User: bobUser, Online: true, LastSeenAt: &t0}, {User: aliceUser, LastSeenAt: &seen}}, nil
+	}
+	w := s.do(t, request{method: "GET", path: "/friends/list", token: goodToken})
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.JSONEq(t, `{"friends":[`+
+		strings.TrimSuffix(bobJSON, "}")+`,"online":true,"lastSeenAt":`+t0JSON+`},`+
+		strings.TrimSuffix(aliceJSON, "}")+`,"online":false,"lastSeenAt":"2026-03-01T11:00:00Z"}]}`, w.Body.String())
 }

@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -148,7 +149,8 @@ func TestFriendLists(t *testing.T) {
 
 		w = s.do(t, request{method: "GET", path: "/friends/list", token: goodToken})
 		require.Equal(t, http.StatusOK, w.Code)
-		assert.JSONEq(t, `{"friends":[`+bobJSON+`]}`, w.Body.String())
+		assert.JSONEq(t, `{"friends":[`+strings.TrimSuffix(bobJSON, "}")+`,"online":false,"lastSeenAt":null}]}`, w.Body.String(),
+			"a friend is a user with presence")
 
 		w = s.do(t, request{method: "GET", path: "/friends/search?q=B%C3%B6b%20b", token: goodToken})
 		require.Equal(t, http.StatusOK, w.Code)

@@ -21,6 +21,7 @@ type lifecycleFake struct {
 	exportAccount        func(ctx context.Context, user domain.UserID) (domain.AccountExport, error)
 	editMessage          func(ctx context.Context, caller domain.UserID, id domain.MessageID, e domain.Edit) (domain.Message, error)
 	deleteMessage        func(ctx context.Context, caller domain.UserID, id domain.MessageID) error
+	friendsPresence      func(ctx context.Context, user domain.UserID) ([]domain.Friend, error)
 }
 
 func (f *lifecycleFake) DeclineFriendRequest(ctx context.Context, by, requester domain.UserID) error {

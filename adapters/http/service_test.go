@@ -173,12 +173,22 @@ func (f *fakeService) PendingRequests(ctx context.Context, user domain.UserID) (
 	return f.pendingRequests(ctx, user)
 }
 
-func (f *fakeService) Friends(ctx context.Context, user domain.UserID) ([]domain.User, error) {
+// Friends serves friendsPresence when set, else friends' users as offline
+// and never seen.
+func (f *fakeService) Friends(ctx context.Context, user domain.UserID) ([]domain.Friend, error) {
 	f.called("Friends")
+	if f.friendsPresence != nil {
+		return f.friendsPresence(ctx, user)
+	}
 	if f.friends == nil {
 		return nil, errUnexpected
 	}
-	return f.friends(ctx, user)
+	users, err := f.friends(ctx, user)
+	var out []domain.Friend
+	for _, u := range users {
+		out = append(out, domain.Friend{User: u})
+	}
+	return out, err
 }
 
 func (f *fakeService) SearchUsers(ctx context.Context, caller domain.UserID, q string) ([]domain.User, error) {

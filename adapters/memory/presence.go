@@ -133,3 +133,20 @@ func (p *Presence) sweepLocked(now time.Time) {
 		}
 	}
 }
+
+var _ ports.PresenceLookup = (*Presence)(nil)
+
+// NodesOf returns the nodes with an unexpired registration of each user.
+func (p *Presence) NodesOf(ctx context.Context, users []domain.UserID) (map[domain.UserID][]ports.NodeID, error) {
+	out := make(map[domain.UserID][]ports.NodeID, len(users))
+	for _, u := range users {
+		nodes, err := p.Nodes(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		if len(nodes) > 0 {
+			out[u] = nodes
+		}
+	}
+	return out, nil
+}

@@ -177,3 +177,11 @@ func checkEntry(user domain.UserID, node ports.NodeID) error {
 	}
 	return nil
 }
+
+var _ ports.PresenceLookup = (*Presence)(nil)
+
+// NodesOf implements ports.PresenceLookup: the live nodes of every user, in
+// one pipeline. Errors: KindUnavailable.
+func (p *Presence) NodesOf(ctx context.Context, users []domain.UserID) (map[domain.UserID][]ports.NodeID, error) {
+	return p.lookup(ctx, users)
+}

@@ -35,6 +35,9 @@ type HubConfig struct {
 	Heartbeat time.Duration
 	// PresenceTimeout bounds each Presence call. Default DefaultPresenceTimeout.
 	PresenceTimeout time.Duration
+	// Watcher, optional, is told when a user's first socket on this node
+	// opens and when the last one closes (presence.go).
+	Watcher ports.ConnectionWatcher
 	// Logger receives connection and presence problems. Nil discards them.
 	Logger *slog.Logger
 }
@@ -56,6 +59,10 @@ type Hub struct {
 	// so that a Register and an Unregister racing for the same user end in the
 	// state the user's sockets are in.
 	presenceLocks [64]sync.Mutex
+	// told is what Watcher was last told of each user, under the user's
+	// presence lock and toldMu.
+	toldMu sync.Mutex
+	told   map[domain.UserID]bool
 
 	sockets   atomic.Int64
 	overflows atomic.Int64
@@ -301,7 +308,7 @@ func (h *Hub) remove(s *socket) {
 // the lock, so the last call leaves the record right.
 func (h *Hub) syncPresence(ctx context.Context, u domain.UserID) {
 	p := h.cfg.Presence
-	if p == nil {
+	if p == nil && h.cfg.Watcher == nil {
 		return
 	}
 	hash := fnv.New32a()
@@ -317,12 +324,15 @@ func (h *Hub) syncPresence(ctx context.Context, u domain.UserID) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.PresenceTimeout)
 	defer cancel()
 	var err error
-	if online {
+	switch {
+	case p == nil:
+	case online:
 		err = p.Register(ctx, u, h.cfg.Node)
-	} else {
+	default:
 		err = p.Unregister(ctx, u, h.cfg.Node)
 	}
 	if err != nil {
 		h.log.Warn("websocket: presence update failed", "user", u, "online", online, "err", err)
 	}
+	h.tell(ctx, u, online)
 }

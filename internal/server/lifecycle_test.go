@@ -70,17 +70,14 @@ func unfriendScenario(t *testing.T, nodeA, nodeB string) {
 }
 
 func TestEmbeddedServerUnfriend(t *testing.T) {
-	base := startServer(t, nil)
-	unfriendScenario(t, base, base)
+	onEmbedded(t, nil, unfriendScenario)
 }
 
 // TestClusterUnfriendAppliesOnEveryNode: nodes cache that two users may
 // message each other for 30 s; an unfriend through one node stops sends
 // through both at once.
 func TestClusterUnfriendAppliesOnEveryNode(t *testing.T) {
-	s := newStack(t)
-	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
-	unfriendScenario(t, n1.base, n2.base)
+	onTwoNodes(t, unfriendScenario)
 }
 
 // watchClose opens a socket of token's user on base and returns a channel
@@ -136,10 +133,7 @@ func refusedOn(t *testing.T, token string, nodes ...string) {
 // her account; bob, her friend on nodeB, keeps his history of her.
 func accountScenario(t *testing.T, nodeA, nodeB string) {
 	ctx := context.Background()
-	alice, bob := register(t, nodeA, "Alice"), register(t, nodeB, "Bob")
-	bob.connect(t, nodeB)
-	befriend(t, alice, bob)
-	conv, _ := domain.NewConversationID(alice.id, bob.id)
+	alice, bob, conv := friendsOn(t, nodeA, nodeB)
 	for i, m := range []struct {
 		from, to *user
 		text     string
@@ -219,16 +213,13 @@ func accountScenario(t *testing.T, nodeA, nodeB string) {
 }
 
 func TestEmbeddedServerAccountLifecycle(t *testing.T) {
-	base := startServer(t, nil)
-	accountScenario(t, base, base)
+	onEmbedded(t, nil, accountScenario)
 }
 
 // TestClusterAccountLifecycle: revocations and the deletion take effect on
 // both nodes of a deployment, sockets included.
 func TestClusterAccountLifecycle(t *testing.T) {
-	s := newStack(t)
-	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
-	accountScenario(t, n1.base, n2.base)
+	onTwoNodes(t, accountScenario)
 }
 
 // view is a device's copy of a conversation, built from the frames it
@@ -427,14 +418,298 @@ func editScenario(t *testing.T, nodeA, nodeB string) {
 }
 
 func TestEmbeddedServerEditAndDelete(t *testing.T) {
-	base := startServer(t, nil)
-	editScenario(t, base, base)
+	onEmbedded(t, nil, editScenario)
 }
 
 // TestClusterEditAndDelete: changes made through either node reach bob on
 // the other, live and through a resume.
 func TestClusterEditAndDelete(t *testing.T) {
+	onTwoNodes(t, editScenario)
+}
+
+// nextPresence waits up to within for u's next presence frame about who.
+func nextPresence(t *testing.T, u *user, who domain.UserID, within time.Duration) domain.PresencePayload {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case f, ok := <-u.frames:
+			require.True(t, ok, "%s: socket closed", u.email)
+			if f.Event != domain.EventPresence {
+				continue
+			}
+			var p domain.PresencePayload
+			require.NoError(t, f.Decode(&p))
+			if p.UserID == who {
+				return p
+			}
+		case <-deadline:
+			t.Fatalf("%s: no presence of %s within %s", u.email, who, within)
+		}
+	}
+}
+
+// noOffline checks that u hears nothing of who going offline for d.
+func noOffline(t *testing.T, u *user, who domain.UserID, d time.Duration) {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case f, ok := <-u.frames:
+			require.True(t, ok)
+			var p domain.PresencePayload
+			if f.Event == domain.EventPresence && f.Decode(&p) == nil && p.UserID == who {
+				require.True(t, p.Online, "%s heard %s go offline", u.email, who)
+			}
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// presenceScenario: bob (on nodeB) sees his friend alice come and go on
+// nodeA within 2 s, and not go at all when she reconnects within a second
+// (to either node); a stranger and a blocked user hear nothing.
+func presenceScenario(t *testing.T, nodeA, nodeB string) {
+	ctx := context.Background()
+	alice, bob, carol, dave := register(t, nodeA, "Alice"), register(t, nodeB, "Bob"), register(t, nodeA, "Carol"), register(t, nodeB, "Dave")
+	befriend(t, alice, bob)
+	befriend(t, alice, dave)
+	require.NoError(t, alice.Do(ctx, "POST", "/friends/block", map[string]any{"friendId": dave.id}, nil))
+	bob.connect(t, nodeB)
+	carol.connect(t, nodeA)
+	dave.connect(t, nodeB)
+
+	friendOf := func(u *user, who domain.UserID) domain.Friend {
+		t.Helper()
+		var out struct{ Friends []domain.Friend }
+		require.NoError(t, u.Do(ctx, "GET", "/friends/list", nil, &out))
+		for _, f := range out.Friends {
+			if f.ID == who {
+				return f
+			}
+		}
+		t.Fatalf("%s is not a friend of %s", who, u.email)
+		return domain.Friend{}
+	}
+	require.False(t, friendOf(bob, alice.id).Online)
+
+	start := time.Now()
+	alice.connect(t, nodeA)
+	on := nextPresence(t, bob, alice.id, 2*time.Second)
+	require.True(t, on.Online, "online within 2 s of connecting (%s)", time.Since(start))
+	require.True(t, friendOf(bob, alice.id).Online)
+
+	// A reconnect after a second, through the other node: no offline.
+	alice.disconnect(t)
+	time.Sleep(time.Second) // the client's second away, part of the scenario
+	alice.connect(t, nodeB)
+	noOffline(t, bob, alice.id, 2*time.Second)
+	require.True(t, friendOf(bob, alice.id).Online)
+
+	start = time.Now()
+	alice.disconnect(t)
+	off := nextPresence(t, bob, alice.id, 2*time.Second)
+	require.False(t, off.Online, "offline within 2 s of leaving (%s)", time.Since(start))
+	require.NotNil(t, off.LastSeenAt)
+	f := friendOf(bob, alice.id)
+	require.False(t, f.Online)
+	require.NotNil(t, f.LastSeenAt)
+	require.True(t, f.LastSeenAt.Equal(*off.LastSeenAt), "the friends list shows when she was last seen")
+
+	carol.quiet(t, domain.EventPresence, 100*time.Millisecond)
+	dave.quiet(t, domain.EventPresence, 100*time.Millisecond)
+	var strangers struct{ Friends []domain.Friend }
+	require.NoError(t, carol.Do(ctx, "GET", "/friends/list", nil, &strangers))
+	require.Empty(t, strangers.Friends, "a stranger learns nothing of alice")
+	require.NoError(t, dave.Do(ctx, "GET", "/friends/list", nil, &strangers))
+	require.Empty(t, strangers.Friends, "nor does a blocked user")
+}
+
+func TestEmbeddedServerPresence(t *testing.T) {
+	onEmbedded(t, nil, presenceScenario)
+}
+
+// TestClusterPresence: presence crosses nodes through Redis.
+func TestClusterPresence(t *testing.T) {
+	onTwoNodes(t, presenceScenario)
+}
+
+// contractScenario runs a load of sends with edits and deletes among them,
+// alice through both nodes, while bob (on nodeB) reads, drops his socket
+// half-way and resumes from his cursor; then it checks the delivery
+// contract by name.
+func contractScenario(t *testing.T, nodeA, nodeB string) {
+	ctx := context.Background()
+	alice, bob, conv := friendsOn(t, nodeA, nodeB)
+	nodes := []string{nodeA, nodeB}
+	via := func(i int) *client.Client { return client.New(nodes[i%2], nil).WithToken(alice.Token()) }
+
+	const total = 48
+	type result struct {
+		accepted []string           // clientMessageIds answered 202
+		refused  []string           // answered with a definite failure
+		ids      []domain.MessageID // of the accepted, in order
+		err      error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() { done <- r }()
+		for i := 0; i < total; i++ {
+			cid := fmt.Sprintf("load-%03d", i)
+			req := client.SendRequest{ReceiverID: bob.id, Message: "load " + cid, ClientMessageID: cid}
+			rec, err := via(i).Send(ctx, req)
+			if err != nil {
+				r.err = fmt.Errorf("send %s: %w", cid, err)
+				return
+			}
+			if i%10 == 0 { // a retry after a timeout, through the other node (I8)
+				again, err := via(i+1).Send(ctx, req)
+				if err != nil || again.MessageID != rec.MessageID {
+					r.err = fmt.Errorf("retry of %s: %v, id %s vs %s", cid, err, again.MessageID, rec.MessageID)
+					return
+				}
+			}
+			r.accepted, r.ids = append(r.accepted, cid), append(r.ids, rec.MessageID)
+			if i%7 == 3 { // refused for good: never stored (I3)
+				bad := fmt.Sprintf("bad-%03d", i)
+				_, err := via(i).Send(ctx, client.SendRequest{ReceiverID: bob.id, Message: strings.Repeat("x", domain.MaxMessageBytes+1), ClientMessageID: bad})
+				var e *client.Error
+				if !errors.As(err, &e) || e.Status != http.StatusRequestEntityTooLarge {
+					r.err = fmt.Errorf("oversized send %s: %v", bad, err)
+					return
+				}
+				r.refused = append(r.refused, bad)
+			}
+			// Changes of earlier messages, through either node; an edit may
+			// find its target not stored yet (404) or deleted (409).
+			if i%4 == 2 {
+				target := r.ids[(i*5)%len(r.ids)]
+				err := via(i+1).Do(ctx, "PATCH", "/messages/"+string(target), map[string]any{"message": fmt.Sprintf("edit %d", i)}, nil)
+				var e *client.Error
+				if err != nil && (!errors.As(err, &e) || (e.Status != http.StatusNotFound && e.Status != http.StatusConflict)) {
+					r.err = fmt.Errorf("edit of %s: %w", target, err)
+					return
+				}
+			}
+			if i%9 == 5 {
+				target := r.ids[(i*3)%len(r.ids)]
+				err := via(i).Do(ctx, "DELETE", "/messages/"+string(target), nil, nil)
+				var e *client.Error
+				if err != nil && (!errors.As(err, &e) || e.Status != http.StatusNotFound) {
+					r.err = fmt.Errorf("delete of %s: %w", target, err)
+					return
+				}
+			}
+		}
+	}()
+
+	// Bob reads; every socket sees the conversation in sequence order (I5).
+	mine := view{}
+	var firstSeen []domain.Sequence
+	seen := map[domain.Sequence]bool{}
+	read := func(f client.Frame) {
+		mine.apply(t, f)
+		if f.Event != domain.EventNewMessage {
+			return
+		}
+		var m domain.Message
+		require.NoError(t, f.Decode(&m))
+		if !seen[m.Sequence] {
+			seen[m.Sequence] = true
+			firstSeen = append(firstSeen, m.Sequence)
+		}
+	}
+	for len(seen) < total/3 {
+		select {
+		case f := <-bob.frames:
+			read(f)
+		case <-time.After(15 * time.Second):
+			t.Fatalf("bob got %d messages in 15s", len(seen))
+		}
+	}
+	require.NoError(t, bob.conn.Close())
+	for f := range bob.frames {
+		read(f)
+	}
+	cursor := domain.Sequence(0)
+	for seen[cursor+1] {
+		cursor++
+	}
+	bob.reconnect(t, nodeB, map[domain.ConversationID]domain.Sequence{conv: cursor})
+
+	r := <-done
+	require.NoError(t, r.err)
+	require.Len(t, r.accepted, total)
+	require.Eventually(t, func() bool {
+		h, _, err := alice.History(ctx, string(conv), domain.Page{Limit: domain.MaxPageLimit})
+		return err == nil && len(h) == total
+	}, 15*time.Second, 50*time.Millisecond, "I1: every accepted message is stored")
+	deadline := time.After(15 * time.Second)
+	for len(seen) < total {
+		select {
+		case f, ok := <-bob.frames:
+			require.True(t, ok)
+			read(f)
+		case <-deadline:
+			t.Fatalf("I6/I7: bob got %d of %d messages", len(seen), total)
+		}
+	}
+	mine.converge(t, bob, conv)
+
+	hist, _, err := bob.History(ctx, string(conv), domain.Page{Limit: domain.MaxPageLimit})
+	require.NoError(t, err)
+	stored := map[string]bool{}
+	for i, m := range hist {
+		require.Equal(t, domain.Sequence(i+1), m.Sequence, "I4: sequences 1..n, contiguous")
+		require.False(t, stored[m.ClientMessageID], "I2: %s stored twice", m.ClientMessageID)
+		stored[m.ClientMessageID] = true
+	}
+	for _, cid := range r.accepted {
+		require.True(t, stored[cid], "I1/I8: %s accepted but not stored once", cid)
+	}
+	for _, cid := range r.refused {
+		require.False(t, stored[cid], "I3: %s refused but stored", cid)
+	}
+	for i := 1; i < len(firstSeen); i++ {
+		require.Less(t, firstSeen[i-1], firstSeen[i], "I5: bob saw the messages in sequence order")
+	}
+}
+
+func TestEmbeddedServerDeliveryContractWithChanges(t *testing.T) {
+	onEmbedded(t, map[string]string{"MESSENGER_SEND_RATE_LIMIT": "0"}, contractScenario)
+}
+
+// TestClusterDeliveryContractWithChanges: I1-I8 hold with edits and deletes
+// in the load, through two nodes.
+func TestClusterDeliveryContractWithChanges(t *testing.T) {
+	onTwoNodes(t, contractScenario)
+}
+
+// onEmbedded runs scenario on one embedded server (env on top of the test
+// defaults), both users on it.
+func onEmbedded(t *testing.T, env map[string]string, scenario func(t *testing.T, nodeA, nodeB string)) {
+	base := startServer(t, env)
+	scenario(t, base, base)
+}
+
+// onTwoNodes runs scenario on the two nodes of a new deployment, alice's
+// calls on the first and bob's on the second.
+func onTwoNodes(t *testing.T, scenario func(t *testing.T, nodeA, nodeB string)) {
 	s := newStack(t)
 	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
-	editScenario(t, n1.base, n2.base)
+	scenario(t, n1.base, n2.base)
+}
+
+// friendsOn registers alice on nodeA and bob on nodeB, connects bob's socket
+// there and makes them friends.
+func friendsOn(t *testing.T, nodeA, nodeB string) (alice, bob *user, conv domain.ConversationID) {
+	t.Helper()
+	alice, bob = register(t, nodeA, "Alice"), register(t, nodeB, "Bob")
+	bob.connect(t, nodeB)
+	befriend(t, alice, bob)
+	conv, err := domain.NewConversationID(alice.id, bob.id)
+	require.NoError(t, err)
+	return alice, bob, conv
 }

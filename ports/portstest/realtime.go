@@ -12,7 +12,9 @@ import (
 	"github.com/messenger-go/messenger/ports"
 )
 
-// RunPresence runs the contract of ports.Presence.
+// RunPresence runs the contract of ports.Presence, and of
+// ports.BatchPresence and ports.PresenceLookup when the implementation has
+// them.
 func RunPresence(t *testing.T, newPresence func(t *testing.T) ports.Presence) {
 	node := func() ports.NodeID { return ports.NodeID("node-" + token(8)) }
 	nodes := func(t *testing.T, p ports.Presence, u domain.UserID) []ports.NodeID {
@@ -87,6 +89,10 @@ func RunPresence(t *testing.T, newPresence func(t *testing.T) ports.Presence) {
 		}
 		require.NoError(t, bp.Unregister(t.Context(), users[1], n1))
 		assert.Empty(t, nodes(t, bp, users[1]))
+	})
+
+	t.Run("a lookup of many users answers as Nodes does, when supported", func(t *testing.T) {
+		runPresenceLookup(t, newPresence(t))
 	})
 }
 
