@@ -21,6 +21,7 @@ import (
 	"github.com/messenger-go/messenger/docs"
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/realtime"
 )
 
 // Store is every store port; memory.Store and postgres.Store implement it.
@@ -110,7 +111,7 @@ const (
 // Messenger is one node of the messenger.
 type Messenger struct {
 	app      *app.App
-	hub      *websocket.Hub
+	hub      *realtime.Hub
 	log      Log
 	ownLog   bool // the node made log and closes it
 	fanout   Fanout
@@ -174,7 +175,7 @@ func New(cfg Config) (*Messenger, error) {
 		cfg.Guards.Search = rl
 	}
 
-	hub, err := websocket.NewHub(websocket.HubConfig{Node: cfg.Node, Presence: cfg.Presence, Logger: cfg.Logger})
+	hub, err := realtime.NewHub(realtime.HubConfig{Node: cfg.Node, Presence: cfg.Presence, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

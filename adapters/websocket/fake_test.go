@@ -18,6 +18,7 @@ import (
 	ws "github.com/messenger-go/messenger/adapters/websocket"
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/realtime"
 )
 
 // fakeService serves what the WebSocket adapter calls: Authenticate, the
@@ -261,22 +262,22 @@ func (p *fakePresence) state(u domain.UserID) (bool, int, int) {
 
 // env is a Hub and Handler behind an httptest server, on a fake service.
 type env struct {
-	hub *ws.Hub
+	hub *realtime.Hub
 	svc *fakeService
 	srv *httptest.Server
 	url string
 }
 
 // newEnv starts a server; configure adjusts the configs before construction.
-func newEnv(t testing.TB, configure func(*ws.HubConfig, *ws.HandlerConfig)) *env {
+func newEnv(t testing.TB, configure func(*realtime.HubConfig, *ws.HandlerConfig)) *env {
 	t.Helper()
 	svc := newFakeService()
-	hubCfg := ws.HubConfig{Node: "node-1"}
+	hubCfg := realtime.HubConfig{Node: "node-1"}
 	hCfg := ws.HandlerConfig{Service: svc}
 	if configure != nil {
 		configure(&hubCfg, &hCfg)
 	}
-	hub, err := ws.NewHub(hubCfg)
+	hub, err := realtime.NewHub(hubCfg)
 	require.NoError(t, err)
 	hCfg.Hub = hub
 	handler, err := ws.NewHandler(hCfg)
