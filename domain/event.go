@@ -13,12 +13,14 @@ const (
 	EventFriendRequestAccepted = "friendRequestAccepted"
 	EventMessageDelivered      = "messageDelivered"
 	EventError                 = "error"
+	EventSendResult            = "sendResult"
 
 	// Events clients send.
 	EventTyping   = "typing"
 	EventJoinChat = "joinChat"
 	EventResume   = "resume"
 	EventAck      = "ack"
+	EventSend     = "send"
 )
 
 // Event is one frame pushed to a user's devices: {"event": Name, "data": Data}.

@@ -16,10 +16,15 @@ type Ack func(answer *domain.Event)
 
 // Dispatch serves one decoded client event on the socket's behalf. Answers
 // and failures go out through the socket's queue, in order with everything
-// else; the socket stays open.
+// else; the socket stays open. A send is answered later, when the log has
+// taken it (see send); the other events before Dispatch returns.
 func (s *Socket) Dispatch(in wire.Inbound, ack Ack) {
 	if s.ctx.Err() != nil {
 		return // closing; the event dies with the socket
+	}
+	if in.Event == domain.EventSend {
+		s.send(in, ack)
+		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.ep.cfg.RequestTimeout)
 	defer cancel()
@@ -57,7 +62,41 @@ func (s *Socket) Refuse(in wire.Inbound, err error, ack Ack) {
 		s.ep.log.Error(s.ep.cfg.Name+": request failed", "user", s.user, "event", in.Event, "err", err)
 	}
 	ev := wire.ErrorEvent(err)
+	if in.Event == domain.EventSend {
+		ev = wire.SendErrorEvent(err, in.Send.ClientMessageID)
+	}
 	s.answer(&ev, ack)
+}
+
+// send serves a send on a goroutine of its own, so that many sends are in
+// flight on one socket (MaxSendsInFlight) and each is answered, sendResult
+// or error, once the log acknowledged it or refused: answers may come in any
+// order, matched by clientMessageId. The reader waits while every slot is
+// taken.
+func (s *Socket) send(in wire.Inbound, ack Ack) {
+	s.mu.Lock()
+	if s.sends == nil {
+		s.sends = make(chan struct{}, MaxSendsInFlight)
+	}
+	slots := s.sends
+	s.mu.Unlock()
+	select {
+	case slots <- struct{}{}:
+	case <-s.ctx.Done():
+		return
+	}
+	go func() {
+		defer func() { <-slots }()
+		defer s.recover()
+		ctx, cancel := context.WithTimeout(s.ctx, s.ep.cfg.RequestTimeout)
+		defer cancel()
+		receipt, err := s.ep.cfg.Service.SendMessage(ctx, in.Send.Draft(s.user))
+		if err != nil {
+			s.Refuse(in, err, ack)
+			return
+		}
+		s.answer(&domain.Event{Name: domain.EventSendResult, Data: receipt}, ack)
+	}()
 }
 
 // answer queues ev, when there is one, and tells ack.

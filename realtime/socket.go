@@ -164,17 +164,22 @@ type Reader interface {
 // it. A panic in ReadLoop ends this socket only.
 func (s *Socket) Serve(first bool, r Reader) {
 	defer s.release()
-	defer func() { // a panicking service call ends this socket, not the process
-		if v := recover(); v != nil {
-			s.ep.log.Error(s.ep.cfg.Name+": panic serving socket", "user", s.user, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-		}
-	}()
+	defer s.recover()
 	// Presence goes before reading, off the writer's path, so a slow presence
 	// store delays neither.
 	if first {
 		s.ep.cfg.Hub.syncPresence(s.ctx, s.user)
 	}
 	r.ReadLoop()
+}
+
+// recover, deferred, turns a panic of a service call into the end of this
+// socket, not of the process.
+func (s *Socket) recover() {
+	if v := recover(); v != nil {
+		s.ep.log.Error(s.ep.cfg.Name+": panic serving socket", "user", s.user, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		s.Close(CloseNow)
+	}
 }
 
 func (s *Socket) release() {

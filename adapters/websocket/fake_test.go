@@ -42,6 +42,7 @@ type fakeService struct {
 	onJoinChat func(joinCall) error
 	onAck      func(ackCall) error
 	onHistory  func(call int, conv domain.ConversationID, page domain.Page) error
+	onSend     func(domain.Draft) error
 }
 
 type typingCall struct {
@@ -137,6 +138,20 @@ func (f *fakeService) Ack(_ context.Context, caller domain.UserID, conv domain.C
 	defer f.mu.Unlock()
 	f.acks = append(f.acks, c)
 	return domain.Watermark{ConversationID: conv, UpTo: upTo}, nil
+}
+
+// SendMessage validates d as the use case does and answers its receipt.
+func (f *fakeService) SendMessage(_ context.Context, d domain.Draft) (ports.SendReceipt, error) {
+	m, err := domain.NewMessage(d, time.Now())
+	if err != nil {
+		return ports.SendReceipt{}, err
+	}
+	if f.onSend != nil {
+		if err := f.onSend(d); err != nil {
+			return ports.SendReceipt{}, err
+		}
+	}
+	return ports.SendReceipt{MessageID: m.ID, ClientMessageID: m.ClientMessageID, ConversationID: m.ConversationID, Status: "queued"}, nil
 }
 
 func (f *fakeService) History(_ context.Context, caller domain.UserID, conv domain.ConversationID, page domain.Page) ([]domain.Message, bool, error) {
