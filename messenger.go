@@ -16,6 +16,7 @@ import (
 	"github.com/messenger-go/messenger/adapters/http"
 	"github.com/messenger-go/messenger/adapters/memory"
 	"github.com/messenger-go/messenger/adapters/prometheus"
+	"github.com/messenger-go/messenger/adapters/socketio"
 	"github.com/messenger-go/messenger/adapters/websocket"
 	"github.com/messenger-go/messenger/app"
 	"github.com/messenger-go/messenger/docs"
@@ -112,6 +113,7 @@ const (
 type Messenger struct {
 	app      *app.App
 	hub      *realtime.Hub
+	sio      *socketio.Handler
 	log      Log
 	ownLog   bool // the node made log and closes it
 	fanout   Fanout
@@ -226,8 +228,21 @@ func New(cfg Config) (*Messenger, error) {
 	if err != nil {
 		return nil, err
 	}
+	sio, err := socketio.NewHandler(socketio.HandlerConfig{
+		Hub:            hub,
+		Service:        a,
+		Node:           cfg.Node,
+		OriginPatterns: cfg.AllowedOrigins,
+		Logger:         cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
 	mux := nethttp.NewServeMux()
-	var patterns []string
+	// Engine.IO uses GET and POST on one path, and OPTIONS for the CORS
+	// preflights of long-polling: the handler takes every method.
+	mux.Handle("/socket.io/", sio)
+	patterns := []string{"GET /socket.io/", "POST /socket.io/"}
 	for _, r := range []struct {
 		pattern string
 		handler nethttp.Handler
@@ -242,12 +257,12 @@ func New(cfg Config) (*Messenger, error) {
 	mux.Handle("/", api)
 	patterns = append(patterns, api.Patterns()...)
 	return &Messenger{
-		app: a, hub: hub, log: cfg.Log, ownLog: ownLog, fanout: fanout, metrics: cfg.Metrics,
+		app: a, hub: hub, sio: sio, log: cfg.Log, ownLog: ownLog, fanout: fanout, metrics: cfg.Metrics,
 		handler: cfg.Metrics.Instrument(mux), patterns: patterns, logger: cfg.Logger,
 	}, nil
 }
 
-// Handler serves the REST API, /ws, /healthz, /readyz, /metrics, the JWKS and
+// Handler serves the REST API, /ws, /socket.io/, /healthz, /readyz, /metrics, the JWKS and
 // the API's descriptions, /openapi.yaml and /asyncapi.yaml.
 func (m *Messenger) Handler() nethttp.Handler { return m.handler }
 
@@ -289,6 +304,11 @@ func (m *Messenger) Run(ctx context.Context) error {
 	}
 	return err
 }
+
+// Drain ends the Socket.IO long-polling sessions, whose waiting requests
+// http.Server.Shutdown would otherwise wait for; their clients reconnect
+// elsewhere and resume. Register it with the server's RegisterOnShutdown.
+func (m *Messenger) Drain() { m.sio.Drain() }
 
 // Shutdown closes every socket (clients reconnect elsewhere and resume by
 // sequence), then stops Run after the consumers' in-flight batches, both

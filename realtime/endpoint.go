@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -100,6 +101,24 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 	e := &Endpoint{cfg: cfg, log: log}
 	e.clock = newClock(&e.cfg)
 	return e, nil
+}
+
+// Authenticate verifies the access token a socket is opened with and returns
+// its user and when the token expires (zero: never). A malformed token is a
+// missing credential. Errors: KindUnauthenticated, KindUnavailable, and
+// KindInternal, which is logged.
+func (e *Endpoint) Authenticate(ctx context.Context, token string) (domain.UserID, time.Time, error) {
+	user, expires, err := e.cfg.Service.Authenticate(ctx, token)
+	if err == nil {
+		return user, expires, nil
+	}
+	switch domain.KindOf(err) {
+	case domain.KindInternal:
+		e.log.Error(e.cfg.Name+": authenticate", "err", err)
+	case domain.KindInvalid:
+		err = domain.Wrap(domain.KindUnauthenticated, err, domain.MessageOf(err))
+	}
+	return "", time.Time{}, err
 }
 
 // Config returns the endpoint's configuration, defaults filled in.

@@ -1,9 +1,7 @@
 package websocket
 
 import (
-	"bufio"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -126,7 +124,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wire.WriteHTTPError(w, err)
 		return
 	}
-	hold, err := announcesResume(r)
+	hold, err := wire.AnnouncesResume(r)
 	if err != nil {
 		wire.WriteHTTPError(w, err)
 		return
@@ -136,7 +134,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wire.WriteHTTPError(w, domain.Errorf(domain.KindUnavailable, "server shutting down"))
 		return
 	}
-	rec := &hijackRecorder{ResponseWriter: w}
+	rec := &wire.HijackRecorder{ResponseWriter: w}
 	conn, err := websocket.Accept(rec, r, &h.opts)
 	if err != nil {
 		h.log.Debug("websocket: upgrade refused", "user", user, "err", err)
@@ -144,7 +142,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(h.cfg.ReadLimit)
 
-	s := &socket{conn: conn, raw: rec.conn}
+	s := &socket{conn: conn, raw: rec.Conn}
 	if err := s.Init(h.ep, s, user, expires, hold); err != nil {
 		h.log.Error("websocket: new socket", "err", err)
 		_ = conn.Close(websocket.StatusInternalError, "internal error")
@@ -174,43 +172,5 @@ func (h *Handler) authenticate(r *http.Request) (domain.UserID, time.Time, error
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	user, expires, err := h.cfg.Service.Authenticate(r.Context(), token)
-	if err == nil {
-		return user, expires, nil
-	}
-	switch domain.KindOf(err) {
-	case domain.KindInternal:
-		h.log.Error("websocket: authenticate", "err", err)
-	case domain.KindInvalid:
-		err = domain.Wrap(domain.KindUnauthenticated, err, domain.MessageOf(err))
-	}
-	return "", time.Time{}, err
+	return h.ep.Authenticate(r.Context(), token)
 }
-
-// announcesResume reads the resume query parameter: with resume=1 the client
-// announces that its first frame will be a resume, and live messages wait for
-// it (ResumeGrace at most); without it nothing waits.
-func announcesResume(r *http.Request) (bool, error) {
-	switch r.URL.Query().Get("resume") {
-	case "", "0":
-		return false, nil
-	case "1":
-		return true, nil
-	}
-	return false, domain.Errorf(domain.KindInvalid, "resume must be 1 (a resume follows) or 0")
-}
-
-// hijackRecorder keeps the connection the upgrade hijacks, so that Shutdown can
-// cut it even while a close handshake is waiting on an unresponsive peer.
-type hijackRecorder struct {
-	http.ResponseWriter
-	conn net.Conn
-}
-
-func (r *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, brw, err := http.NewResponseController(r.ResponseWriter).Hijack()
-	r.conn = conn
-	return conn, brw, err
-}
-
-func (r *hijackRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
