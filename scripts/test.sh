@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test against real local services: starts PostgreSQL, Redis
-# (master, replica, three Sentinels) and Kafka, runs vet, the vulnerability
-# check (scripts/vulncheck.sh) and the race-enabled test suite, and stops the
-# services whatever happens.
+# (master, replica, three Sentinels) and Kafka, installs the Node packages
+# the Socket.IO tests drive (scripts/node-deps.sh), runs vet, the
+# vulnerability check (scripts/vulncheck.sh) and the race-enabled test
+# suite, and stops the services whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Build and test with the toolchain go.mod pins, even where the installation
@@ -21,6 +22,9 @@ echo "== starting local services" >&2
 started=1
 exports=$(bash scripts/services.sh up)
 eval "$exports"
+
+echo "== node packages" >&2
+bash scripts/node-deps.sh
 
 echo "== go vet" >&2
 go vet ./...
