@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -511,6 +514,166 @@ func TestSocketIOTokenPlaces(t *testing.T) {
 			q.connected(t, u.id)
 			h := d.open(t, "header-"+name, base, sioOptions{Transports: transports, Headers: map[string]string{"Authorization": "Bearer " + u.Token()}})
 			h.connected(t, u.id)
+		})
+	}
+}
+
+// startNginx runs nginx with deploy/nginx.conf in front of the nodes, each
+// named by its node id (server-1, server-2, as the file's replicas are), and
+// returns its base URL. It stops with the test.
+func startNginx(t *testing.T, nodes map[string]*node) string {
+	t.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		bin = "/usr/sbin/nginx"
+	}
+	_, err = os.Stat(bin)
+	require.NoError(t, err, "the Socket.IO cluster test runs deploy/nginx.conf in a real nginx")
+
+	conf, err := os.ReadFile(filepath.Join(repoRoot(), "deploy", "nginx.conf"))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	port := freePort(t)
+	site := string(conf)
+	for name, n := range nodes {
+		require.Contains(t, site, "server "+name+":3000;", "deploy/nginx.conf names the replica %s", name)
+		require.Contains(t, site, `~^`+name+`\.`, "deploy/nginx.conf routes the sessions of %s", name)
+		site = strings.ReplaceAll(site, "server "+name+":3000;", "server "+strings.TrimPrefix(n.base, "http://")+";")
+	}
+	site = strings.Replace(site, "listen 3000;", "listen 127.0.0.1:"+port+";", 1)
+	site = strings.ReplaceAll(site, "/var/log/nginx/access.log", filepath.Join(dir, "access.log"))
+	main := fmt.Sprintf(`daemon off;
+worker_processes 1;
+user root root;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log warn;
+events { worker_connections 256; }
+http {
+    client_body_temp_path %[1]s/body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    include %[1]s/site.conf;
+}
+`, dir)
+	if os.Geteuid() != 0 {
+		main = strings.Replace(main, "user root root;\n", "", 1)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "site.conf"), []byte(site), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(main), 0o600))
+	cmd := exec.Command(bin, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
+	out, err := os.Create(filepath.Join(dir, "stderr"))
+	require.NoError(t, err)
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		if t.Failed() {
+			logs, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Logf("--- nginx error log ---\n%s", logs)
+		}
+	})
+	base := "http://127.0.0.1:" + port
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			logs, _ := os.ReadFile(filepath.Join(dir, "stderr"))
+			t.Fatalf("nginx exited: %v\n%s", err, logs)
+		default:
+		}
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base
+			}
+		}
+		require.True(t, time.Now().Before(deadline), "nginx did not answer within 20s")
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// connectOn connects u through the load balancer at base until the session
+// lands on the node named nodeName (handshakes go to any node), and returns
+// the connected socket.
+func connectOn(t *testing.T, d *sioDriver, u *user, id, base, nodeName string, transports []string) *sioUser {
+	t.Helper()
+	for attempt := range 20 {
+		sid := fmt.Sprintf("%s/%d", id, attempt)
+		s := d.open(t, sid, base, sioOptions{Transports: transports, Auth: map[string]any{"token": u.Token()}})
+		c := s.connected(t, u.id)
+		if len(transports) > 1 {
+			require.Equal(t, "websocket", s.upgraded(t))
+		}
+		if strings.HasPrefix(c.Engine, nodeName+".") {
+			return &sioUser{user: u, sock: s}
+		}
+		s.command(t, "disconnect", nil)
+	}
+	t.Fatalf("no session of %s landed on %s in 20 handshakes", u.email, nodeName)
+	return nil
+}
+
+// TestSocketIOCluster runs the Socket.IO checks against two real nodes of
+// one deployment: alice on node 1, bob (/ws) and carol on node 2, with each
+// transport; and then through nginx with deploy/nginx.conf, where a
+// long-polling session's requests must reach the node that holds it.
+func TestSocketIOCluster(t *testing.T) {
+	s := newStack(t)
+	n1, n2 := s.start(t, "server-1"), s.start(t, "server-2")
+	d := startSIO(t)
+	for _, name := range []string{"polling", "websocket", "upgrade"} {
+		t.Run("direct/"+name, func(t *testing.T) { socketIOScenario(t, d, n1.base, n2.base, sioTransports[name]) })
+	}
+
+	lb := startNginx(t, map[string]*node{"server-1": n1, "server-2": n2})
+	for _, name := range []string{"polling", "upgrade"} {
+		t.Run("nginx/"+name, func(t *testing.T) {
+			ctx := context.Background()
+			transports := sioTransports[name]
+			alice, carol := register(t, lb, "Alice"), register(t, lb, "Carol")
+			befriend(t, alice, carol)
+			a := connectOn(t, d, alice, t.Name()+"/alice", lb, "server-1", transports)
+			c := connectOn(t, d, carol, t.Name()+"/carol", lb, "server-2", transports)
+			conv, err := domain.NewConversationID(alice.id, carol.id)
+			require.NoError(t, err)
+
+			for i := 1; i <= 3; i++ {
+				a.sock.emit(t, domain.EventSend, map[string]any{"receiverId": carol.id, "message": fmt.Sprint("via nginx ", i), "clientMessageId": fmt.Sprint("n-", i)}, fmt.Sprint("s", i))
+				var r ports.SendReceipt
+				require.NoError(t, json.Unmarshal(a.sock.ack(t, fmt.Sprint("s", i))[0], &r))
+				require.Equal(t, "queued", r.Status)
+			}
+			require.Equal(t, []domain.Sequence{1, 2, 3}, sequences(c.sock.messages(t, conv, 0, 3)), "across nodes, in order")
+			c.sock.emit(t, domain.EventTyping, map[string]any{"receiverId": alice.id, "isTyping": true}, "")
+			var typing domain.TypingPayload
+			a.sock.event(t, domain.EventTypingIndicator).decode(t, &typing)
+			require.Equal(t, carol.id, typing.SenderID)
+
+			// carol's session drops; alice writes on; carol reconnects
+			// through nginx, to whichever node, and resumes.
+			c.sock.command(t, "auth", map[string]any{"auth": map[string]any{"token": carol.Token(), "resume": true}})
+			c.sock.command(t, "drop", nil)
+			c.sock.expect(t, "disconnect", func(r sioReport) bool { return r.Type == "disconnect" })
+			for i := 4; i <= 5; i++ {
+				_, err := alice.Send(ctx, clientSend(carol.id, fmt.Sprint("while away ", i)))
+				require.NoError(t, err)
+			}
+			from := c.sock.mark()
+			c.sock.command(t, "reconnect", nil)
+			c.sock.connected(t, carol.id)
+			c.sock.emit(t, domain.EventResume, map[string]any{"conversations": map[domain.ConversationID]domain.Sequence{conv: 3}}, "resumed")
+			c.sock.ack(t, "resumed") // after the replay
+			require.Equal(t, []domain.Sequence{4, 5}, sequences(c.sock.messages(t, conv, from, 2)), "nothing lost, nothing twice")
 		})
 	}
 }
