@@ -64,7 +64,9 @@ func (s *session) handleIO(data []byte) {
 	case p.kind == ioAck:
 		// The server asks for no acknowledgements.
 	case p.kind == ioBinaryEvent || p.kind == ioBinaryAck:
-		s.Refuse(wire.Inbound{}, domain.Errorf(domain.KindInvalid, "binary packets are not supported"), s.acker(p.ack))
+		// Their count of attachments reads as an acknowledgement id: none
+		// is answered.
+		s.Refuse(wire.Inbound{}, domain.Errorf(domain.KindInvalid, "binary packets are not supported"), nil)
 	default:
 		s.Refuse(wire.Inbound{}, domain.Errorf(domain.KindInvalid, "unknown Socket.IO packet %q", []byte{p.kind}), nil)
 	}

@@ -294,12 +294,13 @@ func (s *session) end() {
 	}
 	ws, p := s.ws, s.poll
 	s.mu.Unlock()
-	s.h.forget(s)
-	if ws != nil {
+	switch {
+	case ws != nil:
+		s.h.forget(s)
 		_ = ws.CloseNow()
-	}
-	if p != nil {
+	case p != nil:
 		p.finish(packetClose)
+		s.forgetLater(s.h.ep.Config().PingTimeout)
 	}
 	s.closeDone()
 }
