@@ -333,14 +333,15 @@ func (s *session) ReadLoop() {
 
 // run reads a WebSocket that carries the session before its socket
 // connected (a WebSocket handshake, or an upgrade that came first) until the
-// connect, and then serves the socket on this goroutine.
+// connect, and then hands the socket to a goroutine of its own: its stack
+// starts small again, after the connect's work grew this one's, and stays
+// so for the socket's life.
 func (s *session) run(ws *websocket.Conn) {
 	if !s.readWS(ws, true) {
 		return
 	}
-	first, ok := s.takeServe()
-	if ok {
-		s.Serve(first, s)
+	if first, ok := s.takeServe(); ok {
+		go s.Serve(first, s)
 	}
 }
 
