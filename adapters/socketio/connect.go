@@ -168,6 +168,7 @@ func (s *session) connect(data []byte) {
 	s.token, s.tokenErr = "", nil
 	if s.timer != nil {
 		s.timer.Stop()
+		s.timer = nil // not kept for the socket's life
 	}
 	s.mu.Unlock()
 	ok, first := s.Start()

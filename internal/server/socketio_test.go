@@ -677,3 +677,24 @@ func TestSocketIOCluster(t *testing.T) {
 		})
 	}
 }
+
+// TestSocketIOReadmeExample runs the README's socket.io-client snippet,
+// testdata/socketio/example.mjs, against the embedded server, and checks
+// that the README shows it as it is.
+func TestSocketIOReadmeExample(t *testing.T) {
+	example, err := os.ReadFile(filepath.Join(repoRoot(), "testdata", "socketio", "example.mjs"))
+	require.NoError(t, err)
+	readme, err := os.ReadFile(filepath.Join(repoRoot(), "README.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(readme), "```js\n"+string(example)+"```", "README.md shows testdata/socketio/example.mjs")
+
+	base := startServer(t, nil)
+	startSIO(t) // the packages
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "example.mjs", base)
+	cmd.Dir = filepath.Join(repoRoot(), "testdata", "socketio")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Regexp(t, `^connected as [0-9a-f-]{36}\n$`, string(out))
+}
