@@ -482,3 +482,48 @@ func TestFailedProbeKeepsPolling(t *testing.T) {
 	var buf []string
 	requireEvent(t, p.next(t, &buf), domain.EventNewFriendRequest, map[string]int{"n": 1})
 }
+
+// TestResumeAnnounced: a client that announces a resume (auth.resume, or
+// resume=1 on the handshake) gets live messages after its resume; one that
+// announces none gets them at once.
+func TestResumeAnnounced(t *testing.T) {
+	e := newEnv(t, func(_ *realtime.HubConfig, c *socketio.HandlerConfig) { c.ResumeGrace = time.Minute })
+	tests := []struct {
+		name, query, auth string
+		hold              bool
+	}{
+		{"none", "", `{"token":"%s"}`, false},
+		{"auth.resume", "", `{"token":"%s","resume":true}`, true},
+		{"auth.resume false", "", `{"token":"%s","resume":false}`, false},
+		{"resume=1", "&resume=1", `{"token":"%s"}`, true},
+		{"auth.resume false wins over resume=1", "&resume=1", `{"token":"%s","resume":false}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := domain.NewUserID(), domain.NewUserID()
+			conv, err := domain.NewConversationID(a, b)
+			require.NoError(t, err)
+			p := e.handshake(t, tt.query)
+			require.Equal(t, http.StatusOK, p.post(t, "40"+strings.Replace(tt.auth, "%s", e.svc.token(a, time.Time{}), 1)))
+			var buf []string
+			require.True(t, strings.HasPrefix(p.next(t, &buf), `40{"sid":`))
+			requireEvent(t, p.next(t, &buf), domain.EventRegistered, map[string]any{"userId": string(a)})
+
+			m := domain.Message{ID: domain.DeriveMessageID(b, "c1"), ClientMessageID: "c1", ConversationID: conv, Sequence: 1,
+				SenderID: b, ReceiverID: a, Text: "hi", Type: domain.MessageText, SentAt: time.Now().UTC()}
+			require.NoError(t, e.hub.Notify(t.Context(), []domain.UserID{a}, domain.NewMessageEvent(m)))
+			// joinChat is answered after anything queued before it: the live
+			// message comes first unless it is held for the resume.
+			require.Equal(t, http.StatusOK, p.post(t, `42["joinChat",{"conversationId":"`+string(conv)+`"}]`))
+			first := p.next(t, &buf)
+			if !tt.hold {
+				assert.True(t, strings.HasPrefix(first, `42["newMessage",`), first)
+				return
+			}
+			requireEvent(t, first, domain.EventChatRegistered, map[string]any{"conversationId": string(conv)})
+			require.Equal(t, http.StatusOK, p.post(t, `42["resume",{"conversations":{}}]`))
+			held := p.next(t, &buf)
+			assert.True(t, strings.HasPrefix(held, `42["newMessage",`), held)
+		})
+	}
+}

@@ -698,3 +698,14 @@ func TestSocketIOReadmeExample(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.Regexp(t, `^connected as [0-9a-f-]{36}\n$`, string(out))
 }
+
+// TestSocketIOLongPollDoesNotHoldShutdown stops a server while a
+// long-polling client waits on it: the node drains the long polls when the
+// HTTP server starts shutting down, which would otherwise wait for them past
+// its deadline (and the server would stop with an error).
+func TestSocketIOLongPollDoesNotHoldShutdown(t *testing.T) {
+	d := startSIO(t) // stops after the server
+	base := startServer(t, map[string]string{"MESSENGER_SHUTDOWN_TIMEOUT": "5s"})
+	u := register(t, base, "Eve")
+	connectSIO(t, d, u, t.Name(), base, []string{"polling"})
+}
