@@ -31,6 +31,16 @@ type Config struct {
 	// Service authenticates connections and serves incoming events and
 	// replays. Required.
 	Service ports.Service
+	Timing
+	// Logger receives connection problems. Nil discards them.
+	Logger *slog.Logger
+	// Name prefixes the endpoint's log messages ("websocket", "socketio").
+	Name string
+}
+
+// Timing paces an endpoint's sockets: heartbeats, timeouts, replay pages and
+// the wait for a resume. Zero fields take the defaults.
+type Timing struct {
 	// PingInterval is how often the server pings each socket. Default DefaultPingInterval.
 	PingInterval time.Duration
 	// PingTimeout is how long the answer to a ping may take before the
@@ -52,10 +62,6 @@ type Config struct {
 	// client that announced none never waits. Default DefaultResumeGrace;
 	// negative means no wait.
 	ResumeGrace time.Duration
-	// Logger receives connection problems. Nil discards them.
-	Logger *slog.Logger
-	// Name prefixes the endpoint's log messages ("websocket", "socketio").
-	Name string
 }
 
 // Endpoint holds what the sockets of one transport's handler share: the
@@ -120,6 +126,9 @@ func (e *Endpoint) Authenticate(ctx context.Context, token string) (domain.UserI
 	}
 	return "", time.Time{}, err
 }
+
+// Logger is the endpoint's logger, never nil.
+func (e *Endpoint) Logger() *slog.Logger { return e.log }
 
 // Config returns the endpoint's configuration, defaults filled in.
 func (e *Endpoint) Config() Config { return e.cfg }

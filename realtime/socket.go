@@ -209,7 +209,7 @@ func (s *Socket) Close(c Close) bool {
 	return true
 }
 
-// Logger is the endpoint's logger.
+// Logger is the endpoint's logger, never nil.
 func (s *Socket) Logger() *slog.Logger { return s.ep.log }
 
 // Closing reports whether the socket started closing.

@@ -61,16 +61,10 @@ type HandlerConfig struct {
 	// client that stops polling ends up closed as too slow or timed out.
 	// Default DefaultPollBuffer.
 	PollBuffer int
-	// PingInterval, PingTimeout, WriteTimeout, RequestTimeout,
-	// ReplayPageSize and ResumeGrace are realtime.Config's, with its
-	// defaults. The Engine.IO heartbeat is the server's ping every
-	// PingInterval, which the client answers within PingTimeout.
-	PingInterval   time.Duration
-	PingTimeout    time.Duration
-	WriteTimeout   time.Duration
-	RequestTimeout time.Duration
-	ReplayPageSize int
-	ResumeGrace    time.Duration
+	// Timing paces the sockets, with realtime's defaults. The Engine.IO
+	// heartbeat is the server's ping every PingInterval, which the client
+	// answers within PingTimeout.
+	realtime.Timing
 	// Logger receives connection problems. Nil discards them.
 	Logger *slog.Logger
 }
@@ -109,23 +103,10 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 		cfg.PollBuffer = DefaultPollBuffer
 	}
 	ep, err := realtime.NewEndpoint(realtime.Config{
-		Hub:            cfg.Hub,
-		Service:        cfg.Service,
-		PingInterval:   cfg.PingInterval,
-		PingTimeout:    cfg.PingTimeout,
-		WriteTimeout:   cfg.WriteTimeout,
-		RequestTimeout: cfg.RequestTimeout,
-		ReplayPageSize: cfg.ReplayPageSize,
-		ResumeGrace:    cfg.ResumeGrace,
-		Logger:         cfg.Logger,
-		Name:           "socketio",
+		Hub: cfg.Hub, Service: cfg.Service, Timing: cfg.Timing, Logger: cfg.Logger, Name: "socketio",
 	})
 	if err != nil {
 		return nil, err
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
 	}
 	rc := ep.Config()
 	// The client gives up on a server whose ping is later than pingInterval
@@ -143,7 +124,7 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	}) // numbers only: never fails
 	return &Handler{
 		cfg:    cfg,
-		log:    log,
+		log:    ep.Logger(),
 		ep:     ep,
 		prefix: sidPrefix(cfg.Node),
 		open:   open,

@@ -41,27 +41,16 @@ type HandlerConfig struct {
 	// ReadLimit is the largest incoming frame in bytes; a larger one closes
 	// the socket with 1009. Default DefaultReadLimit.
 	ReadLimit int64
-	// PingInterval is how often the server pings each socket. Default DefaultPingInterval.
-	PingInterval time.Duration
-	// PingTimeout is how long a pong may take before the connection is
-	// dropped as dead. Default DefaultPingTimeout.
-	PingTimeout time.Duration
-	// WriteTimeout bounds each frame write; a client that does not take a
-	// frame in time is dropped. Default DefaultWriteTimeout.
-	WriteTimeout time.Duration
-	// RequestTimeout bounds each Service call made for a socket (one incoming
-	// frame, one history page). Default DefaultRequestTimeout.
+	// PingInterval, PingTimeout, WriteTimeout, RequestTimeout,
+	// ReplayPageSize and ResumeGrace are realtime.Timing's, with its
+	// defaults; a client announces the resume that ResumeGrace waits for
+	// with the query parameter resume=1.
+	PingInterval   time.Duration
+	PingTimeout    time.Duration
+	WriteTimeout   time.Duration
 	RequestTimeout time.Duration
-	// ReplayPageSize is how many messages one history call of a replay or gap
-	// fill reads, at most domain.MaxPageLimit (the default).
 	ReplayPageSize int
-	// ResumeGrace is how long a new socket whose client announced a resume
-	// (the query parameter resume=1) holds back live newMessage frames while
-	// waiting for it, so that a reconnecting client gets its replay before
-	// anything newer (sequence order). A resume (an empty one included) ends
-	// the wait at once; a client that announced none never waits. Default
-	// DefaultResumeGrace; negative means no wait.
-	ResumeGrace time.Duration
+	ResumeGrace    time.Duration
 	// Logger receives connection problems. Nil discards them.
 	Logger *slog.Logger
 }
@@ -84,27 +73,21 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 		cfg.ReadLimit = DefaultReadLimit
 	}
 	ep, err := realtime.NewEndpoint(realtime.Config{
-		Hub:            cfg.Hub,
-		Service:        cfg.Service,
-		PingInterval:   cfg.PingInterval,
-		PingTimeout:    cfg.PingTimeout,
-		WriteTimeout:   cfg.WriteTimeout,
-		RequestTimeout: cfg.RequestTimeout,
-		ReplayPageSize: cfg.ReplayPageSize,
-		ResumeGrace:    cfg.ResumeGrace,
-		Logger:         cfg.Logger,
-		Name:           "websocket",
+		Hub:     cfg.Hub,
+		Service: cfg.Service,
+		Timing: realtime.Timing{
+			PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, WriteTimeout: cfg.WriteTimeout,
+			RequestTimeout: cfg.RequestTimeout, ReplayPageSize: cfg.ReplayPageSize, ResumeGrace: cfg.ResumeGrace,
+		},
+		Logger: cfg.Logger,
+		Name:   "websocket",
 	})
 	if err != nil {
 		return nil, err
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	return &Handler{
 		cfg: cfg,
-		log: log,
+		log: ep.Logger(),
 		ep:  ep,
 		opts: websocket.AcceptOptions{
 			OriginPatterns:     cfg.OriginPatterns,
