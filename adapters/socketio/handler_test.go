@@ -527,3 +527,21 @@ func TestResumeAnnounced(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionEndsDuringUpgrade: a client that leaves while its upgrade is
+// probed gets its WebSocket closed, not left open without a reader.
+func TestSessionEndsDuringUpgrade(t *testing.T) {
+	e := newEnv(t, nil)
+	a := domain.NewUserID()
+	p := e.handshake(t, "")
+	p.connect(t, a)
+	c, _, err := e.dial(t, "&sid="+p.open.SID, nil)
+	require.NoError(t, err)
+	c.write(t, "2probe")
+	require.Equal(t, "3probe", c.read(t))
+	require.Equal(t, http.StatusOK, p.post(t, "41", "1"))
+	waitFor(t, "socket released", func() bool { return e.hub.Sockets() == 0 })
+	c.write(t, "5")
+	_, err = c.readUntilClosed(t)
+	require.Error(t, err)
+}

@@ -116,6 +116,13 @@ func (s *session) takeServe() (first, ok bool) {
 	return serve == 2, serve != 0
 }
 
+// isEnded reports whether the session ended.
+func (s *session) isEnded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ended
+}
+
 // isConnected reports whether the socket is set up.
 func (s *session) isConnected() bool {
 	s.mu.Lock()
@@ -150,6 +157,12 @@ func (s *session) sendPacket(parts ...[]byte) error {
 			return err
 		}
 		<-switched // the upgrade writes what was waiting first
+		s.mu.Lock()
+		gone := s.ws == nil // the session ended during the switch
+		s.mu.Unlock()
+		if gone {
+			return errPollClosed
+		}
 	}
 }
 

@@ -43,7 +43,12 @@ func (h *Handler) upgrade(w http.ResponseWriter, r *http.Request, sid string) {
 		return
 	}
 	// The switch: what waited for a GET goes first, then the writers that
-	// waited for the switch (sendPacket) write to the WebSocket.
+	// waited for the switch (sendPacket) write to the WebSocket. A session
+	// that ended meanwhile takes no WebSocket: nobody would read it.
+	if s.isEnded() {
+		_ = conn.CloseNow()
+		return
+	}
 	waiting := s.poll.upgrade()
 	for _, pkt := range splitPayload(waiting) {
 		if len(waiting) == 0 {
@@ -54,16 +59,22 @@ func (h *Handler) upgrade(w http.ResponseWriter, r *http.Request, sid string) {
 		}
 	}
 	s.mu.Lock()
-	s.ws, s.raw = conn, raw
+	ended := s.ended
+	if !ended {
+		s.ws, s.raw = conn, raw
+	}
 	close(s.switched)
 	connected := s.connected
 	s.mu.Unlock()
 	h.forget(s) // no more long-polling requests
-	if connected {
+	switch {
+	case ended:
+		_ = conn.CloseNow()
+	case connected:
 		s.handoff <- conn // the socket's reader reads it
-		return
+	default:
+		go s.run(conn)
 	}
-	go s.run(conn)
 }
 
 // probe runs the client's side of the upgrade on conn until the upgrade
