@@ -48,7 +48,7 @@ func (s *session) handleIO(data []byte) {
 		}
 	case p.namespace != "":
 		if p.kind == ioConnect {
-			_ = s.sendPacket(connectError(p.namespace, domain.ErrorPayload{Code: domain.KindNotFound.String(), Message: "Invalid namespace"}))
+			s.sendRefusal(connectError(p.namespace, domain.ErrorPayload{Code: domain.KindNotFound.String(), Message: "Invalid namespace"}))
 		}
 	case p.kind == ioConnect:
 		if !connected {
@@ -193,5 +193,13 @@ func (s *session) refuse(err error) {
 	if domain.KindOf(err) == domain.KindInternal {
 		s.h.log.Error("socketio: connect", "err", err)
 	}
-	_ = s.sendPacket(connectError("", wire.Describe(err)))
+	s.sendRefusal(connectError("", wire.Describe(err)))
+}
+
+// sendRefusal sends a connect error, within WriteTimeout: a long-polling
+// client that asks again and again without polling does not hold its POST.
+func (s *session) sendRefusal(pkt []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.h.ep.Config().WriteTimeout)
+	defer cancel()
+	_ = s.sendPacket(ctx, pkt)
 }

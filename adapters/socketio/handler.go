@@ -267,7 +267,7 @@ func (h *Handler) handshake(w http.ResponseWriter, r *http.Request, transport st
 		}
 		s.ws, s.raw = conn, raw
 		s.startTimer()
-		if err := s.sendPacket(s.openPacket(false)); err != nil {
+		if err := s.sendPacket(r.Context(), s.openPacket(false)); err != nil {
 			s.end()
 			return
 		}

@@ -132,31 +132,36 @@ func (s *session) isConnected() bool {
 
 // sendPacket writes one packet made of parts to the transport of the
 // moment, waiting while a long-polling buffer is full or an upgrade
-// switches transports. Its time is bounded by the endpoint's clock, which
-// drops a transport that stopped taking packets. It is safe for concurrent
-// use. An error means the session's transport is gone.
-func (s *session) sendPacket(parts ...[]byte) error {
+// switches transports, until ctx ends. The socket's writer passes a context
+// that never ends: the endpoint's clock drops a transport that stopped
+// taking its frames. It is safe for concurrent use. An error means the
+// session's transport is gone, or ctx ended.
+func (s *session) sendPacket(ctx context.Context, parts ...[]byte) error {
 	for {
 		s.mu.Lock()
 		ws, p, switched := s.ws, s.poll, s.switched
 		s.mu.Unlock()
 		if ws != nil {
 			if len(parts) == 1 {
-				return ws.Write(context.Background(), websocket.MessageText, parts[0])
+				return ws.Write(ctx, websocket.MessageText, parts[0])
 			}
 			buf := s.h.buffers.get()
 			for _, b := range parts {
 				*buf = append(*buf, b...)
 			}
-			err := ws.Write(context.Background(), websocket.MessageText, *buf)
+			err := ws.Write(ctx, websocket.MessageText, *buf)
 			s.h.buffers.put(buf)
 			return err
 		}
-		err := p.push(context.Background(), parts...)
+		err := p.push(ctx, parts...)
 		if !errors.Is(err, errUpgraded) {
 			return err
 		}
-		<-switched // the upgrade writes what was waiting first
+		select { // the upgrade writes what was waiting first
+		case <-switched:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		s.mu.Lock()
 		gone := s.ws == nil // the session ended during the switch
 		s.mu.Unlock()
@@ -170,9 +175,9 @@ func (s *session) sendPacket(parts ...[]byte) error {
 // of the session's own as it is.
 func (s *session) Write(f *realtime.Frame) error {
 	if f.Event() == "" {
-		return s.sendPacket(f.JSON())
+		return s.sendPacket(context.Background(), f.JSON())
 	}
-	return s.sendPacket(eventHead, f.Name(), comma, f.Data(), closeBracket)
+	return s.sendPacket(context.Background(), eventHead, f.Name(), comma, f.Data(), closeBracket)
 }
 
 // The pieces of an event packet around its name and data.
@@ -182,13 +187,14 @@ var (
 	closeBracket = []byte{']'}
 )
 
-// Ping sends an Engine.IO ping and waits for the client's pong.
+// Ping sends an Engine.IO ping and waits for the client's pong, both within
+// ctx: a long-polling client that stopped polling fails it.
 func (s *session) Ping(ctx context.Context) error {
 	select {
 	case <-s.pong: // a late answer to an earlier ping
 	default:
 	}
-	if err := s.sendPacket(packetPing); err != nil {
+	if err := s.sendPacket(ctx, packetPing); err != nil {
 		return err
 	}
 	select {
