@@ -78,6 +78,11 @@ type sioDriver struct {
 // driver, which ends with the test.
 func startSIO(t *testing.T) *sioDriver {
 	t.Helper()
+	if testing.Short() {
+		// As testenv does for services: -short is the one request to leave
+		// out what needs more than Go.
+		t.Skip("drives socket.io-client on Node.js; skipped by -short")
+	}
 	nodeDeps.Do(func() {
 		cmd := exec.Command("bash", "scripts/node-deps.sh")
 		cmd.Dir = repoRoot()
@@ -495,8 +500,8 @@ func clientSend(to domain.UserID, text string) client.SendRequest {
 }
 
 func TestSocketIOEmbedded(t *testing.T) {
-	base := startServer(t, nil)
 	d := startSIO(t)
+	base := startServer(t, nil)
 	for name, transports := range sioTransports {
 		t.Run(name, func(t *testing.T) { socketIOScenario(t, d, base, base, transports) })
 	}
@@ -505,8 +510,8 @@ func TestSocketIOEmbedded(t *testing.T) {
 // TestSocketIOTokenPlaces: the token may also come in the handshake's
 // access_token query parameter or Authorization header, as on /ws.
 func TestSocketIOTokenPlaces(t *testing.T) {
-	base := startServer(t, nil)
 	d := startSIO(t)
+	base := startServer(t, nil)
 	u := register(t, base, "Dora")
 	for name, transports := range sioTransports {
 		t.Run(name, func(t *testing.T) {
@@ -688,8 +693,8 @@ func TestSocketIOReadmeExample(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(readme), "```js\n"+string(example)+"```", "README.md shows testdata/socketio/example.mjs")
 
-	base := startServer(t, nil)
 	startSIO(t) // the packages
+	base := startServer(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "example.mjs", base)
