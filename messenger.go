@@ -16,12 +16,14 @@ import (
 	"github.com/messenger-go/messenger/adapters/http"
 	"github.com/messenger-go/messenger/adapters/memory"
 	"github.com/messenger-go/messenger/adapters/prometheus"
+	"github.com/messenger-go/messenger/adapters/socketio"
 	"github.com/messenger-go/messenger/adapters/web"
 	"github.com/messenger-go/messenger/adapters/websocket"
 	"github.com/messenger-go/messenger/app"
 	"github.com/messenger-go/messenger/docs"
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/realtime"
 )
 
 // Store is every store port; memory.Store and postgres.Store implement it.
@@ -118,7 +120,8 @@ const (
 // Messenger is one node of the messenger.
 type Messenger struct {
 	app      *app.App
-	hub      *websocket.Hub
+	hub      *realtime.Hub
+	sio      *socketio.Handler
 	log      Log
 	ownLog   bool // the node made log and closes it
 	fanout   Fanout
@@ -189,7 +192,7 @@ func New(cfg Config) (*Messenger, error) {
 	// The hub tells the App of users' first and last sockets; the App is made
 	// after the hub (its notifier), and before any socket can open.
 	connections := &watcher{}
-	hub, err := websocket.NewHub(websocket.HubConfig{Node: cfg.Node, Presence: cfg.Presence, Watcher: connections, Logger: cfg.Logger})
+	hub, err := realtime.NewHub(realtime.HubConfig{Node: cfg.Node, Presence: cfg.Presence, Watcher: connections, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -244,8 +247,21 @@ func New(cfg Config) (*Messenger, error) {
 	if err != nil {
 		return nil, err
 	}
+	sio, err := socketio.NewHandler(socketio.HandlerConfig{
+		Hub:            hub,
+		Service:        a,
+		Node:           cfg.Node,
+		OriginPatterns: cfg.AllowedOrigins,
+		Logger:         cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
 	mux := nethttp.NewServeMux()
-	var patterns []string
+	// Engine.IO uses GET and POST on one path, and OPTIONS for the CORS
+	// preflights of long-polling: the handler takes every method.
+	mux.Handle("/socket.io/", sio)
+	patterns := []string{"GET /socket.io/", "POST /socket.io/"}
 	for _, r := range []struct {
 		pattern string
 		handler nethttp.Handler
@@ -267,13 +283,13 @@ func New(cfg Config) (*Messenger, error) {
 		client.Routes(mux) // GET / and GET /app/; every other path stays the API's
 	}
 	return &Messenger{
-		app: a, hub: hub, log: cfg.Log, ownLog: ownLog, fanout: fanout, metrics: cfg.Metrics,
+		app: a, hub: hub, sio: sio, log: cfg.Log, ownLog: ownLog, fanout: fanout, metrics: cfg.Metrics,
 		handler: cfg.Metrics.Instrument(mux), patterns: patterns, logger: cfg.Logger,
 	}, nil
 }
 
-// Handler serves the REST API, /ws, /healthz, /readyz, /metrics, the JWKS,
-// the API's descriptions (/openapi.yaml, /asyncapi.yaml) and, unless
+// Handler serves the REST API, /ws, /socket.io/, /healthz, /readyz, /metrics,
+// the JWKS, the API's descriptions (/openapi.yaml, /asyncapi.yaml) and, unless
 // Config.DisableWebClient, the browser client at /.
 func (m *Messenger) Handler() nethttp.Handler { return m.handler }
 
@@ -316,6 +332,11 @@ func (m *Messenger) Run(ctx context.Context) error {
 	}
 	return err
 }
+
+// Drain ends the Socket.IO long-polling sessions, whose waiting requests
+// http.Server.Shutdown would otherwise wait for; their clients reconnect
+// elsewhere and resume. Register it with the server's RegisterOnShutdown.
+func (m *Messenger) Drain() { m.sio.Drain() }
 
 // Shutdown closes every socket (clients reconnect elsewhere and resume by
 // sequence), then stops Run after the consumers' in-flight batches, both

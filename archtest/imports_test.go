@@ -47,6 +47,7 @@ const (
 	ruleDomain    = "domain may import only the standard library"
 	rulePorts     = "ports may import only the standard library and domain"
 	ruleWire      = "wire may import only the standard library and domain"
+	ruleRealtime  = "realtime may import only the standard library, domain, ports and wire"
 	ruleApp       = "app may import only the standard library, domain, ports and golang.org/x/sync/errgroup"
 	ruleAdapter   = "an adapter must not import app or another adapter"
 	ruleAppUser   = "only the module root, internal/... and cmd/... may import app"
@@ -101,6 +102,9 @@ func checkImports(module string, pkgs []pkg, isStd func(string) bool) []violatio
 				add(rulePorts)
 			case !test && under(from, "wire") && !std && !(inModule && (under(to, "domain") || under(to, "wire"))):
 				add(ruleWire)
+			case !test && under(from, "realtime") && !std &&
+				!(inModule && (under(to, "domain") || isPorts(to) || under(to, "wire") || under(to, "realtime"))):
+				add(ruleRealtime)
 			case !test && under(from, "app") && !std && imp != errgroupPath &&
 				!(inModule && (under(to, "domain") || isPorts(to) || under(to, "app"))):
 				add(ruleApp)
@@ -250,6 +254,17 @@ func TestCheckImportsFlagsViolations(t *testing.T) {
 		{"wire imports an adapter", pkg{ImportPath: m + "/wire", Imports: []string{m + "/adapters/http"}},
 			[]violation{{m + "/wire", m + "/adapters/http", false, ruleWire}}},
 		{"adapters share wire", pkg{ImportPath: m + "/adapters/websocket", Imports: []string{m + "/wire", m + "/domain", m + "/ports"}}, nil},
+
+		{"realtime on domain, ports and wire", pkg{ImportPath: m + "/realtime",
+			Imports:      []string{"context", m + "/domain", m + "/ports", m + "/wire"},
+			XTestImports: []string{m + "/realtime", "github.com/stretchr/testify/require"}}, nil},
+		{"realtime imports an adapter", pkg{ImportPath: m + "/realtime", Imports: []string{m + "/adapters/websocket"}},
+			[]violation{{m + "/realtime", m + "/adapters/websocket", false, ruleRealtime}}},
+		{"realtime imports a library", pkg{ImportPath: m + "/realtime", Imports: []string{"github.com/coder/websocket"}},
+			[]violation{{m + "/realtime", "github.com/coder/websocket", false, ruleRealtime}}},
+		{"realtime imports app", pkg{ImportPath: m + "/realtime", Imports: []string{m + "/app"}},
+			[]violation{{m + "/realtime", m + "/app", false, ruleRealtime}}},
+		{"adapters share realtime", pkg{ImportPath: m + "/adapters/socketio", Imports: []string{m + "/realtime", m + "/wire"}}, nil},
 
 		{"app on domain, ports, errgroup", pkg{ImportPath: m + "/app",
 			Imports: []string{"context", m + "/domain", m + "/ports", errgroupPath}}, nil},

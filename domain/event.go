@@ -13,6 +13,7 @@ const (
 	EventFriendRequestAccepted = "friendRequestAccepted"
 	EventMessageDelivered      = "messageDelivered"
 	EventError                 = "error"
+	EventSendResult            = "sendResult"
 
 	// The wire contract's second part.
 	EventFriendRemoved  = "friendRemoved"
@@ -25,6 +26,7 @@ const (
 	EventJoinChat = "joinChat"
 	EventResume   = "resume"
 	EventAck      = "ack"
+	EventSend     = "send"
 )
 
 // Event is one frame pushed to a user's devices: {"event": Name, "data": Data}.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test against real local services: starts PostgreSQL, Redis
 # (master, replica, three Sentinels) and Kafka, installs chromium for the web
-# client's browser tests, runs vet, the vulnerability check
+# client's browser tests and the Node packages the Socket.IO tests drive
+# (scripts/node-deps.sh), runs vet, the vulnerability check
 # (scripts/vulncheck.sh) and the race-enabled test suite, and stops the
 # services whatever happens.
 set -euo pipefail
@@ -26,6 +27,9 @@ eval "$exports"
 echo "== chromium for the web client's browser tests" >&2
 browser=$(bash scripts/browser.sh)
 eval "$browser"
+
+echo "== node packages" >&2
+bash scripts/node-deps.sh
 
 echo "== go vet" >&2
 go vet ./...

@@ -28,3 +28,16 @@ func BearerToken(r *http.Request, query bool) (string, error) {
 	}
 	return token, nil
 }
+
+// AnnouncesResume reads the resume query parameter of a socket's request:
+// with resume=1 the client announces that a resume follows at once, and
+// live messages wait for it; absent or 0, nothing waits. Errors: KindInvalid.
+func AnnouncesResume(r *http.Request) (bool, error) {
+	switch r.URL.Query().Get("resume") {
+	case "", "0":
+		return false, nil
+	case "1":
+		return true, nil
+	}
+	return false, domain.Errorf(domain.KindInvalid, "resume must be 1 (a resume follows) or 0")
+}

@@ -53,3 +53,16 @@ func TestBearerToken(t *testing.T) {
 		})
 	}
 }
+
+func TestAnnouncesResume(t *testing.T) {
+	for query, want := range map[string]bool{"": false, "?resume=0": false, "?resume=1": true} {
+		got, err := wire.AnnouncesResume(httptest.NewRequest("GET", "/ws"+query, nil))
+		require.NoError(t, err, query)
+		assert.Equal(t, want, got, query)
+	}
+	for _, query := range []string{"?resume=yes", "?resume=2", "?resume=true"} {
+		_, err := wire.AnnouncesResume(httptest.NewRequest("GET", "/ws"+query, nil))
+		require.Error(t, err, query)
+		assert.Equal(t, domain.KindInvalid, domain.KindOf(err), query)
+	}
+}

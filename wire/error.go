@@ -62,6 +62,19 @@ func ErrorEvent(err error) domain.Event {
 	return domain.Event{Name: domain.EventError, Data: Describe(err)}
 }
 
+// SendError is the data of the error event that answers a socket's send:
+// the error's code and message, and the send's clientMessageId.
+type SendError struct {
+	domain.ErrorPayload
+	ClientMessageID string `json:"clientMessageId"`
+}
+
+// SendErrorEvent is err as the error event that answers the send of
+// clientMessageID.
+func SendErrorEvent(err error, clientMessageID string) domain.Event {
+	return domain.Event{Name: domain.EventError, Data: SendError{ErrorPayload: Describe(err), ClientMessageID: clientMessageID}}
+}
+
 // retryAfterer is implemented by errors that know when a retry may succeed,
 // such as a rate limit's.
 type retryAfterer interface {

@@ -88,3 +88,16 @@ func TestEveryKindHasItsOwnAnswer(t *testing.T) {
 	}
 	assert.Equal(t, "internal", domain.Kind(domain.KindUnavailable+1).String(), "a kind was added to domain: give it a row in wire's list")
 }
+
+func TestSendErrorEvent(t *testing.T) {
+	ev := wire.SendErrorEvent(domain.Errorf(domain.KindForbidden, "not friends"), "c-1")
+	assert.Equal(t, domain.EventError, ev.Name)
+	b, err := json.Marshal(ev.Data)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"code":"forbidden","message":"not friends","clientMessageId":"c-1"}`, string(b))
+
+	hidden := wire.SendErrorEvent(domain.Wrap(domain.KindInternal, errors.New("db password wrong"), "x"), "c-2")
+	b, err = json.Marshal(hidden.Data)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"code":"internal","message":"internal error","clientMessageId":"c-2"}`, string(b))
+}

@@ -16,6 +16,7 @@ type Inbound struct {
 	JoinChat JoinChat
 	Ack      Ack
 	Resume   Resume
+	Send     Send
 }
 
 // Typing is the data of `typing {receiverId, isTyping}`.
@@ -39,6 +40,30 @@ type Ack struct {
 // lastSequenceId}}`: the last sequence the client holds per conversation.
 type Resume struct {
 	Conversations map[domain.ConversationID]domain.Sequence
+}
+
+// Send is the data of `send {receiverId, message, messageType?, metadata?,
+// clientMessageId}`: a message as POST /messages/send takes it. Only its
+// shape is checked here (the use case validates the message); clientMessageId
+// is required, since the answer, sendResult or error, is matched by it.
+type Send struct {
+	ReceiverID      domain.UserID
+	Message         string
+	MessageType     string
+	Metadata        json.RawMessage
+	ClientMessageID string
+}
+
+// Draft is the message s asks sender to send.
+func (s Send) Draft(sender domain.UserID) domain.Draft {
+	return domain.Draft{
+		SenderID:        sender,
+		ReceiverID:      s.ReceiverID,
+		Text:            s.Message,
+		Type:            s.MessageType,
+		Metadata:        s.Metadata,
+		ClientMessageID: s.ClientMessageID,
+	}
 }
 
 // DecodeFrame decodes a client frame {"event": name, "data": {...}} and its
@@ -84,11 +109,15 @@ func decodePayload(event string, data []byte) (Inbound, error) {
 		in.Ack, err = decodeAck(data)
 	case domain.EventResume:
 		in.Resume, err = decodeResume(data)
+	case domain.EventSend:
+		in.Send, err = decodeSend(data)
 	default:
 		err = domain.Errorf(domain.KindInvalid, "unknown event %.64q", event)
 	}
 	if err != nil {
-		return Inbound{Event: event}, err
+		// A refused send's clientMessageId, when it has one, stays: its
+		// error answer carries it.
+		return Inbound{Event: event, Send: Send{ClientMessageID: in.Send.ClientMessageID}}, err
 	}
 	return in, nil
 }
@@ -163,6 +192,35 @@ func decodeResume(data []byte) (Resume, error) {
 		}
 	}
 	return Resume{Conversations: out}, nil
+}
+
+// decodeSend returns the clientMessageId of data, when it has one, also
+// with an error.
+func decodeSend(data []byte) (Send, error) {
+	var p struct {
+		ReceiverID      string          `json:"receiverId"`
+		Message         string          `json:"message"`
+		MessageType     string          `json:"messageType"`
+		Metadata        json.RawMessage `json:"metadata"`
+		ClientMessageID string          `json:"clientMessageId"`
+	}
+	if err := decodeData(domain.EventSend, data, &p); err != nil {
+		var id struct {
+			ClientMessageID string `json:"clientMessageId"`
+		}
+		_ = json.Unmarshal(data, &id) // best effort, for the answer
+		return Send{ClientMessageID: id.ClientMessageID}, err
+	}
+	if p.ClientMessageID == "" {
+		return Send{}, domain.Errorf(domain.KindInvalid, "send needs a clientMessageId, which its answer carries")
+	}
+	return Send{
+		ReceiverID:      domain.UserID(p.ReceiverID),
+		Message:         p.Message,
+		MessageType:     p.MessageType,
+		Metadata:        p.Metadata,
+		ClientMessageID: p.ClientMessageID,
+	}, nil
 }
 
 func decodeData(event string, data []byte, v any) error {

@@ -38,6 +38,10 @@ func TestDecodeFrame(t *testing.T) {
 			wire.Inbound{Event: "resume", Resume: wire.Resume{Conversations: map[domain.ConversationID]domain.Sequence{}}}},
 		{"resume naming one conversation twice keeps the later cursor", `{"event":"resume","data":{"conversations":{"` + conv + `":3,"` + userB + "_" + userA + `":5}}}`,
 			wire.Inbound{Event: "resume", Resume: wire.Resume{Conversations: map[domain.ConversationID]domain.Sequence{conv: 5}}}},
+		{"send", `{"event":"send","data":{"receiverId":"` + userB + `","message":"hi","messageType":"image","metadata":{"w":1},"clientMessageId":"c-1"}}`,
+			wire.Inbound{Event: "send", Send: wire.Send{ReceiverID: userB, Message: "hi", MessageType: "image", Metadata: []byte(`{"w":1}`), ClientMessageID: "c-1"}}},
+		{"send leaves the message's rules to the use case", `{"event":"send","data":{"receiverId":"bob","clientMessageId":"c-2"}}`,
+			wire.Inbound{Event: "send", Send: wire.Send{ReceiverID: "bob", ClientMessageID: "c-2"}}},
 		{"unknown fields are ignored", `{"event":"joinChat","data":{"conversationId":"` + conv + `","x":[1]},"id":9}`,
 			wire.Inbound{Event: "joinChat", JoinChat: wire.JoinChat{ConversationID: conv}}},
 		{"an escaped backslash before u0000 is text, not NUL", `{"event":"joinChat","data":{"conversationId":"` + conv + `","note":"\\u0000"}}`,
@@ -75,6 +79,9 @@ func TestDecodeFrameRefuses(t *testing.T) {
 		{"ack sequence not a number", `{"event":"ack","data":{"conversationId":"` + conv + `","upToSequenceId":"x"}}`, "malformed ack data"},
 		{"resume bad conversation", `{"event":"resume","data":{"conversations":{"nope":1}}}`, ""},
 		{"resume negative cursor", `{"event":"resume","data":{"conversations":{"` + conv + `":-3}}}`, "lastSequenceId must not be negative"},
+		{"send without clientMessageId", `{"event":"send","data":{"receiverId":"` + userB + `","message":"hi"}}`, "send needs a clientMessageId"},
+		{"send without data", `{"event":"send"}`, "send needs data"},
+		{"send data not an object", `{"event":"send","data":[1]}`, "malformed send data"},
 		{"binary garbage", "\x00\x01\x02", "frame holds the NUL character"},
 		{"invalid UTF-8 in a string", "{\"event\":\"joinChat\",\"data\":{\"conversationId\":\"" + conv + "\",\"note\":\"\xff\"}}", "frame is not valid UTF-8"},
 		{"invalid UTF-8 in the event", "{\"event\":\"typ\xc3ing\",\"data\":{}}", "frame is not valid UTF-8"},
@@ -110,4 +117,30 @@ func TestDecodePayload(t *testing.T) {
 			assert.Equal(t, domain.KindInvalid, domain.KindOf(err))
 		})
 	}
+}
+
+// TestDecodeSendKeepsTheClientMessageID: a refused send is answered with an
+// error that carries its clientMessageId, when the frame has one.
+func TestDecodeSendKeepsTheClientMessageID(t *testing.T) {
+	tests := []struct {
+		name, frame, want string
+	}{
+		{"malformed field", `{"event":"send","data":{"receiverId":5,"clientMessageId":"c-9"}}`, "c-9"},
+		{"no clientMessageId", `{"event":"send","data":{"receiverId":"` + userB + `"}}`, ""},
+		{"not an object", `{"event":"send","data":"c-9"}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := wire.DecodeFrame([]byte(tt.frame))
+			require.Error(t, err)
+			assert.Equal(t, domain.EventSend, in.Event)
+			assert.Equal(t, tt.want, in.Send.ClientMessageID)
+		})
+	}
+}
+
+func TestSendDraft(t *testing.T) {
+	s := wire.Send{ReceiverID: userB, Message: "hi", MessageType: "text", Metadata: []byte(`{}`), ClientMessageID: "c-1"}
+	assert.Equal(t, domain.Draft{SenderID: userA, ReceiverID: userB, Text: "hi", Type: "text", Metadata: []byte(`{}`), ClientMessageID: "c-1"},
+		s.Draft(userA))
 }

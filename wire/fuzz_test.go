@@ -85,6 +85,10 @@ func checkCanonical(t *testing.T, in wire.Inbound) {
 				t.Fatalf("negative resume cursor %d", last)
 			}
 		}
+	case domain.EventSend:
+		if in.Send.ClientMessageID == "" {
+			t.Fatalf("accepted a send without clientMessageId")
+		}
 	default:
 		t.Fatalf("accepted unknown event %q", in.Event)
 	}

@@ -13,6 +13,7 @@ import (
 	ws "github.com/messenger-go/messenger/adapters/websocket"
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/realtime"
 )
 
 // ChangedMessages serves no changes: the fake's conversations are never
@@ -48,7 +49,7 @@ func TestResumeReplaysChangesBelowTheCursor(t *testing.T) {
 	}
 	var calls []call
 	var svc *changesService
-	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) {
+	e := newEnv(t, func(_ *realtime.HubConfig, h *ws.HandlerConfig) {
 		svc = &changesService{fakeService: h.Service.(*fakeService)}
 		h.Service = svc
 	})

@@ -18,6 +18,7 @@ import (
 	ws "github.com/messenger-go/messenger/adapters/websocket"
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/realtime"
 )
 
 // fakeService serves what the WebSocket adapter calls: Authenticate, the
@@ -42,6 +43,7 @@ type fakeService struct {
 	onJoinChat func(joinCall) error
 	onAck      func(ackCall) error
 	onHistory  func(call int, conv domain.ConversationID, page domain.Page) error
+	onSend     func(domain.Draft) error
 }
 
 type typingCall struct {
@@ -141,6 +143,20 @@ func (f *fakeService) Ack(_ context.Context, caller domain.UserID, conv domain.C
 	defer f.mu.Unlock()
 	f.acks = append(f.acks, c)
 	return domain.Watermark{ConversationID: conv, UpTo: upTo}, nil
+}
+
+// SendMessage validates d as the use case does and answers its receipt.
+func (f *fakeService) SendMessage(_ context.Context, d domain.Draft) (ports.SendReceipt, error) {
+	m, err := domain.NewMessage(d, time.Now())
+	if err != nil {
+		return ports.SendReceipt{}, err
+	}
+	if f.onSend != nil {
+		if err := f.onSend(d); err != nil {
+			return ports.SendReceipt{}, err
+		}
+	}
+	return ports.SendReceipt{MessageID: m.ID, ClientMessageID: m.ClientMessageID, ConversationID: m.ConversationID, Status: "queued"}, nil
 }
 
 func (f *fakeService) History(_ context.Context, caller domain.UserID, conv domain.ConversationID, page domain.Page) ([]domain.Message, bool, error) {
@@ -266,7 +282,7 @@ func (p *fakePresence) state(u domain.UserID) (bool, int, int) {
 
 // env is a Hub and Handler behind an httptest server, on a fake service.
 type env struct {
-	hub     *ws.Hub
+	hub     *realtime.Hub
 	handler *ws.Handler
 	svc     *fakeService
 	srv     *httptest.Server
@@ -274,15 +290,15 @@ type env struct {
 }
 
 // newEnv starts a server; configure adjusts the configs before construction.
-func newEnv(t testing.TB, configure func(*ws.HubConfig, *ws.HandlerConfig)) *env {
+func newEnv(t testing.TB, configure func(*realtime.HubConfig, *ws.HandlerConfig)) *env {
 	t.Helper()
 	svc := newFakeService()
-	hubCfg := ws.HubConfig{Node: "node-1"}
+	hubCfg := realtime.HubConfig{Node: "node-1"}
 	hCfg := ws.HandlerConfig{Service: svc}
 	if configure != nil {
 		configure(&hubCfg, &hCfg)
 	}
-	hub, err := ws.NewHub(hubCfg)
+	hub, err := realtime.NewHub(hubCfg)
 	require.NoError(t, err)
 	hCfg.Hub = hub
 	handler, err := ws.NewHandler(hCfg)

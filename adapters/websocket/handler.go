@@ -1,36 +1,32 @@
 package websocket
 
 import (
-	"bufio"
-	"context"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"runtime/debug"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/realtime"
 	"github.com/messenger-go/messenger/wire"
 )
 
 // Defaults of HandlerConfig.
 const (
 	DefaultReadLimit      = 64 << 10
-	DefaultPingInterval   = 25 * time.Second
-	DefaultPingTimeout    = 15 * time.Second
-	DefaultWriteTimeout   = 10 * time.Second
-	DefaultRequestTimeout = 10 * time.Second
-	DefaultResumeGrace    = time.Second
+	DefaultPingInterval   = realtime.DefaultPingInterval
+	DefaultPingTimeout    = realtime.DefaultPingTimeout
+	DefaultWriteTimeout   = realtime.DefaultWriteTimeout
+	DefaultRequestTimeout = realtime.DefaultRequestTimeout
+	DefaultResumeGrace    = realtime.DefaultResumeGrace
 )
 
 // HandlerConfig configures a Handler.
 type HandlerConfig struct {
 	// Hub registers the sockets. Required.
-	Hub *Hub
+	Hub *realtime.Hub
 	// Service authenticates connections and serves incoming frames and
 	// replays. Required.
 	Service ports.Service
@@ -45,27 +41,16 @@ type HandlerConfig struct {
 	// ReadLimit is the largest incoming frame in bytes; a larger one closes
 	// the socket with 1009. Default DefaultReadLimit.
 	ReadLimit int64
-	// PingInterval is how often the server pings each socket. Default DefaultPingInterval.
-	PingInterval time.Duration
-	// PingTimeout is how long a pong may take before the connection is
-	// dropped as dead. Default DefaultPingTimeout.
-	PingTimeout time.Duration
-	// WriteTimeout bounds each frame write; a client that does not take a
-	// frame in time is dropped. Default DefaultWriteTimeout.
-	WriteTimeout time.Duration
-	// RequestTimeout bounds each Service call made for a socket (one incoming
-	// frame, one history page). Default DefaultRequestTimeout.
+	// PingInterval, PingTimeout, WriteTimeout, RequestTimeout,
+	// ReplayPageSize and ResumeGrace are realtime.Timing's, with its
+	// defaults; a client announces the resume that ResumeGrace waits for
+	// with the query parameter resume=1.
+	PingInterval   time.Duration
+	PingTimeout    time.Duration
+	WriteTimeout   time.Duration
 	RequestTimeout time.Duration
-	// ReplayPageSize is how many messages one history call of a replay or gap
-	// fill reads, at most domain.MaxPageLimit (the default).
 	ReplayPageSize int
-	// ResumeGrace is how long a new socket whose client announced a resume
-	// (the query parameter resume=1) holds back live newMessage frames while
-	// waiting for it, so that a reconnecting client gets its replay before
-	// anything newer (sequence order). A resume (an empty one included) ends
-	// the wait at once; a client that announced none never waits. Default
-	// DefaultResumeGrace; negative means no wait.
-	ResumeGrace time.Duration
+	ResumeGrace    time.Duration
 	// Logger receives connection problems. Nil discards them.
 	Logger *slog.Logger
 }
@@ -73,50 +58,37 @@ type HandlerConfig struct {
 // Handler serves `GET /ws`: it authenticates, upgrades, and runs the socket
 // until it closes. Mount it on the server's mux.
 type Handler struct {
-	cfg   HandlerConfig
-	log   *slog.Logger
-	opts  websocket.AcceptOptions
-	clock *clock
+	cfg  HandlerConfig
+	log  *slog.Logger
+	opts websocket.AcceptOptions
+	ep   *realtime.Endpoint
 }
 
 // NewHandler returns a Handler with defaults filled in.
 func NewHandler(cfg HandlerConfig) (*Handler, error) {
-	if cfg.Hub == nil || cfg.Service == nil {
-		return nil, domain.Errorf(domain.KindInvalid, "websocket: HandlerConfig.Hub and Service are required")
-	}
-	if cfg.ReadLimit < 0 || cfg.PingInterval < 0 || cfg.PingTimeout < 0 || cfg.WriteTimeout < 0 ||
-		cfg.RequestTimeout < 0 || cfg.ReplayPageSize < 0 || cfg.ReplayPageSize > domain.MaxPageLimit {
+	if cfg.ReadLimit < 0 {
 		return nil, domain.Errorf(domain.KindInvalid, "websocket: HandlerConfig value out of range")
 	}
-	fill := func(d *time.Duration, def time.Duration) {
-		if *d == 0 {
-			*d = def
-		}
-	}
-	fill(&cfg.PingInterval, DefaultPingInterval)
-	fill(&cfg.PingTimeout, DefaultPingTimeout)
-	fill(&cfg.WriteTimeout, DefaultWriteTimeout)
-	fill(&cfg.RequestTimeout, DefaultRequestTimeout)
 	if cfg.ReadLimit == 0 {
 		cfg.ReadLimit = DefaultReadLimit
 	}
-	switch {
-	case cfg.ResumeGrace == 0:
-		cfg.ResumeGrace = DefaultResumeGrace
-	case cfg.ResumeGrace < 0:
-		cfg.ResumeGrace = 0
-	}
-	if cfg.ReplayPageSize == 0 {
-		cfg.ReplayPageSize = domain.MaxPageLimit
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	ep, err := realtime.NewEndpoint(realtime.Config{
+		Hub:     cfg.Hub,
+		Service: cfg.Service,
+		Timing: realtime.Timing{
+			PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, WriteTimeout: cfg.WriteTimeout,
+			RequestTimeout: cfg.RequestTimeout, ReplayPageSize: cfg.ReplayPageSize, ResumeGrace: cfg.ResumeGrace,
+		},
+		Logger: cfg.Logger,
+		Name:   "websocket",
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &Handler{
-		cfg:   cfg,
-		log:   log,
-		clock: newClock(&cfg),
+		cfg: cfg,
+		log: ep.Logger(),
+		ep:  ep,
 		opts: websocket.AcceptOptions{
 			OriginPatterns:     cfg.OriginPatterns,
 			InsecureSkipVerify: cfg.InsecureSkipVerify,
@@ -135,17 +107,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wire.WriteHTTPError(w, err)
 		return
 	}
-	hold, err := announcesResume(r)
+	hold, err := wire.AnnouncesResume(r)
 	if err != nil {
 		wire.WriteHTTPError(w, err)
 		return
 	}
 	hub := h.cfg.Hub
-	if hub.isClosed() {
+	if hub.Closed() {
 		wire.WriteHTTPError(w, domain.Errorf(domain.KindUnavailable, "server shutting down"))
 		return
 	}
-	rec := &hijackRecorder{ResponseWriter: w}
+	rec := &wire.HijackRecorder{ResponseWriter: w}
 	conn, err := websocket.Accept(rec, r, &h.opts)
 	if err != nil {
 		h.log.Debug("websocket: upgrade refused", "user", user, "err", err)
@@ -153,31 +125,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(h.cfg.ReadLimit)
 
-	s, err := newSocket(h, user, expires, conn, rec.conn, hold)
-	if err != nil {
+	s := &socket{conn: conn, raw: rec.Conn}
+	if err := s.Init(h.ep, s, user, expires, hold); err != nil {
 		h.log.Error("websocket: new socket", "err", err)
 		_ = conn.Close(websocket.StatusInternalError, "internal error")
 		return
 	}
-	registered, err := encodeFrame(domain.Event{Name: domain.EventRegistered, Data: domain.RegisteredPayload{UserID: user}})
-	if err != nil {
-		h.log.Error("websocket: encode registered", "err", err)
-		_ = conn.Close(websocket.StatusInternalError, "internal error")
-		return
-	}
-	s.enqueue(registered) // first in an empty queue; it is never full here
-	ok, first := hub.add(s)
+	// registered goes first in an empty queue; it is never full here.
+	s.Reply(domain.Event{Name: domain.EventRegistered, Data: domain.RegisteredPayload{UserID: user}})
+	// registered goes out once the socket is registered: it already receives
+	// local events then.
+	ok, first := s.Start()
 	if !ok {
-		_ = conn.Close(closeGoingAway, reasonShutdown)
+		_ = conn.Close(websocket.StatusCode(realtime.CloseShutdown.Code), realtime.CloseShutdown.Reason)
 		return
 	}
-	// registered goes out now: the socket already receives local events.
-	go s.writeLoop()
 	// The reader gets a goroutine of its own and ServeHTTP returns: the
 	// hijacked connection no longer needs the HTTP server's goroutine, whose
 	// deep stack, and the request it holds, every garbage collection would
 	// otherwise scan for the socket's whole life.
-	go h.serve(s, first)
+	go s.Serve(first, s)
 }
 
 // authenticate verifies the access token of the request, from the
@@ -188,138 +155,5 @@ func (h *Handler) authenticate(r *http.Request) (domain.UserID, time.Time, error
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	user, expires, err := h.cfg.Service.Authenticate(r.Context(), token)
-	if err == nil {
-		return user, expires, nil
-	}
-	switch domain.KindOf(err) {
-	case domain.KindInternal:
-		h.log.Error("websocket: authenticate", "err", err)
-	case domain.KindInvalid:
-		err = domain.Wrap(domain.KindUnauthenticated, err, domain.MessageOf(err))
-	}
-	return "", time.Time{}, err
+	return h.ep.Authenticate(r.Context(), token)
 }
-
-// announcesResume reads the resume query parameter: with resume=1 the client
-// announces that its first frame will be a resume, and live messages wait for
-// it (ResumeGrace at most); without it nothing waits.
-func announcesResume(r *http.Request) (bool, error) {
-	switch r.URL.Query().Get("resume") {
-	case "", "0":
-		return false, nil
-	case "1":
-		return true, nil
-	}
-	return false, domain.Errorf(domain.KindInvalid, "resume must be 1 (a resume follows) or 0")
-}
-
-// serve registers the user's presence (for the node's first socket of the
-// user), reads the socket until it closes, and releases it.
-func (h *Handler) serve(s *socket, first bool) {
-	defer func() {
-		s.close(closeNow, "") // no-op if the writer already closes
-		<-s.writerDone
-		h.cfg.Hub.remove(s)
-	}()
-	defer func() { // a panicking service call ends this socket, not the process
-		if v := recover(); v != nil {
-			h.log.Error("websocket: panic serving socket", "user", s.user, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-		}
-	}()
-	// Presence goes before reading, off the writer's path, so a slow presence
-	// store delays neither.
-	if first {
-		s.hub.syncPresence(s.ctx, s.user)
-	}
-	h.readLoop(s)
-}
-
-// readLoop reads frames until the connection closes. It reads with a context
-// that never ends so that a close requested by the writer can complete its
-// handshake; the writer or the peer ends the connection, which ends the read.
-func (h *Handler) readLoop(s *socket) {
-	for {
-		_, data, err := s.conn.Read(context.Background())
-		if err != nil {
-			h.log.Debug("websocket: read ended", "user", s.user, "err", err)
-			return
-		}
-		if s.ctx.Err() != nil {
-			continue // closing: drain until the handshake ends
-		}
-		h.dispatch(s, data)
-	}
-}
-
-// dispatch serves one incoming frame. Every failure becomes an error event on
-// the socket, which stays open.
-func (h *Handler) dispatch(s *socket, data []byte) {
-	in, err := wire.DecodeFrame(data)
-	if err != nil {
-		h.replyError(s, err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(s.ctx, h.cfg.RequestTimeout)
-	defer cancel()
-	switch in.Event {
-	case domain.EventTyping:
-		err = h.cfg.Service.Typing(ctx, s.user, in.Typing.ReceiverID, in.Typing.IsTyping)
-	case domain.EventJoinChat:
-		err = h.joinChat(ctx, s, in.JoinChat.ConversationID)
-	case domain.EventAck:
-		_, err = h.cfg.Service.Ack(ctx, s.user, in.Ack.ConversationID, in.Ack.UpTo)
-	case domain.EventResume:
-		// The writer replays before it sends anything queued after this; an
-		// empty resume ends the hold for it all the same.
-		s.enqueue(&frame{resume: in.Resume.Conversations})
-	}
-	if err != nil {
-		h.replyError(s, err)
-	}
-}
-
-func (h *Handler) joinChat(ctx context.Context, s *socket, conv domain.ConversationID) error {
-	if err := h.cfg.Service.JoinChat(ctx, s.user, conv); err != nil {
-		return err
-	}
-	return h.reply(s, domain.Event{Name: domain.EventChatRegistered, Data: domain.ConversationPayload{ConversationID: conv}})
-}
-
-func (h *Handler) reply(s *socket, ev domain.Event) error {
-	f, err := encodeFrame(ev)
-	if err != nil {
-		return err
-	}
-	s.enqueue(f)
-	return nil
-}
-
-func (h *Handler) replyError(s *socket, err error) {
-	if s.ctx.Err() != nil {
-		return // closing; the failure is the closing itself
-	}
-	if domain.KindOf(err) == domain.KindInternal {
-		h.log.Error("websocket: request failed", "user", s.user, "err", err)
-	}
-	f, encErr := encodeFrame(wire.ErrorEvent(err))
-	if encErr != nil {
-		return
-	}
-	s.enqueue(f)
-}
-
-// hijackRecorder keeps the connection the upgrade hijacks, so that Shutdown can
-// cut it even while a close handshake is waiting on an unresponsive peer.
-type hijackRecorder struct {
-	http.ResponseWriter
-	conn net.Conn
-}
-
-func (r *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, brw, err := http.NewResponseController(r.ResponseWriter).Hijack()
-	r.conn = conn
-	return conn, brw, err
-}
-
-func (r *hijackRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -15,6 +15,7 @@ import (
 
 	ws "github.com/messenger-go/messenger/adapters/websocket"
 	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/realtime"
 )
 
 func TestConnectSendsRegistered(t *testing.T) {
@@ -100,7 +101,7 @@ func TestOriginCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) {
+			e := newEnv(t, func(_ *realtime.HubConfig, h *ws.HandlerConfig) {
 				h.OriginPatterns = tt.patterns
 				h.InsecureSkipVerify = tt.skip
 			})
@@ -230,7 +231,7 @@ func TestBadFramesKeepSocketOpen(t *testing.T) {
 }
 
 func TestReadLimitClosesSocket(t *testing.T) {
-	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ReadLimit = 1024 })
+	e := newEnv(t, func(_ *realtime.HubConfig, h *ws.HandlerConfig) { h.ReadLimit = 1024 })
 	a, b, conv := pair(t)
 	c := e.dial(t, a)
 
@@ -247,7 +248,7 @@ func TestReadLimitClosesSocket(t *testing.T) {
 }
 
 func TestPingDropsUnresponsiveConnection(t *testing.T) {
-	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) {
+	e := newEnv(t, func(_ *realtime.HubConfig, h *ws.HandlerConfig) {
 		h.PingInterval = 50 * time.Millisecond
 		h.PingTimeout = 100 * time.Millisecond
 	})
@@ -260,7 +261,7 @@ func TestPingDropsUnresponsiveConnection(t *testing.T) {
 }
 
 func TestPingKeepsLiveConnection(t *testing.T) {
-	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) {
+	e := newEnv(t, func(_ *realtime.HubConfig, h *ws.HandlerConfig) {
 		h.PingInterval = 20 * time.Millisecond
 		h.PingTimeout = time.Minute
 	})
@@ -276,7 +277,7 @@ func TestPingKeepsLiveConnection(t *testing.T) {
 }
 
 func TestFramesFlowWhileAPongIsAwaited(t *testing.T) {
-	e := newEnv(t, func(hc *ws.HubConfig, h *ws.HandlerConfig) {
+	e := newEnv(t, func(hc *realtime.HubConfig, h *ws.HandlerConfig) {
 		hc.QueueSize = 4
 		h.PingInterval = 20 * time.Millisecond
 		h.PingTimeout = time.Minute
@@ -298,7 +299,7 @@ func TestFramesFlowWhileAPongIsAwaited(t *testing.T) {
 }
 
 func TestNewHandlerValidates(t *testing.T) {
-	hub, err := ws.NewHub(ws.HubConfig{})
+	hub, err := realtime.NewHub(realtime.HubConfig{})
 	require.NoError(t, err)
 	tests := []struct {
 		name string

@@ -16,6 +16,7 @@ import (
 
 	ws "github.com/messenger-go/messenger/adapters/websocket"
 	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/realtime"
 )
 
 // notify sends m as newMessage to users through the hub.
@@ -59,7 +60,7 @@ func TestNotifyRejectsUnencodableEvent(t *testing.T) {
 }
 
 func TestSlowClientClosedWithReconnectCode(t *testing.T) {
-	e := newEnv(t, func(hc *ws.HubConfig, h *ws.HandlerConfig) {
+	e := newEnv(t, func(hc *realtime.HubConfig, h *ws.HandlerConfig) {
 		hc.QueueSize = 16
 		h.WriteTimeout = 30 * time.Second // the slow client is slow, not dead
 	})
@@ -113,7 +114,7 @@ func TestResumeReplaysThenGoesLive(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ReplayPageSize = 4 })
+			e := newEnv(t, func(_ *realtime.HubConfig, h *ws.HandlerConfig) { h.ReplayPageSize = 4 })
 			a, b, conv := pair(t)
 			for range tt.stored {
 				e.svc.appendMessage(b, a)
@@ -144,7 +145,7 @@ func TestResumeReplaysThenGoesLive(t *testing.T) {
 
 func TestResumeUnderConcurrentSends(t *testing.T) {
 	const stored, live, cursor = 100, 100, 20
-	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ReplayPageSize = 10 })
+	e := newEnv(t, func(_ *realtime.HubConfig, h *ws.HandlerConfig) { h.ReplayPageSize = 10 })
 	a, b, conv := pair(t)
 	for range stored {
 		e.svc.appendMessage(b, a)
@@ -285,7 +286,7 @@ func TestGapFillFailureStillDeliversLive(t *testing.T) {
 
 func TestShutdownClosesSocketsAndWaits(t *testing.T) {
 	presence := newFakePresence()
-	e := newEnv(t, func(hc *ws.HubConfig, _ *ws.HandlerConfig) { hc.Presence = presence })
+	e := newEnv(t, func(hc *realtime.HubConfig, _ *ws.HandlerConfig) { hc.Presence = presence })
 	runDone := make(chan error, 1)
 	go func() { runDone <- e.hub.Run(context.Background()) }()
 
@@ -354,7 +355,7 @@ func TestShutdownDeadlineCutsUnresponsiveSockets(t *testing.T) {
 
 func TestPresenceFollowsSockets(t *testing.T) {
 	presence := newFakePresence()
-	e := newEnv(t, func(hc *ws.HubConfig, _ *ws.HandlerConfig) {
+	e := newEnv(t, func(hc *realtime.HubConfig, _ *ws.HandlerConfig) {
 		hc.Presence = presence
 		hc.Node = "node-7"
 	})
@@ -388,7 +389,7 @@ func TestPresenceFollowsSockets(t *testing.T) {
 
 func TestPresenceHeartbeat(t *testing.T) {
 	presence := newFakePresence()
-	e := newEnv(t, func(hc *ws.HubConfig, _ *ws.HandlerConfig) {
+	e := newEnv(t, func(hc *realtime.HubConfig, _ *ws.HandlerConfig) {
 		hc.Presence = presence
 		hc.Heartbeat = 10 * time.Millisecond
 	})
@@ -422,7 +423,7 @@ func TestPresenceHeartbeat(t *testing.T) {
 func TestPresenceErrorsDoNotFailSockets(t *testing.T) {
 	presence := newFakePresence()
 	presence.err = domain.Errorf(domain.KindUnavailable, "redis down")
-	e := newEnv(t, func(hc *ws.HubConfig, _ *ws.HandlerConfig) { hc.Presence = presence })
+	e := newEnv(t, func(hc *realtime.HubConfig, _ *ws.HandlerConfig) { hc.Presence = presence })
 	a, b, _ := pair(t)
 	c := e.dial(t, a)
 	waitFor(t, "registration attempt", func() bool { _, regs, _ := presence.state(a); return regs == 1 })
@@ -439,15 +440,15 @@ func TestPresenceErrorsDoNotFailSockets(t *testing.T) {
 func TestNewHubValidates(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  ws.HubConfig
+		cfg  realtime.HubConfig
 	}{
-		{name: "presence without node", cfg: ws.HubConfig{Presence: newFakePresence()}},
-		{name: "negative queue", cfg: ws.HubConfig{QueueSize: -1}},
-		{name: "negative heartbeat", cfg: ws.HubConfig{Heartbeat: -time.Second}},
+		{name: "presence without node", cfg: realtime.HubConfig{Presence: newFakePresence()}},
+		{name: "negative queue", cfg: realtime.HubConfig{QueueSize: -1}},
+		{name: "negative heartbeat", cfg: realtime.HubConfig{Heartbeat: -time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ws.NewHub(tt.cfg)
+			_, err := realtime.NewHub(tt.cfg)
 			require.Error(t, err)
 			assert.Equal(t, domain.KindInvalid, domain.KindOf(err))
 		})
@@ -466,7 +467,7 @@ func seqRange(from, to domain.Sequence) []domain.Sequence {
 // announces a resume with the given resume grace, and notifies message 4 live
 // before any resume.
 func liveBeforeResume(t *testing.T, grace time.Duration) (e *env, a, b domain.UserID, conv domain.ConversationID, c *client, live domain.Message) {
-	e = newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = grace })
+	e = newEnv(t, func(_ *realtime.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = grace })
 	a, b, conv = pair(t)
 	for range 3 {
 		e.svc.appendMessage(b, a)
@@ -492,7 +493,7 @@ func TestLiveMessagesWaitForTheFirstResume(t *testing.T) {
 }
 
 func TestLiveMessagesFlowWithoutResumeAfterTheGrace(t *testing.T) {
-	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = 50 * time.Millisecond })
+	e := newEnv(t, func(_ *realtime.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = 50 * time.Millisecond })
 	a, b, _ := pair(t)
 	c := e.dialResuming(t, a) // and then never resumes
 	m := e.svc.appendMessage(b, a)
@@ -505,7 +506,7 @@ func TestLiveMessagesFlowWithoutResumeAfterTheGrace(t *testing.T) {
 // TestOnlyClientsThatAnnounceAResumeWait: a client that never resumes (one
 // written for the guide) gets live messages at once, even with a long grace.
 func TestOnlyClientsThatAnnounceAResumeWait(t *testing.T) {
-	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = time.Hour })
+	e := newEnv(t, func(_ *realtime.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = time.Hour })
 	a, b, conv := pair(t)
 	plain, resuming := e.dial(t, a), e.dialResuming(t, a)
 	for _, query := range []string{"?resume=0", "?resume="} {
@@ -540,7 +541,7 @@ func TestResumeParameterMustBeOneOrZero(t *testing.T) {
 // TestEmptyResumeEndsTheWait: a client that announced a resume but has no
 // cursor sends an empty one and goes live at once, not after the grace.
 func TestEmptyResumeEndsTheWait(t *testing.T) {
-	e := newEnv(t, func(_ *ws.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = time.Hour })
+	e := newEnv(t, func(_ *realtime.HubConfig, h *ws.HandlerConfig) { h.ResumeGrace = time.Hour })
 	a, b, _ := pair(t)
 	c := e.dialResuming(t, a)
 	m := e.svc.appendMessage(b, a)
@@ -587,7 +588,7 @@ func TestLateResumeSendsOnlyWhatTheSocketHasNotSent(t *testing.T) {
 
 func TestPresenceHeartbeatInBatches(t *testing.T) {
 	presence := &fakeBatchPresence{fakePresence: newFakePresence()}
-	e := newEnv(t, func(hc *ws.HubConfig, _ *ws.HandlerConfig) {
+	e := newEnv(t, func(hc *realtime.HubConfig, _ *ws.HandlerConfig) {
 		hc.Presence = presence
 		hc.Heartbeat = 20 * time.Millisecond
 	})
@@ -632,7 +633,7 @@ func TestPresenceHeartbeatInBatches(t *testing.T) {
 }
 
 func TestStalledClientDroppedAfterWriteTimeout(t *testing.T) {
-	e := newEnv(t, func(hc *ws.HubConfig, h *ws.HandlerConfig) {
+	e := newEnv(t, func(hc *realtime.HubConfig, h *ws.HandlerConfig) {
 		hc.QueueSize = 4096 // the queue never overflows: the write timeout acts
 		h.WriteTimeout = 300 * time.Millisecond
 	})

@@ -18,13 +18,14 @@ import (
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
 	"github.com/messenger-go/messenger/ports/portstest"
+	"github.com/messenger-go/messenger/realtime"
 )
 
 // The Hub is the local Notifier: the devices of the contract are real
 // sockets, opened through the Handler and read as a client reads them.
 func TestHubNotifierContract(t *testing.T) {
 	portstest.RunNotifier(t, func(t *testing.T) (ports.Notifier, portstest.Devices) {
-		hub, err := ws.NewHub(ws.HubConfig{})
+		hub, err := realtime.NewHub(realtime.HubConfig{})
 		require.NoError(t, err)
 		h, err := ws.NewHandler(ws.HandlerConfig{Hub: hub, Service: tokenIsUser{}, ResumeGrace: -1})
 		require.NoError(t, err)
@@ -69,7 +70,7 @@ func (tokenIsUser) Authenticate(_ context.Context, token string) (domain.UserID,
 
 // hubSockets opens client sockets on the Hub's Handler.
 type hubSockets struct {
-	hub *ws.Hub
+	hub *realtime.Hub
 	url string
 }
 

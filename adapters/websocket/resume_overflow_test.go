@@ -11,6 +11,7 @@ import (
 
 	ws "github.com/messenger-go/messenger/adapters/websocket"
 	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/realtime"
 )
 
 // TestHeldFramesOverflowClosesForAResume: a socket that announced a resume
@@ -20,7 +21,7 @@ import (
 // one of them once, in order, and then live messages.
 func TestHeldFramesOverflowClosesForAResume(t *testing.T) {
 	const queue = 4
-	e := newEnv(t, func(hc *ws.HubConfig, h *ws.HandlerConfig) {
+	e := newEnv(t, func(hc *realtime.HubConfig, h *ws.HandlerConfig) {
 		hc.QueueSize = queue
 		h.ResumeGrace = time.Hour
 	})

@@ -17,6 +17,7 @@ import (
 
 	ws "github.com/messenger-go/messenger/adapters/websocket"
 	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/realtime"
 )
 
 // upgradeGate is a listener whose connections hold the server's upgrade
@@ -59,7 +60,7 @@ func (c *gatedConn) Write(p []byte) (int, error) {
 func TestShutdownRacingANewConnection(t *testing.T) {
 	svc := newFakeService()
 	presence := newFakePresence()
-	hub, err := ws.NewHub(ws.HubConfig{Node: "node-1", Presence: presence})
+	hub, err := realtime.NewHub(realtime.HubConfig{Node: "node-1", Presence: presence})
 	require.NoError(t, err)
 	handler, err := ws.NewHandler(ws.HandlerConfig{Hub: hub, Service: svc})
 	require.NoError(t, err)

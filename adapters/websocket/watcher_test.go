@@ -9,6 +9,7 @@ import (
 
 	ws "github.com/messenger-go/messenger/adapters/websocket"
 	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/realtime"
 )
 
 // watchLog records what a hub's Watcher is told.
@@ -36,7 +37,7 @@ func (l *watchLog) get() []string {
 func TestWatcherHearsFirstAndLastSockets(t *testing.T) {
 	for _, withPresence := range []bool{false, true} {
 		log := &watchLog{}
-		e := newEnv(t, func(h *ws.HubConfig, _ *ws.HandlerConfig) {
+		e := newEnv(t, func(h *realtime.HubConfig, _ *ws.HandlerConfig) {
 			h.Watcher = log
 			if withPresence {
 				h.Presence = newFakePresence()

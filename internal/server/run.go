@@ -112,6 +112,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, ln net.Listener
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(m.Drain)
 	if cfg.Embedded() {
 		logger.Warn("EMBEDDED DEFAULT: in-memory store, log and hub, ephemeral signing key; data is lost on exit and tokens die with the process; configure DB_HOST, KAFKA_BROKERS and REDIS_SENTINEL for production")
 	}

@@ -1,4 +1,4 @@
-package websocket
+package realtime
 
 import (
 	"encoding/json"
@@ -29,7 +29,7 @@ func (h *Hub) closeSessions(users []domain.UserID, ev domain.Event) {
 		reason = reasonRevoked
 	}
 	h.mu.RLock()
-	var all []*socket
+	var all []*Socket
 	for _, u := range users {
 		for s := range h.users[u] {
 			all = append(all, s)
@@ -37,6 +37,6 @@ func (h *Hub) closeSessions(users []domain.UserID, ev domain.Event) {
 	}
 	h.mu.RUnlock()
 	for _, s := range all {
-		s.close(closeTokenExpired, reason)
+		s.Close(Close{Code: CloseExpired.Code, Reason: reason})
 	}
 }

@@ -1,25 +1,23 @@
-package websocket
+package realtime
 
 import (
 	"context"
 	"errors"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/messenger-go/messenger/domain"
 )
 
 // writeLoop is the socket's only writer: it drains the queue, pings, and
 // finally closes the connection.
-func (s *socket) writeLoop() {
+func (s *Socket) writeLoop() {
 	defer close(s.writerDone)
 	defer s.finish()
-	cfg := &s.handler.cfg
+	cfg := &s.ep.cfg
 	// Pings, the token's expiry and the write timeout are paced by the
-	// handler's clock.
-	s.handler.clock.add(s, cfg.PingInterval)
-	defer s.handler.clock.remove(s)
+	// endpoint's clock.
+	s.ep.clock.add(s, cfg.PingInterval)
+	defer s.ep.clock.remove(s)
 	// registered is first in the queue; the wait for the resume of a socket
 	// that announced one starts once it is written, so that a slow write
 	// does not eat the client's time to resume.
@@ -35,7 +33,7 @@ func (s *socket) writeLoop() {
 	// is in flight at a time.
 	pong := make(chan error, 1)
 	pinging := false
-	var batch []*frame
+	var batch []*Frame
 	for {
 		if s.ctx.Err() != nil {
 			return
@@ -74,7 +72,7 @@ func (s *socket) writeLoop() {
 			go func() {
 				ctx, cancel := context.WithTimeout(s.ctx, cfg.PingTimeout)
 				defer cancel()
-				pong <- s.conn.Ping(ctx)
+				pong <- s.t.Ping(ctx)
 			}()
 		case err := <-pong:
 			pinging = false
@@ -88,7 +86,7 @@ func (s *socket) writeLoop() {
 
 // handle writes one queued item: a resume and live messages go through the
 // socket's delivery state, anything else out as it is.
-func (s *socket) handle(f *frame) error {
+func (s *Socket) handle(f *Frame) error {
 	switch {
 	case f.resume != nil:
 		return s.delivery.Resume(s.ctx, f.resume)
@@ -100,15 +98,15 @@ func (s *socket) handle(f *frame) error {
 		}
 		return err
 	default:
-		return s.write(f.data)
+		return s.write(f)
 	}
 }
 
-// write sends one frame. Its time is bounded by the handler's clock, which
-// drops the connection after WriteTimeout: a context that never ends costs the
-// library no timer per frame.
-func (s *socket) write(data []byte) error {
-	s.writing.Store(s.handler.clock.now().UnixNano())
+// write sends one frame. Its time is bounded by the endpoint's clock, which
+// drops the connection after WriteTimeout: the transport needs no timer per
+// frame.
+func (s *Socket) write(f *Frame) error {
+	s.writing.Store(s.ep.clock.now().UnixNano())
 	defer s.writing.Store(0)
-	return s.conn.Write(context.Background(), websocket.MessageText, data)
+	return s.t.Write(f)
 }

@@ -1,13 +1,13 @@
-package websocket
+package realtime
 
-// enqueue offers f to the writer without blocking. A full queue closes the
-// socket with the reconnect code.
-func (s *socket) enqueue(f *frame) {
+// Enqueue offers f to the writer without blocking. A full queue closes the
+// socket with CloseTooSlow.
+func (s *Socket) Enqueue(f *Frame) {
 	if s.ctx.Err() != nil {
 		return
 	}
 	s.qmu.Lock()
-	full := s.pending.Load() >= int64(s.hub.cfg.QueueSize)
+	full := s.pending.Load() >= int64(s.ep.cfg.Hub.cfg.QueueSize)
 	if !full {
 		s.queue = append(s.queue, f)
 		s.pending.Add(1)
@@ -23,11 +23,11 @@ func (s *socket) enqueue(f *frame) {
 	}
 }
 
-// overflow closes a socket that cannot keep up with the reconnect code.
-func (s *socket) overflow(what string) {
-	if s.close(closeTooSlow, reasonTooSlow) {
-		s.hub.overflows.Add(1)
-		s.hub.log.Info("websocket: "+what+", closing socket", "user", s.user, "queue", s.hub.cfg.QueueSize)
+// overflow closes a socket that cannot keep up with CloseTooSlow.
+func (s *Socket) overflow(what string) {
+	if s.Close(CloseTooSlow) {
+		s.ep.cfg.Hub.overflows.Add(1)
+		s.ep.log.Info(s.ep.cfg.Name+": "+what+", closing socket", "user", s.user, "queue", s.ep.cfg.Hub.cfg.QueueSize)
 	}
 }
 
@@ -36,7 +36,7 @@ func (s *socket) overflow(what string) {
 const keptBatch = 16
 
 // take hands the writer every queued frame; buf, empty, becomes the queue.
-func (s *socket) take(buf []*frame) []*frame {
+func (s *Socket) take(buf []*Frame) []*Frame {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
 	batch := s.queue
@@ -45,11 +45,11 @@ func (s *socket) take(buf []*frame) []*frame {
 }
 
 // sent tells the queue that the writer is done with one frame it took.
-func (s *socket) sent() { s.pending.Add(-1) }
+func (s *Socket) sent() { s.pending.Add(-1) }
 
 // recycle empties a finished batch for the next take, keeping none of its
 // frames reachable.
-func recycle(batch []*frame) []*frame {
+func recycle(batch []*Frame) []*Frame {
 	clear(batch)
 	if cap(batch) > keptBatch {
 		return nil

@@ -1,4 +1,4 @@
-package websocket
+package realtime
 
 import (
 	"testing"
@@ -9,9 +9,9 @@ import (
 )
 
 func TestClockRunsOnlyWhileItHasSockets(t *testing.T) {
-	h := &Handler{cfg: HandlerConfig{PingInterval: 20 * time.Millisecond, WriteTimeout: time.Second}}
-	c := newClock(&h.cfg)
-	s := &socket{handler: h, pingDue: make(chan struct{}, 1)}
+	ep := &Endpoint{cfg: Config{Timing: Timing{PingInterval: 20 * time.Millisecond, WriteTimeout: time.Second}}}
+	c := newClock(&ep.cfg)
+	s := &Socket{ep: ep, pingDue: make(chan struct{}, 1)}
 	running := func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()

@@ -1,4 +1,4 @@
-package websocket
+package realtime
 
 import (
 	"context"
@@ -16,15 +16,15 @@ import (
 func TestQueueBoundsWhatTheWriterHasNotWritten(t *testing.T) {
 	hub, err := NewHub(HubConfig{QueueSize: 40})
 	require.NoError(t, err)
-	s := &socket{hub: hub, wake: make(chan struct{}, 1)}
+	s := &Socket{ep: &Endpoint{cfg: Config{Hub: hub}, log: hub.log}, wake: make(chan struct{}, 1)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	t.Cleanup(s.cancel)
 
-	offer := func(n int, tag string) []*frame {
-		fs := make([]*frame, n)
+	offer := func(n int, tag string) []*Frame {
+		fs := make([]*Frame, n)
 		for i := range fs {
-			fs[i] = &frame{event: tag + strconv.Itoa(i)}
-			s.enqueue(fs[i])
+			fs[i] = &Frame{event: tag + strconv.Itoa(i)}
+			s.Enqueue(fs[i])
 		}
 		return fs
 	}
@@ -32,7 +32,7 @@ func TestQueueBoundsWhatTheWriterHasNotWritten(t *testing.T) {
 	// Ten rounds of 30 frames, each taken and written as one batch: 300
 	// frames through a queue of 40, in batches larger than the writer keeps
 	// buffers for.
-	var batch []*frame
+	var batch []*Frame
 	for round := range 10 {
 		want := offer(30, "r"+strconv.Itoa(round)+"-")
 		require.Len(t, s.wake, 1, "round %d: the writer was told", round)
@@ -64,6 +64,6 @@ func TestQueueBoundsWhatTheWriterHasNotWritten(t *testing.T) {
 	require.NoError(t, s.ctx.Err())
 	offer(1, "over-")
 	assert.Error(t, s.ctx.Err(), "the socket is closing")
-	assert.Equal(t, closeTooSlow, s.code)
+	assert.Equal(t, CloseTooSlow, s.closing)
 	assert.EqualValues(t, 1, hub.Overflows())
 }

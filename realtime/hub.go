@@ -1,4 +1,4 @@
-package websocket
+package realtime
 
 import (
 	"context"
@@ -42,14 +42,14 @@ type HubConfig struct {
 	Logger *slog.Logger
 }
 
-// Hub is the registry of this node's live sockets. It implements
-// ports.Notifier for local delivery and keeps Presence up to date.
+// Hub is the registry of this node's live sockets, of every transport. It
+// implements ports.Notifier for local delivery and keeps Presence up to date.
 type Hub struct {
 	cfg HubConfig
 	log *slog.Logger
 
 	mu     sync.RWMutex
-	users  map[domain.UserID]map[*socket]struct{}
+	users  map[domain.UserID]map[*Socket]struct{}
 	closed bool          // Shutdown started: no new sockets
 	active int           // sockets registered and not yet torn down
 	idle   chan struct{} // closed when closed && active == 0
@@ -74,10 +74,10 @@ var _ ports.Notifier = (*Hub)(nil)
 // NewHub returns a Hub with defaults filled in.
 func NewHub(cfg HubConfig) (*Hub, error) {
 	if cfg.Presence != nil && cfg.Node == "" {
-		return nil, domain.Errorf(domain.KindInvalid, "websocket: HubConfig.Node is required with Presence")
+		return nil, domain.Errorf(domain.KindInvalid, "realtime: HubConfig.Node is required with Presence")
 	}
 	if cfg.QueueSize < 0 || cfg.Heartbeat < 0 || cfg.PresenceTimeout < 0 {
-		return nil, domain.Errorf(domain.KindInvalid, "websocket: negative HubConfig value")
+		return nil, domain.Errorf(domain.KindInvalid, "realtime: negative HubConfig value")
 	}
 	if cfg.QueueSize == 0 {
 		cfg.QueueSize = DefaultQueueSize
@@ -95,13 +95,13 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	return &Hub{
 		cfg:   cfg,
 		log:   log,
-		users: make(map[domain.UserID]map[*socket]struct{}),
+		users: make(map[domain.UserID]map[*Socket]struct{}),
 		idle:  make(chan struct{}),
 		down:  make(chan struct{}),
 	}, nil
 }
 
-// Sockets returns the number of open sockets on this node.
+// Sockets returns the number of open sockets on this node, all transports.
 func (h *Hub) Sockets() int { return int(h.sockets.Load()) }
 
 // Overflows returns how many sockets were closed because their queue was full.
@@ -122,7 +122,7 @@ func (h *Hub) Notify(_ context.Context, users []domain.UserID, ev domain.Event) 
 		h.closeSessions(users, ev)
 		return nil
 	}
-	f, err := encodeFrame(ev)
+	f, err := NewFrame(ev)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (h *Hub) Notify(_ context.Context, users []domain.UserID, ev domain.Event) 
 	defer h.mu.RUnlock()
 	for _, u := range users {
 		for s := range h.users[u] {
-			s.enqueue(f)
+			s.Enqueue(f)
 		}
 	}
 	return nil
@@ -191,7 +191,7 @@ func (h *Hub) heartbeat(ctx context.Context, users []domain.UserID) {
 		err := bp.RegisterBatch(bctx, chunk, h.cfg.Node)
 		cancel()
 		if err != nil {
-			h.log.Warn("websocket: presence heartbeat failed", "users", len(chunk), "err", err)
+			h.log.Warn("realtime: presence heartbeat failed", "users", len(chunk), "err", err)
 		}
 		// A user whose last socket closed while the batch was on its way may
 		// have been registered again after their Unregister: settle each of
@@ -211,12 +211,12 @@ func (h *Hub) heartbeat(ctx context.Context, users []domain.UserID) {
 }
 
 // Shutdown stops accepting sockets, closes every open socket with
-// StatusGoingAway and waits until their goroutines have ended. When ctx ends
+// CloseShutdown and waits until their goroutines have ended. When ctx ends
 // first it drops the remaining connections without a handshake and returns
 // ctx.Err(). It may be called more than once; later calls wait again.
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
-	var all []*socket
+	var all []*Socket
 	if !h.closed {
 		h.closed = true
 		close(h.down)
@@ -232,7 +232,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Unlock()
 
 	for _, s := range all {
-		s.close(closeGoingAway, reasonShutdown)
+		s.Close(CloseShutdown)
 	}
 	select {
 	case <-h.idle:
@@ -248,12 +248,14 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 	h.mu.RUnlock()
 	for _, s := range all {
-		s.abort()
+		s.Abort()
 	}
 	return ctx.Err()
 }
 
-func (h *Hub) isClosed() bool {
+// Closed reports whether Shutdown has started: transports refuse new
+// sockets then.
+func (h *Hub) Closed() bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return h.closed
@@ -262,7 +264,7 @@ func (h *Hub) isClosed() bool {
 // add registers s, so that Notify reaches it from now on. It returns false
 // once Shutdown has started. The caller records presence (syncPresence) when
 // first is true: s is the user's only socket here.
-func (h *Hub) add(s *socket) (ok, first bool) {
+func (h *Hub) add(s *Socket) (ok, first bool) {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -271,7 +273,7 @@ func (h *Hub) add(s *socket) (ok, first bool) {
 	set := h.users[s.user]
 	first = set == nil
 	if first {
-		set = make(map[*socket]struct{})
+		set = make(map[*Socket]struct{})
 		h.users[s.user] = set
 	}
 	set[s] = struct{}{}
@@ -282,7 +284,7 @@ func (h *Hub) add(s *socket) (ok, first bool) {
 }
 
 // remove unregisters s, after both its goroutines ended.
-func (h *Hub) remove(s *socket) {
+func (h *Hub) remove(s *Socket) {
 	h.mu.Lock()
 	set := h.users[s.user]
 	delete(set, s)
@@ -332,7 +334,7 @@ func (h *Hub) syncPresence(ctx context.Context, u domain.UserID) {
 		err = p.Unregister(ctx, u, h.cfg.Node)
 	}
 	if err != nil {
-		h.log.Warn("websocket: presence update failed", "user", u, "online", online, "err", err)
+		h.log.Warn("realtime: presence update failed", "user", u, "online", online, "err", err)
 	}
 	h.tell(ctx, u, online)
 }
