@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/messenger-go/messenger/domain"
@@ -102,6 +103,8 @@ type App struct {
 	friends  *cachedFriends // also cfg.Friends
 	known    *knownUsers
 	presence chan presenceChange // to RunPresence
+	// presenceDrops counts the changes the full queue turned away.
+	presenceDrops atomic.Int64
 
 	dummy struct {
 		mu   sync.Mutex

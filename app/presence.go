@@ -47,7 +47,11 @@ func (a *App) queuePresence(ctx context.Context, c presenceChange) {
 	select {
 	case a.presence <- c:
 	default:
-		a.logger.WarnContext(ctx, "presence queue full; a presence event is lost", "user", c.user, "online", c.online)
+		// Logged once per thousand: a node shutting down with many users
+		// fills the queue once RunPresence has stopped.
+		if n := a.presenceDrops.Add(1); n%1000 == 1 {
+			a.logger.WarnContext(ctx, "presence queue full; presence events are lost", "dropped", n)
+		}
 	}
 }
 
