@@ -24,7 +24,7 @@ started=1
 exports=$(bash scripts/services.sh up)
 eval "$exports"
 
-echo "== chromium for the web client's browser tests" >&2
+echo "== chromium and nginx for the end-to-end tests" >&2
 browser=$(bash scripts/browser.sh)
 eval "$browser"
 
