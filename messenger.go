@@ -80,7 +80,9 @@ type Config struct {
 	AllowedOrigins []string
 	// Checks are reported by /readyz, beside the node's own.
 	Checks []ports.HealthCheck
-	// Metrics collects measurements and serves /metrics. Default: a new registry.
+	// Metrics collects measurements; Messenger.Metrics().Handler() serves
+	// them, on a listener of the host's choosing (not Handler: a node's
+	// metrics are not for the public). Default: a new registry.
 	Metrics *prometheus.Metrics
 	// RefreshTTL is the lifetime of refresh tokens. Default: 30 days.
 	RefreshTTL time.Duration
@@ -180,7 +182,6 @@ func New(cfg Config) (*Messenger, error) {
 		Service:        a,
 		Keys:           cfg.Signer,
 		Checks:         cfg.Checks,
-		Metrics:        cfg.Metrics.Handler(),
 		AllowedOrigins: cfg.AllowedOrigins,
 		Logger:         cfg.Logger,
 	})
@@ -217,14 +218,16 @@ func New(cfg Config) (*Messenger, error) {
 	}, nil
 }
 
-// Handler serves the REST API, /ws, /healthz, /readyz, /metrics, the JWKS and
-// the API's descriptions, /openapi.yaml and /asyncapi.yaml.
+// Handler serves the REST API, /ws, /healthz, /readyz, the JWKS and the API's
+// descriptions, /openapi.yaml and /asyncapi.yaml. /metrics is not among them:
+// serve Metrics().Handler() on a private listener.
 func (m *Messenger) Handler() nethttp.Handler { return m.handler }
 
 // Service is the node's use cases, for embedders that drive them directly.
 func (m *Messenger) Service() ports.Service { return m.app }
 
-// Metrics is the node's registry, for embedders that add gauges.
+// Metrics is the node's registry, for embedders that add gauges and serve
+// /metrics.
 func (m *Messenger) Metrics() *prometheus.Metrics { return m.metrics }
 
 // Run consumes the message log's groups, keeps presence alive and receives

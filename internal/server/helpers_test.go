@@ -32,8 +32,26 @@ func testKeyFile(t *testing.T) string {
 // stopped, and must stop cleanly, when the test ends.
 func startServer(t *testing.T, env map[string]string) string {
 	t.Helper()
+	return baseURL(startListening(t, env))
+}
+
+// baseURL is the public listener's URL.
+func baseURL(l listening) string {
+	if l.TLS {
+		return "https://" + l.Addr
+	}
+	return "http://" + l.Addr
+}
+
+type listening = server.Listening
+
+// startListening is startServer returning every address the server listens
+// on; its metrics listener is on 127.0.0.1:0 unless env says otherwise.
+func startListening(t *testing.T, env map[string]string) listening {
+	t.Helper()
 	vars := map[string]string{
 		"MESSENGER_ADDR":                 "127.0.0.1:0",
+		"MESSENGER_METRICS_ADDR":         "127.0.0.1:0",
 		"MESSENGER_LOG_FORMAT":           "text",
 		"MESSENGER_LOG_LEVEL":            "warn",
 		"MESSENGER_PASSWORD_MEMORY_KIB":  "64",
@@ -45,19 +63,18 @@ func startServer(t *testing.T, env map[string]string) string {
 		vars[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
+	at := make(chan listening, 1)
 	done := make(chan error, 1)
 	logs := &syncWriter{w: io.Discard}
 	if testing.Verbose() {
 		logs.w = os.Stderr
 	}
 	go func() {
-		done <- server.Serve(ctx, func(k string) string { return vars[k] }, logs, func(a string) { addr <- a })
+		done <- server.Serve(ctx, func(k string) string { return vars[k] }, logs, func(l listening) { at <- l })
 	}()
-	var base string
+	var l listening
 	select {
-	case a := <-addr:
-		base = "http://" + a
+	case l = <-at:
 	case err := <-done:
 		cancel()
 		t.Fatalf("server did not start: %v", err)
@@ -76,7 +93,7 @@ func startServer(t *testing.T, env map[string]string) string {
 			t.Error("server did not stop within 30s")
 		}
 	})
-	return base
+	return l
 }
 
 type syncWriter struct {
