@@ -2,7 +2,7 @@
 GO ?= go
 SERVICES := scripts/services.sh
 
-.PHONY: run test build vet unit services-up services-down bench clean
+.PHONY: run test build vet unit services-up services-down bench cert clean
 
 ## run: the server on the embedded default (memory adapters, ephemeral key)
 run:
@@ -35,6 +35,11 @@ services-down:
 ## (scripts/bench.sh; BENCH_QUICK=1 for a smoke run); report in bench/out/latest/report.md
 bench:
 	bash scripts/bench.sh
+
+## cert: a self-signed certificate for localhost in deploy/certs/ (the compose stack's
+## https://localhost:3443; also MESSENGER_TLS_CERT_FILE/KEY_FILE for the server itself)
+cert:
+	bash scripts/cert.sh
 
 clean:
 	rm -rf bin
