@@ -192,6 +192,7 @@ func New(cfg Config) (*Messenger, error) {
 		Hub:            hub,
 		Service:        a,
 		OriginPatterns: cfg.AllowedOrigins,
+		Delivered:      cfg.Metrics.Delivered,
 		Logger:         cfg.Logger,
 	})
 	if err != nil {

@@ -18,6 +18,9 @@ started=1
 exports=$(bash scripts/services.sh up)
 eval "$exports"
 
+echo "== prometheus and promtool (the monitoring tests run them)" >&2
+bash scripts/prometheus.sh install
+
 echo "== go vet" >&2
 go vet ./...
 

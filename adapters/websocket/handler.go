@@ -66,6 +66,10 @@ type HandlerConfig struct {
 	// (an empty one included) ends the wait at once. Default
 	// DefaultResumeGrace; negative means no wait.
 	ResumeGrace time.Duration
+	// Delivered, when set, is called with a message's send time each time a
+	// live newMessage frame has been written to a socket (end-to-end latency).
+	// It runs on the socket's writer: it must be quick.
+	Delivered func(sentAt time.Time)
 	// Logger receives connection problems. Nil discards them.
 	Logger *slog.Logger
 }

@@ -323,6 +323,7 @@ type frame struct {
 	event string
 	conv  domain.ConversationID // set for newMessage only
 	seq   domain.Sequence       // set for newMessage only
+	sent  time.Time             // the message's send time; newMessage only
 	data  []byte                // the encoded {"event","data"} frame
 
 	// resume, when set, is a resume request from the reader, run by the
@@ -343,10 +344,10 @@ func encodeFrame(ev domain.Event) (*frame, error) {
 	}
 	switch m := ev.Data.(type) {
 	case domain.Message:
-		f.conv, f.seq = m.ConversationID, m.Sequence
+		f.conv, f.seq, f.sent = m.ConversationID, m.Sequence, m.SentAt
 	case *domain.Message:
 		if m != nil {
-			f.conv, f.seq = m.ConversationID, m.Sequence
+			f.conv, f.seq, f.sent = m.ConversationID, m.Sequence, m.SentAt
 		}
 	default:
 		// Already-encoded data (an event that crossed nodes) or another
@@ -355,10 +356,11 @@ func encodeFrame(ev domain.Event) (*frame, error) {
 			Data struct {
 				ConversationID domain.ConversationID `json:"conversationId"`
 				Sequence       domain.Sequence       `json:"sequenceId"`
+				SentAt         time.Time             `json:"timestamp"`
 			} `json:"data"`
 		}
 		if json.Unmarshal(data, &head) == nil {
-			f.conv, f.seq = head.Data.ConversationID, head.Data.Sequence
+			f.conv, f.seq, f.sent = head.Data.ConversationID, head.Data.Sequence, head.Data.SentAt
 		}
 	}
 	if f.seq <= 0 {

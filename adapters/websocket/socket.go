@@ -331,6 +331,9 @@ func (s *socket) deliver(f *frame) error {
 	if err := s.write(f.data); err != nil {
 		return err
 	}
+	if d := s.handler.cfg.Delivered; d != nil && !f.sent.IsZero() {
+		d(f.sent)
+	}
 	if !known {
 		s.from[f.conv] = f.seq
 	}

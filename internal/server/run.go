@@ -181,6 +181,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, ln net.Listener
 		runErr <- err
 		return err
 	})
+	for _, run := range d.runs {
+		g.Go(func() error { return run(runCtx) })
+	}
 
 	var cause error
 	select {
