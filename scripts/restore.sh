@@ -9,9 +9,10 @@
 #       (pg_ctl start) and it recovers, then accepts writes.
 #   scripts/restore.sh offsets
 #       what the restored database holds of each chat-messages partition
-#       (psql with libpq's variables): reset the consumer group
-#       message-delivery-group to these offsets before the servers start, and
-#       the messages acknowledged after the target are stored again from Kafka.
+#       (psql with libpq's variables): the consumer group
+#       message-delivery-group must resume there, so that the messages
+#       acknowledged after the target are stored again from Kafka.
+#       `messenger restore-offsets` sets them.
 #
 # Run prepare as the user that will own DATADIR (postgres).
 set -euo pipefail

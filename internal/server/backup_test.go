@@ -59,7 +59,10 @@ func startCluster(t *testing.T, data, port string) *pgCluster {
 // scripts/backup.sh while a real node stores messages, restored with
 // scripts/restore.sh from the WAL archive to a point after the backup's end
 // into a fresh cluster, holds every message answered 202 before the backup's
-// end, once each, with every conversation's sequences contiguous from 1.
+// end, once each, with every conversation's sequences contiguous from 1. With
+// the consumer group moved back to what it holds (messenger restore-offsets),
+// a node on it stores again what came later: every message answered 202 is
+// there, still contiguous.
 func TestBackupUnderLoadRestoresToAPointInTime(t *testing.T) {
 	ctx := context.Background()
 	work := script(t, nil, "pgcluster.sh", "workdir")
@@ -161,7 +164,44 @@ func TestBackupUnderLoadRestoresToAPointInTime(t *testing.T) {
 	require.NoError(t, rdb.QueryRow(ctx, "SELECT count(*) FROM chats WHERE client_message_id = ANY($1)", before).Scan(&present))
 	assert.Equal(t, len(before), present, "every message answered 202 before the backup's end is in the restored database")
 
-	rows, err := rdb.Query(ctx, `
+	assertContiguous(t, rdb, 2)
+
+	// What the restore procedure tells the operator to reset the consumer to.
+	offsets := script(t, []string{"PGHOST=127.0.0.1", "PGPORT=" + rc.port, "PGUSER=postgres", "PGDATABASE=messenger"}, "restore.sh", "offsets")
+	assert.NotEmpty(t, offsets, "the restored database knows how far it consumed each partition")
+
+	// Step 4 of the procedure: the consumer group goes back to what the
+	// restored database holds, and a node started on it stores again what was
+	// acknowledged after the target. Then nothing answered 202 is missing.
+	s.env["MESSENGER_DATABASE_URL"] = rc.url("messenger")
+	cmd := exec.Command(binary(t), "restore-offsets")
+	cmd.Env = os.Environ()
+	for k, v := range s.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Len(t, strings.Split(strings.TrimSpace(string(out)), "\n"), 4, "one offset per partition of chat-messages:\n%s", out)
+	s.start(t, "node-restored")
+	var all []string
+	mu.Lock()
+	for cid := range answered {
+		all = append(all, cid)
+	}
+	mu.Unlock()
+	waitUntil(t, "every message answered 202 stored again in the restored database", func() bool {
+		require.NoError(t, rdb.QueryRow(ctx, "SELECT count(*) FROM chats WHERE client_message_id = ANY($1)", all).Scan(&present))
+		return present == len(all)
+	})
+	assertContiguous(t, rdb, 2)
+}
+
+// assertContiguous checks every conversation of db: sequences 1..n without a
+// gap or a repeat, each message once, the counter at n.
+func assertContiguous(t *testing.T, db *pgx.Conn, conversations int) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := db.Query(ctx, `
 		SELECT c.id, c.last_sequence, count(m.id), count(DISTINCT m.sequence_id), coalesce(min(m.sequence_id), 0), coalesce(max(m.sequence_id), 0),
 		       count(DISTINCT (m.sender_id, m.client_message_id))
 		FROM conversations c LEFT JOIN chats m ON m.conversation_id = c.id GROUP BY c.id, c.last_sequence`)
@@ -179,11 +219,7 @@ func TestBackupUnderLoadRestoresToAPointInTime(t *testing.T) {
 		assert.Equal(t, hi, last, "%s: the sequence counter matches the rows", id)
 	}
 	require.NoError(t, rows.Err())
-	assert.Equal(t, 2, convs)
-
-	// What the restore procedure tells the operator to reset the consumer to.
-	offsets := script(t, []string{"PGHOST=127.0.0.1", "PGPORT=" + rc.port, "PGUSER=postgres", "PGDATABASE=messenger"}, "restore.sh", "offsets")
-	assert.NotEmpty(t, offsets, "the restored database knows how far it consumed each partition")
+	assert.Equal(t, conversations, convs)
 }
 
 // waitUntil polls cond for up to two minutes.

@@ -22,9 +22,11 @@ import (
 // program name; getenv reads the environment. It returns when ctx ends (after a
 // graceful shutdown) or on a fatal error.
 //
-//	messenger               serve
-//	messenger migrate       apply database migrations and exit
-//	messenger keygen -out F write a new RSA signing key to F (PEM) and exit
+//	messenger                  serve
+//	messenger migrate          apply database migrations and exit
+//	messenger keygen -out F    write a new RSA signing key to F (PEM) and exit
+//	messenger restore-offsets  after a database restore, move the message
+//	                           consumer back to what the database holds
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 {
@@ -37,11 +39,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, getenv, stderr)
 	case "keygen":
 		return keygen(args, stdout)
+	case "restore-offsets":
+		return restoreOffsets(ctx, args, getenv, stdout)
 	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(stdout, "usage: messenger [serve|migrate|keygen -out FILE]")
+		fmt.Fprintln(stdout, "usage: messenger [serve|migrate|keygen -out FILE|restore-offsets [-dry-run]]")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (want serve, migrate or keygen)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, migrate, keygen or restore-offsets)", cmd)
 }
 
 // newLogger returns the process logger as configured.
