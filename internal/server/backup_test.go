@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/messenger-go/messenger/client"
+	"github.com/messenger-go/messenger/internal/server"
 )
 
 // pgCluster is a durable, archiving PostgreSQL cluster of scripts/pgcluster.sh.
@@ -232,4 +233,11 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+func TestRestoreOffsetsNeedsTheDatabaseAndKafka(t *testing.T) {
+	var out strings.Builder
+	err := server.Run(context.Background(), []string{"restore-offsets", "-dry-run"}, env(map[string]string{"KAFKA_BROKERS": "127.0.0.1:1"}), &out, &out)
+	require.ErrorContains(t, err, "needs the database")
+	assert.Empty(t, out.String(), "nothing is printed or set")
 }
