@@ -2,7 +2,7 @@
 GO ?= go
 SERVICES := scripts/services.sh
 
-.PHONY: run test build vet unit services-up services-down bench screenshots clean
+.PHONY: run test build vet unit services-up services-down bench screenshots cert clean
 
 ## run: the server on the embedded default (memory adapters, ephemeral key); open http://localhost:3000
 run:
@@ -39,6 +39,11 @@ bench:
 ## screenshots: the web client's browser test, writing docs/screenshots/*.png
 screenshots:
 	eval "$$(bash scripts/browser.sh)" && MESSENGER_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestBrowserChatEmbedded$$' ./internal/server/
+
+## cert: a self-signed certificate for localhost in deploy/certs/ (the compose stack's
+## https://localhost:3443; also MESSENGER_TLS_CERT_FILE/KEY_FILE for the server itself)
+cert:
+	bash scripts/cert.sh
 
 clean:
 	rm -rf bin

@@ -86,7 +86,9 @@ type Config struct {
 	AllowedOrigins []string
 	// Checks are reported by /readyz, beside the node's own.
 	Checks []ports.HealthCheck
-	// Metrics collects measurements and serves /metrics. Default: a new registry.
+	// Metrics collects measurements; Messenger.Metrics().Handler() serves
+	// them, on a listener of the host's choosing (not Handler: a node's
+	// metrics are not for the public). Default: a new registry.
 	Metrics *prometheus.Metrics
 	// RefreshTTL is the lifetime of refresh tokens. Default: 30 days.
 	RefreshTTL time.Duration
@@ -230,7 +232,6 @@ func New(cfg Config) (*Messenger, error) {
 		Service:        a,
 		Keys:           cfg.Signer,
 		Checks:         cfg.Checks,
-		Metrics:        cfg.Metrics.Handler(),
 		AllowedOrigins: cfg.AllowedOrigins,
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         cfg.Logger,
@@ -242,6 +243,7 @@ func New(cfg Config) (*Messenger, error) {
 		Hub:            hub,
 		Service:        a,
 		OriginPatterns: cfg.AllowedOrigins,
+		Delivered:      cfg.Metrics.Delivered,
 		Logger:         cfg.Logger,
 	})
 	if err != nil {
@@ -253,6 +255,7 @@ func New(cfg Config) (*Messenger, error) {
 		Node:           cfg.Node,
 		OriginPatterns: cfg.AllowedOrigins,
 		Logger:         cfg.Logger,
+		Delivered:      cfg.Metrics.Delivered,
 	})
 	if err != nil {
 		return nil, err
@@ -288,15 +291,17 @@ func New(cfg Config) (*Messenger, error) {
 	}, nil
 }
 
-// Handler serves the REST API, /ws, /socket.io/, /healthz, /readyz, /metrics,
-// the JWKS, the API's descriptions (/openapi.yaml, /asyncapi.yaml) and, unless
-// Config.DisableWebClient, the browser client at /.
+// Handler serves the REST API, /ws, /socket.io/, /healthz, /readyz, the JWKS,
+// the API's descriptions (/openapi.yaml, /asyncapi.yaml) and, unless
+// Config.DisableWebClient, the browser client at /. /metrics is not among
+// them: serve Metrics().Handler() on a private listener.
 func (m *Messenger) Handler() nethttp.Handler { return m.handler }
 
 // Service is the node's use cases, for embedders that drive them directly.
 func (m *Messenger) Service() ports.Service { return m.app }
 
-// Metrics is the node's registry, for embedders that add gauges.
+// Metrics is the node's registry, for embedders that add gauges and serve
+// /metrics.
 func (m *Messenger) Metrics() *prometheus.Metrics { return m.metrics }
 
 // Run consumes the message log's groups, keeps presence alive and receives

@@ -24,7 +24,15 @@ func (s *Socket) History(ctx context.Context, conv domain.ConversationID, page d
 }
 
 // WriteLive writes a live frame as Notify encoded it.
-func (s *Socket) WriteLive(f *Frame) error { return s.write(f) }
+func (s *Socket) WriteLive(f *Frame) error {
+	if err := s.write(f); err != nil {
+		return err
+	}
+	if d := s.ep.cfg.Delivered; d != nil && !f.sent.IsZero() {
+		d(f.sent)
+	}
+	return nil
+}
 
 // WriteEvent encodes and writes an event of the socket's own.
 func (s *Socket) WriteEvent(ev domain.Event) error {

@@ -36,6 +36,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Name prefixes the endpoint's log messages ("websocket", "socketio").
 	Name string
+	// Delivered, when set, is called with a message's send time each time a
+	// live newMessage frame has been written to a socket (end-to-end
+	// latency). It runs on the socket's writer: it must be quick.
+	Delivered func(sentAt time.Time)
 }
 
 // Timing paces an endpoint's sockets: heartbeats, timeouts, replay pages and

@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/messenger-go/messenger/domain"
 )
@@ -11,6 +12,7 @@ import (
 type Frame struct {
 	event string
 	ref   domain.MessageRef // set for a sequenced newMessage only
+	sent  time.Time         // the message's send time; a sequenced newMessage only
 	// data is the encoded {"event":NAME,"data":DATA} of an event, with DATA
 	// starting at split; or, for a transport's own frame (split 0), the bytes
 	// the transport made.
@@ -50,10 +52,10 @@ func NewFrame(ev domain.Event) (*Frame, error) {
 	}
 	switch m := ev.Data.(type) {
 	case domain.Message:
-		f.ref = domain.MessageRef{ConversationID: m.ConversationID, Sequence: m.Sequence, ID: m.ID}
+		f.ref, f.sent = domain.MessageRef{ConversationID: m.ConversationID, Sequence: m.Sequence, ID: m.ID}, m.SentAt
 	case *domain.Message:
 		if m != nil {
-			f.ref = domain.MessageRef{ConversationID: m.ConversationID, Sequence: m.Sequence, ID: m.ID}
+			f.ref, f.sent = domain.MessageRef{ConversationID: m.ConversationID, Sequence: m.Sequence, ID: m.ID}, m.SentAt
 		}
 	default:
 		// Already-encoded data (an event that crossed nodes) or another
@@ -62,9 +64,10 @@ func NewFrame(ev domain.Event) (*Frame, error) {
 			ID             domain.MessageID      `json:"messageId"`
 			ConversationID domain.ConversationID `json:"conversationId"`
 			Sequence       domain.Sequence       `json:"sequenceId"`
+			SentAt         time.Time             `json:"timestamp"`
 		}
 		if json.Unmarshal(payload, &head) == nil {
-			f.ref = domain.MessageRef{ConversationID: head.ConversationID, Sequence: head.Sequence, ID: head.ID}
+			f.ref, f.sent = domain.MessageRef{ConversationID: head.ConversationID, Sequence: head.Sequence, ID: head.ID}, head.SentAt
 		}
 	}
 	if f.ref.Sequence <= 0 {

@@ -13,8 +13,8 @@
 # Output (not committed): $BENCH_OUT, default bench/out/<UTC time>/, with
 #   report.md          every run side by side, targets checked
 #   <run>.json, .svg   each run's result and latency over time
-#   pprof/<run>/       the servers' CPU profiles of each step (MESSENGER_PPROF_ADDR
-#                      = API port + 1000, /debug/pprof/profile)
+#   pprof/<run>/       the servers' CPU profiles of each step (from the metrics
+#                      listener, MESSENGER_METRICS_ADDR = API port + 1000)
 #   logs/              server and generator logs
 # and bench/out/latest pointing at it.
 #
@@ -119,7 +119,7 @@ MSGBENCH="$OUT/bin/msgbench"
 
 NODE_PIDS=()
 NODE_URLS=()
-PPROF_URLS=()
+METRICS_URLS=()
 DATABASES=()
 PREFIXES=()
 
@@ -151,7 +151,8 @@ start_node() {
 	port="$NODE_PORT"
 	env "$@" \
 		MESSENGER_ADDR="127.0.0.1:$port" \
-		MESSENGER_PPROF_ADDR="127.0.0.1:$((port + 1000))" \
+		MESSENGER_METRICS_ADDR="127.0.0.1:$((port + 1000))" \
+		MESSENGER_PPROF=true \
 		MESSENGER_NODE_ID="$name" \
 		MESSENGER_JWT_PRIVATE_KEY_FILE="$KEY" \
 		MESSENGER_SEND_RATE_LIMIT=0 \
@@ -163,7 +164,7 @@ start_node() {
 	pid=$!
 	NODE_PIDS+=("$pid")
 	NODE_URLS+=("http://127.0.0.1:$port")
-	PPROF_URLS+=("http://127.0.0.1:$((port + 1000))")
+	METRICS_URLS+=("http://127.0.0.1:$((port + 1000))")
 	for ((i = 0; i < 600; i++)); do
 		if ready "$port"; then
 			log "node $name ready on 127.0.0.1:$port (pid $pid)"
@@ -193,7 +194,7 @@ stop_nodes() {
 	done
 	NODE_PIDS=()
 	NODE_URLS=()
-	PPROF_URLS=()
+	METRICS_URLS=()
 }
 
 # new_real_env NAME: REAL_ENV and REAL_DSN, the configuration of a real-stack node set, on a fresh
@@ -318,7 +319,7 @@ message_run() {
 		-run-id "$RUN_ID$name" \
 		-json "$OUT/$name.json" -svg "$OUT/$name.svg" \
 		-pprof-dir "$OUT/pprof/$name" \
-		-pprof-targets "$(join "${PPROF_URLS[@]}")" \
+		-metrics-targets "$(join "${METRICS_URLS[@]}")" \
 		"${flags[@]}" "${EXTRA[@]}" \
 		>"$OUT/$name.txt" 2>"$OUT/logs/$name.msgbench.log" ||
 		log "run $name failed (see $OUT/logs/$name.msgbench.log)"
@@ -335,7 +336,7 @@ if [ "$STACK_WARMUP" != 0 ] && [ -n "$NODES_LIST" ] && [ -n "$USERS_LIST" ]; the
 	new_real_env "$name"
 	start_node "$name-n1" "${REAL_ENV[@]}"
 	log "warming the stack: 2000 msg/s for $STACK_WARMUP on a throwaway node (not reported)"
-	"$MSGBENCH" -label "$name" -targets "${NODE_URLS[0]}" -server-pids "${NODE_PIDS[0]}" \
+	"$MSGBENCH" -label "$name" -targets "${NODE_URLS[0]}" -metrics-targets "${METRICS_URLS[0]}" -server-pids "${NODE_PIDS[0]}" \
 		-users 1000 -rates 2000 -rate-step 0 -duration "$STACK_WARMUP" -warmup 0s \
 		-key "$KEY" -source-ips "$SOURCE_IPS" -run-id "$RUN_ID$name" \
 		>"$OUT/logs/$name.txt" 2>"$OUT/logs/$name.msgbench.log" ||
@@ -372,6 +373,7 @@ if [ "$CONNS" -gt 0 ]; then
 	"$MSGBENCH" -conns-only \
 		-label "$name" \
 		-targets "$(join "${NODE_URLS[@]}")" \
+		-metrics-targets "$(join "${METRICS_URLS[@]}")" \
 		-server-pids "$(join "${NODE_PIDS[@]}")" \
 		-users "$CONNS" -client-procs "$CONNS_PROCS" -hold "$CONNS_HOLD" \
 		-key "$KEY" -source-ips "$SOURCE_IPS" -run-id "$RUN_ID" \

@@ -31,6 +31,9 @@ eval "$browser"
 echo "== node packages" >&2
 bash scripts/node-deps.sh
 
+echo "== prometheus and promtool (the monitoring tests run them)" >&2
+bash scripts/prometheus.sh install
+
 echo "== go vet" >&2
 go vet ./...
 

@@ -2,6 +2,7 @@ package prometheus
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,8 +18,13 @@ type Metrics struct {
 	sent         prometheus.Counter
 	stored       prometheus.Counter
 	latency      prometheus.Histogram
+	toSocket     prometheus.Histogram
 	deadLettered *prometheus.CounterVec
 	requests     *prometheus.HistogramVec
+
+	// lastStoredSend is the send time (Unix nanoseconds) of the message
+	// stored last, for the consumer's lag in seconds.
+	lastStoredSend atomic.Int64
 }
 
 var _ ports.Metrics = (*Metrics)(nil)
@@ -39,7 +45,12 @@ func New() *Metrics {
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "messenger_delivery_latency_seconds",
 			Help:    "Time from a message's send to its storage and hand-off to the notifier.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .2, .5, 1, 2.5, 5, 10},
+			Buckets: latencyBuckets,
+		}),
+		toSocket: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "messenger_socket_delivery_latency_seconds",
+			Help:    "Time from a message's send to the write of its live newMessage frame to a socket of this node, per socket (end to end).",
+			Buckets: latencyBuckets,
 		}),
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "messenger_dead_lettered_total",
@@ -51,7 +62,7 @@ func New() *Metrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"method", "code"}),
 	}
-	reg.MustRegister(m.sent, m.stored, m.latency, m.deadLettered, m.requests,
+	reg.MustRegister(m.sent, m.stored, m.latency, m.toSocket, m.deadLettered, m.requests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -61,7 +72,22 @@ func (m *Metrics) MessageSent() { m.sent.Inc() }
 func (m *Metrics) MessageStored(sinceSend time.Duration) {
 	m.stored.Inc()
 	m.latency.Observe(sinceSend.Seconds())
+	m.lastStoredSend.Store(time.Now().Add(-sinceSend).UnixNano())
 }
+
+// LastStoredSend is the send time of the message stored last by this node,
+// zero before the first.
+func (m *Metrics) LastStoredSend() time.Time {
+	n := m.lastStoredSend.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// Delivered records that a live message sent at sentAt was written to a
+// socket; it fits websocket.HandlerConfig.Delivered.
+func (m *Metrics) Delivered(sentAt time.Time) { m.toSocket.Observe(time.Since(sentAt).Seconds()) }
 
 func (m *Metrics) DeadLettered(topic string) { m.deadLettered.WithLabelValues(topic).Inc() }
 
@@ -72,7 +98,7 @@ func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
 }
 
 // CounterFunc registers a counter whose value is read from f at scrape time,
-// such as a total another component keeps.
+// for totals another library keeps, such as a connection pool's.
 func (m *Metrics) CounterFunc(name, help string, f func() float64) {
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
 }
@@ -92,6 +118,9 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) Instrument(h http.Handler) http.Handler {
 	return promhttp.InstrumentHandlerDuration(m.requests, h)
 }
+
+// latencyBuckets cover a message's way from a few milliseconds to a backlog.
+var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .2, .5, 1, 2.5, 5, 10, 30, 60}
 
 type labeledGauge struct {
 	desc *prometheus.Desc

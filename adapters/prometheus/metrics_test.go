@@ -14,9 +14,14 @@ import (
 
 func TestMetricsExposition(t *testing.T) {
 	m := prometheus.New()
+	require.True(t, m.LastStoredSend().IsZero(), "nothing stored yet")
 	m.MessageSent()
 	m.MessageSent()
 	m.MessageStored(30 * time.Millisecond)
+	assert.WithinDuration(t, time.Now().Add(-30*time.Millisecond), m.LastStoredSend(), time.Second)
+	m.Delivered(time.Now().Add(-150 * time.Millisecond))
+	var pool float64 = 41
+	m.CounterFunc("messenger_test_pool_acquires_total", "Acquires.", func() float64 { return pool })
 	m.DeadLettered("chat-messages")
 	m.GaugeFunc("messenger_open_sockets", "Open sockets.", func() float64 { return 7 })
 	m.CounterFunc("messenger_ws_sequence_reuses_total", "Reuses.", func() float64 { return 2 })
@@ -35,6 +40,10 @@ func TestMetricsExposition(t *testing.T) {
 		`messenger_delivery_latency_seconds_bucket{le="0.05"} 1`,
 		`messenger_delivery_latency_seconds_bucket{le="0.025"} 0`,
 		`messenger_dead_lettered_total{topic="chat-messages"} 1`,
+		"messenger_socket_delivery_latency_seconds_count 1",
+		`messenger_socket_delivery_latency_seconds_bucket{le="0.1"} 0`,
+		`messenger_socket_delivery_latency_seconds_bucket{le="0.2"} 1`,
+		"messenger_test_pool_acquires_total 41",
 		"messenger_open_sockets 7",
 		"# TYPE messenger_ws_sequence_reuses_total counter",
 		"messenger_ws_sequence_reuses_total 2",

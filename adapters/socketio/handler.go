@@ -67,6 +67,9 @@ type HandlerConfig struct {
 	realtime.Timing
 	// Logger receives connection problems. Nil discards them.
 	Logger *slog.Logger
+	// Delivered, when set, is called with a message's send time each time a
+	// live newMessage has been written to a socket (end-to-end latency).
+	Delivered func(sentAt time.Time)
 }
 
 // Handler serves `/socket.io/`: Engine.IO 4 (HTTP long-polling, WebSocket,
@@ -103,7 +106,7 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 		cfg.PollBuffer = DefaultPollBuffer
 	}
 	ep, err := realtime.NewEndpoint(realtime.Config{
-		Hub: cfg.Hub, Service: cfg.Service, Timing: cfg.Timing, Logger: cfg.Logger, Name: "socketio",
+		Hub: cfg.Hub, Service: cfg.Service, Timing: cfg.Timing, Logger: cfg.Logger, Name: "socketio", Delivered: cfg.Delivered,
 	})
 	if err != nil {
 		return nil, err

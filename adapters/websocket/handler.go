@@ -51,6 +51,10 @@ type HandlerConfig struct {
 	RequestTimeout time.Duration
 	ReplayPageSize int
 	ResumeGrace    time.Duration
+	// Delivered, when set, is called with a message's send time each time a
+	// live newMessage frame has been written to a socket (end-to-end latency).
+	// It runs on the socket's writer: it must be quick.
+	Delivered func(sentAt time.Time)
 	// Logger receives connection problems. Nil discards them.
 	Logger *slog.Logger
 }
@@ -79,8 +83,9 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 			PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, WriteTimeout: cfg.WriteTimeout,
 			RequestTimeout: cfg.RequestTimeout, ReplayPageSize: cfg.ReplayPageSize, ResumeGrace: cfg.ResumeGrace,
 		},
-		Logger: cfg.Logger,
-		Name:   "websocket",
+		Logger:    cfg.Logger,
+		Name:      "websocket",
+		Delivered: cfg.Delivered,
 	})
 	if err != nil {
 		return nil, err

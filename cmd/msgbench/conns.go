@@ -65,6 +65,7 @@ func runConns(ctx context.Context, o options, cfg load.Config, stdout, stderr io
 	}
 	res := load.MeasureConns(ctx, load.ConnsConfig{
 		Targets:        cfg.Targets,
+		MetricsTargets: cfg.MetricsTargets,
 		ServerPIDs:     cfg.ServerPIDs,
 		Hold:           hold,
 		ConnectTimeout: o.connectTimout,

@@ -25,7 +25,8 @@
 //     socket), out of order (a sequence after a higher one on one socket),
 //     and, over the run, sequence numbers missing on receivers.
 //   - Consumer lag of message-delivery-group, scraped from every server's
-//     /metrics each second; the servers' own socket count.
+//     /metrics (on -metrics-targets, their metrics listeners) each second;
+//     the servers' own socket count.
 //   - CPU and memory from /proc: of the -server-pids (CPU per accepted
 //     message, memory per socket), of -watch process trees (PostgreSQL with
 //     its backends, Kafka, Redis), and of the generator itself.

@@ -34,44 +34,44 @@ func main() {
 
 // options are the command-line flags of a run.
 type options struct {
-	targets       string
-	users         int
-	rate          float64
-	rates         string
-	rateStep      float64
-	rateMax       float64
-	duration      time.Duration
-	warmup        time.Duration
-	drain         time.Duration
-	satP99        time.Duration
-	stopEarly     bool
-	keyFile       string
-	register      bool
-	jsonOut       string
-	svgOut        string
-	label         string
-	serverPIDs    string
-	watch         string
-	connsOnly     bool
-	hold          time.Duration
-	clientProcs   int
-	sourceIPs     string
-	maxInFlight   int
-	messageBytes  int
-	ackEvery      time.Duration
-	quiet         bool
-	logLevel      string
-	connsChild    bool
-	runID         string
-	dialConc      int
-	setupConc     int
-	sendTimeout   time.Duration
-	tokenTTL      time.Duration
-	connectTimout time.Duration
-	cpuProfile    string
-	pprofDir      string
-	pprofTargets  string
-	afterSetup    string
+	targets        string
+	users          int
+	rate           float64
+	rates          string
+	rateStep       float64
+	rateMax        float64
+	duration       time.Duration
+	warmup         time.Duration
+	drain          time.Duration
+	satP99         time.Duration
+	stopEarly      bool
+	keyFile        string
+	register       bool
+	jsonOut        string
+	svgOut         string
+	label          string
+	serverPIDs     string
+	watch          string
+	connsOnly      bool
+	hold           time.Duration
+	clientProcs    int
+	sourceIPs      string
+	maxInFlight    int
+	messageBytes   int
+	ackEvery       time.Duration
+	quiet          bool
+	logLevel       string
+	connsChild     bool
+	runID          string
+	dialConc       int
+	setupConc      int
+	sendTimeout    time.Duration
+	tokenTTL       time.Duration
+	connectTimout  time.Duration
+	cpuProfile     string
+	pprofDir       string
+	metricsTargets string
+	afterSetup     string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -115,7 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.tokenTTL, "token-ttl", load.DefaultTokenTTL, "lifetime of minted tokens")
 	fs.DurationVar(&o.connectTimout, "connect-timeout", 10*time.Minute, "with -conns-only: longest connecting phase")
 	fs.StringVar(&o.pprofDir, "pprof-dir", "", "fetch each server's CPU profile (/debug/pprof/profile) over every measured window into this directory")
-	fs.StringVar(&o.pprofTargets, "pprof-targets", "", "comma-separated profiling base URLs of the servers (their MESSENGER_PPROF_ADDR), in -targets order; default the targets")
+	fs.StringVar(&o.metricsTargets, "metrics-targets", "", "comma-separated base URLs of the servers' metrics listeners (their MESSENGER_METRICS_ADDR; profiles too with MESSENGER_PPROF), in -targets order; default the targets")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the generator's own CPU profile to this file")
 	fs.StringVar(&o.afterSetup, "after-setup", "", "shell command run (sh -c) once the users, sockets and conversations exist, before the first step; its failure ends the run")
 	fs.BoolVar(&o.connsChild, "conns-child", false, "internal: hold sockets for a parent msgbench, status on stdout")
@@ -188,7 +188,7 @@ func (o options) config(logger *slog.Logger) (load.Config, error) {
 		AckEvery:         o.ackEvery,
 		RunID:            o.runID,
 		ProfileDir:       o.pprofDir,
-		ProfileTargets:   splitList(o.pprofTargets),
+		MetricsTargets:   splitList(o.metricsTargets),
 		Logger:           logger,
 	}
 	for _, t := range splitList(o.targets) {
@@ -197,8 +197,8 @@ func (o options) config(logger *slog.Logger) (load.Config, error) {
 	if o.afterSetup != "" {
 		cfg.AfterSetup = shellHook(o.afterSetup, logger)
 	}
-	if n := len(cfg.ProfileTargets); n > 0 && n != len(cfg.Targets) {
-		return cfg, fmt.Errorf("-pprof-targets: %d addresses for %d targets", n, len(cfg.Targets))
+	if n := len(cfg.MetricsTargets); n > 0 && n != len(cfg.Targets) {
+		return cfg, fmt.Errorf("-metrics-targets: %d addresses for %d targets", n, len(cfg.Targets))
 	}
 	if o.keyFile != "" {
 		pem, err := os.ReadFile(o.keyFile)

@@ -26,6 +26,7 @@ func wireStore(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 		d.onClose("postgres", ignoreContext(store.Close))
 		d.config.Store = store
 		d.config.Checks = append(d.config.Checks, ports.HealthCheck{Name: "postgres", Check: store.Ping})
+		observePool(d.metrics(), store.Pool())
 		logger.Info("store: postgres", "migrated", cfg.Migrate)
 	default:
 		logger.Info("store: memory")
@@ -82,6 +83,7 @@ func wireLog(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) erro
 				}
 				return out
 			})
+		observeLagSeconds(d.metrics(), ports.GroupMessageDelivery, sub.Lag)
 		logger.Info("log: kafka", "brokers", cfg.KafkaBrokers)
 	default:
 		logger.Info("log: memory")
@@ -154,6 +156,11 @@ func wireRedis(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 		return err
 	}
 	d.config.Checks = append(d.config.Checks, ports.HealthCheck{Name: "redis", Check: client.Ping})
+	if len(cfg.RedisSentinels) > 0 {
+		watch := newSentinelWatch(cfg.RedisSentinels, cfg.RedisMasterName, "", logger)
+		watch.register(d.metrics())
+		d.background(watch.Run)
+	}
 	logger.Info("presence, fan-out, caches: redis", "sentinels", cfg.RedisSentinels, "addr", cfg.RedisAddr)
 	return nil
 }

@@ -90,28 +90,29 @@ func newStack(t *testing.T) *stack {
 
 // node is one running server process.
 type node struct {
-	name string
-	base string
-	cmd  *exec.Cmd
-	done chan error
-	logs *os.File
+	name    string
+	base    string
+	metrics string // the metrics listener's base URL
+	cmd     *exec.Cmd
+	done    chan error
+	logs    *os.File
 }
 
 // start runs a server process of the stack and waits until /readyz says ready.
 func (s *stack) start(t *testing.T, name string) *node {
 	t.Helper()
-	port := freePort(t)
+	port, metricsPort := freePort(t), freePort(t)
 	cmd := exec.Command(binary(t))
 	cmd.Env = os.Environ()
 	for k, v := range s.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	cmd.Env = append(cmd.Env, "MESSENGER_ADDR=127.0.0.1:"+port, "MESSENGER_NODE_ID="+name)
+	cmd.Env = append(cmd.Env, "MESSENGER_ADDR=127.0.0.1:"+port, "MESSENGER_METRICS_ADDR=127.0.0.1:"+metricsPort, "MESSENGER_NODE_ID="+name)
 	logs, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	require.NoError(t, err)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
-	n := &node{name: name, base: "http://127.0.0.1:" + port, cmd: cmd, done: make(chan error, 1), logs: logs}
+	n := &node{name: name, base: "http://127.0.0.1:" + port, metrics: "http://127.0.0.1:" + metricsPort, cmd: cmd, done: make(chan error, 1), logs: logs}
 	go func() { n.done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		n.stop(t)

@@ -27,7 +27,7 @@ import (
 // Fields tagged env:"-" are derived by LoadConfig from the others.
 type Config struct {
 	Port       int    `env:"PORT" envDefault:"3000" desc:"listen port (guide)"`
-	Addr       string `env:"MESSENGER_ADDR" docDefault:":$PORT" desc:"full listen address, e.g. 127.0.0.1:3101; wins over PORT"`
+	Addr       string `env:"MESSENGER_ADDR" docDefault:":$PORT" desc:"full listen address of the API and WebSockets, e.g. 127.0.0.1:3101; wins over PORT. Every interface by default, for a load balancer or a container's network"`
 	NodeEnv    string `env:"NODE_ENV" desc:"production refuses the embedded default: PostgreSQL, Kafka, Redis and a signing key must be configured (guide)"`
 	Production bool   `env:"-"` // NODE_ENV=production
 	NodeID     string `env:"MESSENGER_NODE_ID" docDefault:"host:port" desc:"this process's name in presence, Kafka client ids and logs"`
@@ -84,8 +84,18 @@ type Config struct {
 	SearchBurst              int           `env:"MESSENGER_SEARCH_BURST" envDefault:"20" desc:"searches a user may make at once after a pause"`
 	UserCacheTTL             time.Duration `env:"MESSENGER_USER_CACHE_TTL" envDefault:"15s" desc:"how long a node trusts that a token's user exists before asking the store again"`
 
+	TLSCertFile string `env:"MESSENGER_TLS_CERT_FILE" docDefault:"none: plain HTTP" desc:"certificate chain, PEM; with MESSENGER_TLS_KEY_FILE the server serves HTTPS and wss:// itself, and reads both files again when they change"`
+	TLSKeyFile  string `env:"MESSENGER_TLS_KEY_FILE" desc:"the certificate's private key, PEM"`
+
+	ReadHeaderTimeout time.Duration `env:"MESSENGER_READ_HEADER_TIMEOUT" envDefault:"10s" desc:"how long a client may take to send a request's headers"`
+	ReadTimeout       time.Duration `env:"MESSENGER_READ_TIMEOUT" envDefault:"30s" desc:"how long a client may take to send a whole request, body included (a WebSocket is exempt once upgraded)"`
+	WriteTimeout      time.Duration `env:"MESSENGER_WRITE_TIMEOUT" envDefault:"60s" desc:"how long a REST request may take from the end of its headers to the end of its answer (a WebSocket is exempt once upgraded)"`
+	IdleTimeout       time.Duration `env:"MESSENGER_IDLE_TIMEOUT" envDefault:"120s" desc:"how long a keep-alive connection may wait for its next request"`
+	MaxHeaderBytes    int           `env:"MESSENGER_MAX_HEADER_BYTES" envDefault:"65536" desc:"largest request header block; a larger one is answered 431"`
+
+	MetricsAddr     string        `env:"MESSENGER_METRICS_ADDR" envDefault:"127.0.0.1:9464" desc:"private listener of /metrics (and of /debug/pprof/ with MESSENGER_PPROF), never the public one; loopback by default, :9464 for a scraper on another host; off: none"`
+	Pprof           bool          `env:"MESSENGER_PPROF" envDefault:"false" desc:"serve net/http/pprof under /debug/pprof/ on the metrics listener"`
 	ShutdownTimeout time.Duration `env:"MESSENGER_SHUTDOWN_TIMEOUT" envDefault:"20s" desc:"the one deadline of a graceful shutdown, every step included"`
-	PprofAddr       string        `env:"MESSENGER_PPROF_ADDR" docDefault:"off" desc:"serve net/http/pprof on this private address, e.g. 127.0.0.1:6060"`
 	LogLevel        slog.Level    `env:"MESSENGER_LOG_LEVEL" envDefault:"info" desc:"debug, info, warn or error"`
 	LogFormat       string        `env:"MESSENGER_LOG_FORMAT" envDefault:"json" desc:"json or text"`
 }
@@ -97,6 +107,9 @@ func (c Config) Embedded() bool {
 
 // Redis reports whether a Redis is configured.
 func (c Config) Redis() bool { return len(c.RedisSentinels) > 0 || c.RedisAddr != "" }
+
+// TLS reports whether the server serves TLS itself.
+func (c Config) TLS() bool { return c.TLSCertFile != "" }
 
 // LoadConfig reads the configuration through getenv and validates it. Every
 // problem is reported, not just the first. Values are trimmed; an empty one
@@ -146,6 +159,18 @@ func (c *Config) derive() []error {
 		if v < 1 {
 			fail(name, "must be at least 1")
 		}
+	}
+	if c.MaxHeaderBytes < 4096 {
+		fail("MESSENGER_MAX_HEADER_BYTES", "must be at least 4096")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		fail("MESSENGER_TLS_CERT_FILE and MESSENGER_TLS_KEY_FILE", "must be set together")
+	}
+	if strings.EqualFold(c.MetricsAddr, "off") {
+		c.MetricsAddr = ""
+	}
+	if c.Pprof && c.MetricsAddr == "" {
+		fail("MESSENGER_PPROF", "needs the metrics listener (MESSENGER_METRICS_ADDR is off)")
 	}
 	if c.DatabaseURL == "" && c.DBHost != "" {
 		c.DatabaseURL = c.postgresURL()

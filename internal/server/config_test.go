@@ -25,6 +25,13 @@ func TestLoadConfigEmbeddedDefault(t *testing.T) {
 	assert.Equal(t, "messenger", c.JWTIssuer)
 	assert.Equal(t, 15*time.Minute, c.AccessTokenTTL)
 	assert.Equal(t, 50, c.SendRateLimit)
+	assert.Equal(t, "127.0.0.1:9464", c.MetricsAddr, "metrics on loopback unless asked otherwise")
+	assert.False(t, c.Pprof)
+	assert.False(t, c.TLS())
+	assert.Equal(t, 64<<10, c.MaxHeaderBytes)
+	for name, d := range map[string]time.Duration{"read header": c.ReadHeaderTimeout, "read": c.ReadTimeout, "write": c.WriteTimeout, "idle": c.IdleTimeout} {
+		assert.Positive(t, d, "the %s timeout is set by default", name)
+	}
 }
 
 func TestLoadConfigGuideEnv(t *testing.T) {
@@ -65,6 +72,9 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"bad booleans and negative durations", map[string]string{"MESSENGER_MIGRATE": "maybe", "MESSENGER_SHUTDOWN_TIMEOUT": "-1s", "PORT": "70000"},
 			[]string{"MESSENGER_MIGRATE must be true or false", "MESSENGER_SHUTDOWN_TIMEOUT must be a duration", "PORT must be a TCP port"}},
 		{"bad log format", map[string]string{"MESSENGER_LOG_FORMAT": "xml"}, []string{"MESSENGER_LOG_FORMAT must be json or text"}},
+		{"certificate without key", map[string]string{"MESSENGER_TLS_CERT_FILE": "/tls/tls.crt"}, []string{"MESSENGER_TLS_CERT_FILE and MESSENGER_TLS_KEY_FILE must be set together"}},
+		{"profiles without the metrics listener", map[string]string{"MESSENGER_PPROF": "true", "MESSENGER_METRICS_ADDR": "off"}, []string{"MESSENGER_PPROF needs the metrics listener"}},
+		{"tiny header limit", map[string]string{"MESSENGER_MAX_HEADER_BYTES": "100"}, []string{"MESSENGER_MAX_HEADER_BYTES must be at least 4096"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -32,33 +32,50 @@ func testKeyFile(t *testing.T) string {
 // stopped, and must stop cleanly, when the test ends.
 func startServer(t *testing.T, env map[string]string) string {
 	t.Helper()
+	return baseURL(startListening(t, env))
+}
+
+// baseURL is the public listener's URL.
+func baseURL(l listening) string {
+	if l.TLS {
+		return "https://" + l.Addr
+	}
+	return "http://" + l.Addr
+}
+
+type listening = server.Listening
+
+// startListening is startServer returning every address the server listens
+// on; its metrics listener is on 127.0.0.1:0 unless env says otherwise.
+func startListening(t *testing.T, env map[string]string) listening {
+	t.Helper()
 	vars := map[string]string{
-		"MESSENGER_ADDR":                      "127.0.0.1:0",
-		"MESSENGER_LOG_FORMAT":                "text",
-		"MESSENGER_LOG_LEVEL":                 "warn",
-		"MESSENGER_PASSWORD_MEMORY_KIB":       "64",
-		"MESSENGER_PASSWORD_ITERATIONS":       "1",
+		"MESSENGER_ADDR":                 "127.0.0.1:0",
+		"MESSENGER_METRICS_ADDR":         "127.0.0.1:0",
+		"MESSENGER_LOG_FORMAT":           "text",
+		"MESSENGER_LOG_LEVEL":            "warn",
+		"MESSENGER_PASSWORD_MEMORY_KIB":  "64",
+		"MESSENGER_PASSWORD_ITERATIONS":  "1",
 		"MESSENGER_REGISTRATIONS_PER_ADDRESS": "100000",
-		"MESSENGER_JWT_PRIVATE_KEY_FILE":      testKeyFile(t),
-		"MESSENGER_SHUTDOWN_TIMEOUT":          "10s",
+		"MESSENGER_JWT_PRIVATE_KEY_FILE": testKeyFile(t),
+		"MESSENGER_SHUTDOWN_TIMEOUT":     "10s",
 	}
 	for k, v := range env {
 		vars[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
+	at := make(chan listening, 1)
 	done := make(chan error, 1)
 	logs := &syncWriter{w: io.Discard}
 	if testing.Verbose() {
 		logs.w = os.Stderr
 	}
 	go func() {
-		done <- server.Serve(ctx, func(k string) string { return vars[k] }, logs, func(a string) { addr <- a })
+		done <- server.Serve(ctx, func(k string) string { return vars[k] }, logs, func(l listening) { at <- l })
 	}()
-	var base string
+	var l listening
 	select {
-	case a := <-addr:
-		base = "http://" + a
+	case l = <-at:
 	case err := <-done:
 		cancel()
 		t.Fatalf("server did not start: %v", err)
@@ -77,7 +94,7 @@ func startServer(t *testing.T, env map[string]string) string {
 			t.Error("server did not stop within 30s")
 		}
 	})
-	return base
+	return l
 }
 
 type syncWriter struct {

@@ -30,7 +30,7 @@ func serveUntilCancelled(t *testing.T, cfg Config, d *deps) (took time.Duration,
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	go func() { done <- serve(ctx, cfg, logger, ln, d, func(addr string) { ready <- addr }) }()
+	go func() { done <- serve(ctx, cfg, logger, ln, d, func(l Listening) { ready <- l.Addr }) }()
 
 	select {
 	case addr := <-ready:
@@ -120,11 +120,11 @@ func TestFailedStartClosesTheListenerAndTheClients(t *testing.T) {
 	d := &deps{config: messenger.Config{}}
 	var closed atomic.Int32
 	d.onClose("client", func(context.Context) error { closed.Add(1); return nil })
-	cfg := Config{ShutdownTimeout: 10 * time.Second, PprofAddr: busy.Addr().String()}
+	cfg := Config{ShutdownTimeout: 10 * time.Second, MetricsAddr: busy.Addr().String()}
 
 	err = serve(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ln, d, nil)
 
-	require.ErrorContains(t, err, "MESSENGER_PPROF_ADDR", "the profiles' address is taken")
+	require.ErrorContains(t, err, "MESSENGER_METRICS_ADDR", "the metrics listener's address is taken")
 	assert.Equal(t, int32(1), closed.Load(), "the clients opened before the failure are closed")
 	_, err = ln.Accept()
 	assert.ErrorIs(t, err, net.ErrClosed, "the listener is closed")

@@ -13,10 +13,18 @@ import (
 	"github.com/messenger-go/messenger/ports"
 )
 
-// deps are the adapters chosen for one process and how to close them.
+// deps are the adapters chosen for one process, the background work they
+// need beside the node, and how to close them.
 type deps struct {
 	config  messenger.Config
 	closers []closer
+	runs    []func(ctx context.Context) error
+}
+
+// background registers work that runs while the node serves and returns when
+// its ctx ends.
+func (d *deps) background(run func(ctx context.Context) error) {
+	d.runs = append(d.runs, run)
 }
 
 // closer closes one client; ctx bounds how long it may take.
@@ -122,6 +130,7 @@ func wire(ctx context.Context, cfg Config, logger *slog.Logger) (_ *deps, err er
 	if err := wireRedis(ctx, cfg, d, logger); err != nil {
 		return nil, err
 	}
+	observeChecks(d.metrics(), d.config.Checks)
 	if !cfg.Embedded() && (cfg.DatabaseURL == "" || cfg.KafkaBrokers == "") {
 		logger.Warn("partly embedded: parts without configuration run in memory and are not shared between nodes")
 	}

@@ -90,10 +90,11 @@ type Config struct {
 	// during each step's measured window from GET /debug/pprof/profile (a
 	// server that does not serve it is noted once).
 	ProfileDir string
-	// ProfileTargets are the servers' profiling base URLs (their
-	// MESSENGER_PPROF_ADDR), one per target in the same order. Empty means the
-	// targets themselves.
-	ProfileTargets []string
+	// MetricsTargets are the base URLs of the servers' metrics listeners
+	// (their MESSENGER_METRICS_ADDR), one per target in the same order: where
+	// /metrics is sampled and, with MESSENGER_PPROF, profiles are taken.
+	// Empty means the targets themselves.
+	MetricsTargets []string
 	// ProcRoot is where /proc is. Default "/proc".
 	ProcRoot string
 	// SampleEvery is how often /metrics and /proc are read. Default DefaultSampleEvery.
@@ -113,6 +114,14 @@ type Config struct {
 	// there, which it would otherwise do only on autovacuum's next visit).
 	// Its error fails Setup; its duration is in the result's setup figures.
 	AfterSetup func(context.Context) error
+}
+
+// scrapeTargets are where /metrics and the profiles are read.
+func (c Config) scrapeTargets() []string {
+	if len(c.MetricsTargets) > 0 {
+		return c.MetricsTargets
+	}
+	return c.Targets
 }
 
 func (c Config) withDefaults() (Config, error) {

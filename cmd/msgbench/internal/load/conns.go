@@ -91,9 +91,11 @@ func (h *LocalHolder) Close() { h.b.Close() }
 
 // ConnsConfig configures MeasureConns.
 type ConnsConfig struct {
-	Targets    []string
-	ServerPIDs []int
-	ProcRoot   string
+	Targets []string
+	// MetricsTargets: as Config's.
+	MetricsTargets []string
+	ServerPIDs     []int
+	ProcRoot       string
 	// Hold is how long the sockets are held once open.
 	Hold time.Duration
 	// ConnectTimeout bounds the connecting phase. Default 10 minutes.
@@ -119,7 +121,7 @@ func MeasureConns(ctx context.Context, cfg ConnsConfig, holders []Holder) report
 	if cfg.Progress == nil {
 		cfg.Progress = func(string, ...any) {}
 	}
-	probe := newSampler(Config{Targets: cfg.Targets, ServerPIDs: cfg.ServerPIDs, ProcRoot: cfg.ProcRoot},
+	probe := newSampler(Config{Targets: cfg.Targets, MetricsTargets: cfg.MetricsTargets, ServerPIDs: cfg.ServerPIDs, ProcRoot: cfg.ProcRoot},
 		&http.Client{Timeout: 5 * time.Second}, func() int { return 0 })
 	res := report.Conns{Target: cfg.Target, ClientProcesses: len(holders), Errors: map[string]int64{}}
 

@@ -21,8 +21,8 @@ import (
 const testKey = "../../../../testdata/jwt-test-key.pem"
 
 // startEmbedded runs a node of the embedded default in this process, signing
-// with the test key.
-func startEmbedded(t *testing.T) string {
+// with the test key, and returns its URL and its metrics listener's.
+func startEmbedded(t *testing.T) (url, metricsURL string) {
 	t.Helper()
 	pem, err := os.ReadFile(testKey)
 	require.NoError(t, err)
@@ -35,6 +35,7 @@ func startEmbedded(t *testing.T) string {
 	m, err := messenger.New(messenger.Config{Signer: tokens, Passwords: passwords, Guards: app.Guards{Registration: many}})
 	require.NoError(t, err)
 	srv := httptest.NewServer(m.Handler())
+	metrics := httptest.NewServer(m.Metrics().Handler())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
@@ -45,18 +46,19 @@ func startEmbedded(t *testing.T) string {
 		cancel()
 		<-done
 		srv.Close()
+		metrics.Close()
 	})
-	return srv.URL
+	return srv.URL, metrics.URL
 }
 
 // Against the real node: every message is answered, delivered once, in
 // order, to both members; the node's own socket count agrees.
 func TestStepAgainstEmbeddedNode(t *testing.T) {
-	url := startEmbedded(t)
+	url, metricsURL := startEmbedded(t)
 	pem, err := os.ReadFile(testKey)
 	require.NoError(t, err)
 	b := newBench(t, load.Config{
-		Targets: []string{url}, Users: 20, Register: true, KeyPEM: pem,
+		Targets: []string{url}, MetricsTargets: []string{metricsURL}, Users: 20, Register: true, KeyPEM: pem,
 		ServerPIDs:  []int{os.Getpid()}, // the node runs in this process
 		Watch:       []load.Watched{{Name: "test", PID: os.Getpid()}},
 		SampleEvery: 200 * time.Millisecond,
@@ -100,13 +102,13 @@ func TestStepAgainstEmbeddedNode(t *testing.T) {
 
 // Sockets of users the node never registered, with minted tokens.
 func TestLocalHolderHoldsSockets(t *testing.T) {
-	url := startEmbedded(t)
+	url, metricsURL := startEmbedded(t)
 	pem, err := os.ReadFile(testKey)
 	require.NoError(t, err)
 	h, err := load.NewLocalHolder(load.Config{Targets: []string{url}, Users: 30, KeyPEM: pem, Settle: -1})
 	require.NoError(t, err)
 	res := load.MeasureConns(context.Background(), load.ConnsConfig{
-		Targets: []string{url}, ServerPIDs: []int{os.Getpid()}, Hold: 500 * time.Millisecond, Target: 30,
+		Targets: []string{url}, MetricsTargets: []string{metricsURL}, ServerPIDs: []int{os.Getpid()}, Hold: 500 * time.Millisecond, Target: 30,
 	}, []load.Holder{h})
 	h.Close()
 	assert.Equal(t, 30, res.Held)
@@ -124,7 +126,7 @@ func TestLocalHolderHoldsSockets(t *testing.T) {
 // The after-setup hook runs once, after every socket is open and before any
 // step; its time is reported, and its failure fails Setup.
 func TestAfterSetupHook(t *testing.T) {
-	url := startEmbedded(t)
+	url, _ := startEmbedded(t)
 	pem, err := os.ReadFile(testKey)
 	require.NoError(t, err)
 

@@ -24,11 +24,7 @@ func (b *Bench) profile(ctx context.Context, st *stepState) func() []string {
 		mu    sync.Mutex
 		files []string
 	)
-	targets := b.cfg.Targets
-	if len(b.cfg.ProfileTargets) > 0 {
-		targets = b.cfg.ProfileTargets
-	}
-	for k, target := range targets {
+	for k, target := range b.cfg.scrapeTargets() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -65,9 +65,10 @@ func (s *sampler) take(ctx context.Context) sample {
 		lag, sockets     float64
 		lagOK, socketsOK bool
 	}
-	res := make([]scraped, len(s.cfg.Targets))
+	targets := s.cfg.scrapeTargets()
+	res := make([]scraped, len(targets))
 	var wg sync.WaitGroup
-	for i, target := range s.cfg.Targets {
+	for i, target := range targets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
