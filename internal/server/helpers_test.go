@@ -50,15 +50,15 @@ type listening = server.Listening
 func startListening(t *testing.T, env map[string]string) listening {
 	t.Helper()
 	vars := map[string]string{
-		"MESSENGER_ADDR":                 "127.0.0.1:0",
-		"MESSENGER_METRICS_ADDR":         "127.0.0.1:0",
-		"MESSENGER_LOG_FORMAT":           "text",
-		"MESSENGER_LOG_LEVEL":            "warn",
-		"MESSENGER_PASSWORD_MEMORY_KIB":  "64",
-		"MESSENGER_PASSWORD_ITERATIONS":  "1",
+		"MESSENGER_ADDR":                      "127.0.0.1:0",
+		"MESSENGER_METRICS_ADDR":              "127.0.0.1:0",
+		"MESSENGER_LOG_FORMAT":                "text",
+		"MESSENGER_LOG_LEVEL":                 "warn",
+		"MESSENGER_PASSWORD_MEMORY_KIB":       "64",
+		"MESSENGER_PASSWORD_ITERATIONS":       "1",
 		"MESSENGER_REGISTRATIONS_PER_ADDRESS": "100000",
-		"MESSENGER_JWT_PRIVATE_KEY_FILE": testKeyFile(t),
-		"MESSENGER_SHUTDOWN_TIMEOUT":     "10s",
+		"MESSENGER_JWT_PRIVATE_KEY_FILE":      testKeyFile(t),
+		"MESSENGER_SHUTDOWN_TIMEOUT":          "10s",
 	}
 	for k, v := range env {
 		vars[k] = v
