@@ -2,7 +2,7 @@
 GO ?= go
 SERVICES := scripts/services.sh
 
-.PHONY: run test build vet unit services-up services-down bench cert clean
+.PHONY: run test build vet unit services-up services-down bench clean
 
 ## run: the server on the embedded default (memory adapters, ephemeral key)
 run:
@@ -31,15 +31,16 @@ services-up:
 services-down:
 	bash $(SERVICES) down
 
-## bench: the load benchmark on the local stack, embedded default and real nodes side by side
-## (scripts/bench.sh; BENCH_QUICK=1 for a smoke run); report in bench/out/latest/report.md
-bench:
-	bash scripts/bench.sh
-
+.PHONY: cert
 ## cert: a self-signed certificate for localhost in deploy/certs/ (the compose stack's
 ## https://localhost:3443; also MESSENGER_TLS_CERT_FILE/KEY_FILE for the server itself)
 cert:
 	bash scripts/cert.sh
+
+## bench: the load benchmark on the local stack, embedded default and real nodes side by side
+## (scripts/bench.sh; BENCH_QUICK=1 for a smoke run); report in bench/out/latest/report.md
+bench:
+	bash scripts/bench.sh
 
 clean:
 	rm -rf bin

@@ -71,6 +71,8 @@ type Config struct {
 	PasswordMemoryKiB  int      `env:"MESSENGER_PASSWORD_MEMORY_KIB" envDefault:"19456" desc:"argon2id memory, KiB"`
 	PasswordIterations int      `env:"MESSENGER_PASSWORD_ITERATIONS" envDefault:"2" desc:"argon2id passes"`
 
+	ShutdownTimeout time.Duration `env:"MESSENGER_SHUTDOWN_TIMEOUT" envDefault:"20s" desc:"the one deadline of a graceful shutdown, every step included"`
+
 	TLSCertFile string `env:"MESSENGER_TLS_CERT_FILE" docDefault:"none: plain HTTP" desc:"certificate chain, PEM; with MESSENGER_TLS_KEY_FILE the server serves HTTPS and wss:// itself, and reads both files again when they change"`
 	TLSKeyFile  string `env:"MESSENGER_TLS_KEY_FILE" desc:"the certificate's private key, PEM"`
 
@@ -80,11 +82,11 @@ type Config struct {
 	IdleTimeout       time.Duration `env:"MESSENGER_IDLE_TIMEOUT" envDefault:"120s" desc:"how long a keep-alive connection may wait for its next request"`
 	MaxHeaderBytes    int           `env:"MESSENGER_MAX_HEADER_BYTES" envDefault:"65536" desc:"largest request header block; a larger one is answered 431"`
 
-	MetricsAddr     string        `env:"MESSENGER_METRICS_ADDR" envDefault:"127.0.0.1:9464" desc:"private listener of /metrics (and of /debug/pprof/ with MESSENGER_PPROF), never the public one; loopback by default, :9464 for a scraper on another host; off: none"`
-	Pprof           bool          `env:"MESSENGER_PPROF" envDefault:"false" desc:"serve net/http/pprof under /debug/pprof/ on the metrics listener"`
-	ShutdownTimeout time.Duration `env:"MESSENGER_SHUTDOWN_TIMEOUT" envDefault:"20s" desc:"the one deadline of a graceful shutdown, every step included"`
-	LogLevel        slog.Level    `env:"MESSENGER_LOG_LEVEL" envDefault:"info" desc:"debug, info, warn or error"`
-	LogFormat       string        `env:"MESSENGER_LOG_FORMAT" envDefault:"json" desc:"json or text"`
+	MetricsAddr string `env:"MESSENGER_METRICS_ADDR" envDefault:"127.0.0.1:9464" desc:"private listener of /metrics (and of /debug/pprof/ with MESSENGER_PPROF), never the public one; loopback by default, :9464 for a scraper on another host; off: none"`
+	Pprof       bool   `env:"MESSENGER_PPROF" envDefault:"false" desc:"serve net/http/pprof under /debug/pprof/ on the metrics listener"`
+
+	LogLevel  slog.Level `env:"MESSENGER_LOG_LEVEL" envDefault:"info" desc:"debug, info, warn or error"`
+	LogFormat string     `env:"MESSENGER_LOG_FORMAT" envDefault:"json" desc:"json or text"`
 }
 
 // Embedded reports whether no external dependency is configured.
@@ -133,9 +135,6 @@ func (c *Config) derive() []error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		fail("MESSENGER_LOG_FORMAT", "must be json or text")
 	}
-	if c.SendRateLimit < 0 {
-		fail("MESSENGER_SEND_RATE_LIMIT", "must not be negative")
-	}
 	if c.MaxHeaderBytes < 4096 {
 		fail("MESSENGER_MAX_HEADER_BYTES", "must be at least 4096")
 	}
@@ -147,6 +146,9 @@ func (c *Config) derive() []error {
 	}
 	if c.Pprof && c.MetricsAddr == "" {
 		fail("MESSENGER_PPROF", "needs the metrics listener (MESSENGER_METRICS_ADDR is off)")
+	}
+	if c.SendRateLimit < 0 {
+		fail("MESSENGER_SEND_RATE_LIMIT", "must not be negative")
 	}
 	if c.DatabaseURL == "" && c.DBHost != "" {
 		c.DatabaseURL = c.postgresURL()
