@@ -13,13 +13,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+echo "== prometheus and promtool (the monitoring tests run them)" >&2
+bash scripts/prometheus.sh install
+
 echo "== starting local services" >&2
 started=1
 exports=$(bash scripts/services.sh up)
 eval "$exports"
-
-echo "== prometheus and promtool (the monitoring tests run them)" >&2
-bash scripts/prometheus.sh install
 
 echo "== go vet" >&2
 go vet ./...
