@@ -19,6 +19,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+echo "== prometheus and promtool (the monitoring tests run them)" >&2
+bash scripts/prometheus.sh install
+
 echo "== starting local services" >&2
 started=1
 exports=$(bash scripts/services.sh up)
@@ -30,9 +33,6 @@ eval "$browser"
 
 echo "== node packages" >&2
 bash scripts/node-deps.sh
-
-echo "== prometheus and promtool (the monitoring tests run them)" >&2
-bash scripts/prometheus.sh install
 
 echo "== go vet" >&2
 go vet ./...

@@ -98,7 +98,7 @@ func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
 }
 
 // CounterFunc registers a counter whose value is read from f at scrape time,
-// for totals another library keeps, such as a connection pool's.
+// such as a total another component keeps.
 func (m *Metrics) CounterFunc(name, help string, f func() float64) {
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
 }

@@ -547,11 +547,6 @@ func startNginx(t *testing.T, nodes map[string]*node) string {
 	}
 	site = strings.Replace(site, "listen 3000;", "listen 127.0.0.1:"+port+";", 1)
 	site = strings.ReplaceAll(site, "/var/log/nginx/access.log", filepath.Join(dir, "access.log"))
-	// The TLS server runs too, on a test CA's certificate, so that the whole
-	// file is what nginx reads.
-	newTestCA(t, "nginx test CA").issue(t, 1, filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
-	site = strings.Replace(site, "listen 443 ssl http2;", "listen 127.0.0.1:"+freePort(t)+" ssl http2;", 1)
-	site = strings.ReplaceAll(site, "/etc/nginx/certs/", dir+"/")
 	main := fmt.Sprintf(`daemon off;
 worker_processes 1;
 user root root;
