@@ -20,13 +20,19 @@ var (
 	leaky = regexp.MustCompile(`\$(request|request_uri|args|query_string|arg_\w+|http_referer|http_authorization)\b`)
 )
 
-// TestNginxLogsNoTokens: every server block of deploy/nginx.conf logs with a
-// format of its own (nginx's default, combined, logs the request line with
-// its query), and no format logs the query, the referer or credentials.
+// TestNginxLogsNoTokens: every server block of deploy/nginx.conf and
+// nginx-tls.conf (one http context in /etc/nginx/conf.d) logs with a format
+// of its own (nginx's default, combined, logs the request line with its
+// query), and no format logs the query, the referer or credentials.
 func TestNginxLogsNoTokens(t *testing.T) {
-	data, err := os.ReadFile("nginx.conf")
-	require.NoError(t, err)
-	conf := comment.ReplaceAllString(string(data), "")
+	var all strings.Builder
+	for _, name := range []string{"nginx.conf", "nginx-tls.conf"} {
+		data, err := os.ReadFile(name)
+		require.NoError(t, err)
+		all.Write(data)
+		all.WriteByte('\n')
+	}
+	conf := comment.ReplaceAllString(all.String(), "")
 
 	formats := map[string]string{}
 	for _, m := range logFormat.FindAllStringSubmatch(conf, -1) {
