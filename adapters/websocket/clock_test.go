@@ -9,7 +9,7 @@ import (
 )
 
 func TestClockRunsOnlyWhileItHasSockets(t *testing.T) {
-	h := &Handler{cfg: HandlerConfig{PingInterval: 20 * time.Millisecond, WriteTimeout: time.Second}}
+	h := &Handler{cfg: HandlerConfig{PingInterval: 20 * time.Millisecond, WriteTimeout: time.Second, ReadTimeout: time.Hour}}
 	c := newClock(&h.cfg)
 	s := &socket{handler: h, pingDue: make(chan struct{}, 1)}
 	running := func() bool {

@@ -19,9 +19,27 @@
 // (one ping in flight at a time), so frames never queue behind a round trip.
 // One clock per Handler, a goroutine that runs while the handler has sockets,
 // asks each writer for its pings, closes sockets whose token expired and drops
-// those whose frame write outlasts WriteTimeout, each within a second (a
-// quarter of the shorter of PingInterval and WriteTimeout when that is less):
-// no timer per socket or per frame.
+// those whose frame write outlasts WriteTimeout or from which nothing (no
+// frame, no pong) came for ReadTimeout, each within a second (a quarter of
+// the shorter of PingInterval and WriteTimeout when that is less): no timer
+// per socket or per frame. The deadlines the HTTP server set on the
+// connection for the upgrade request are cleared once it is hijacked.
+//
+// # Limits
+//
+// Each socket's reader serves incoming frames within HandlerConfig.FrameLimit
+// (wire.FrameLimiter; 20 a second, bursts of 50, by default). Frames beyond
+// it are dropped unserved, and the client is told with `error` (code
+// rate_limited) at most once a second; a client that goes on sending more
+// than twice the rate, until another burst's worth is refused, is closed with
+// 1008 (policy violation, reason "too many frames").
+//
+// A user holds at most HubConfig.MaxSocketsPerUser sockets on a node (10 by
+// default). A new socket beyond the cap is accepted and the user's oldest is
+// closed with 4009 (reason "too many sockets: replaced by a newer one of this
+// user"): the newest socket is the one in use, and neither a stale socket nor
+// a leaking client locks its user out. Clients should not reconnect on their
+// own after 4009 or 1008.
 //
 // # Overflow policy
 //
@@ -38,9 +56,10 @@
 // on Hub.Shutdown; 4001 ("access token expired: refresh it and reconnect") when
 // the token the socket was opened with expires, so a socket lives no longer
 // than its token (a logged-out or disabled user stops receiving within the
-// access token's lifetime); 1009 when a frame exceeds the read limit; a connection that
-// does not answer a ping in time, or whose write times out, is dropped without
-// a close handshake.
+// access token's lifetime); 1009 when a frame exceeds the read limit; 1008
+// and 4009 as above (Limits); a connection that does not answer a ping in
+// time, sends nothing for ReadTimeout, or whose write times out, is dropped
+// without a close handshake.
 //
 // # Sequence tracking, resume and gap policy
 //

@@ -261,10 +261,11 @@ func (p *fakePresence) state(u domain.UserID) (bool, int, int) {
 
 // env is a Hub and Handler behind an httptest server, on a fake service.
 type env struct {
-	hub *ws.Hub
-	svc *fakeService
-	srv *httptest.Server
-	url string
+	hub     *ws.Hub
+	handler *ws.Handler
+	svc     *fakeService
+	srv     *httptest.Server
+	url     string
 }
 
 // newEnv starts a server; configure adjusts the configs before construction.
@@ -292,7 +293,7 @@ func newEnv(t testing.TB, configure func(*ws.HubConfig, *ws.HandlerConfig)) *env
 			t.Errorf("hub shutdown: %v", err)
 		}
 	})
-	return &env{hub: hub, svc: svc, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"}
+	return &env{hub: hub, handler: handler, svc: svc, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"}
 }
 
 // client is a test's end of one socket.

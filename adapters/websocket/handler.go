@@ -53,6 +53,17 @@ type HandlerConfig struct {
 	// WriteTimeout bounds each frame write; a client that does not take a
 	// frame in time is dropped. Default DefaultWriteTimeout.
 	WriteTimeout time.Duration
+	// ReadTimeout drops a socket from which nothing, no frame and no pong,
+	// has come for that long: a peer that vanished, or one that trickles a
+	// frame in byte by byte. Default two PingIntervals and a PingTimeout,
+	// which a client that answers pings never reaches.
+	ReadTimeout time.Duration
+	// FrameLimit is the budget of incoming frames of each socket; its zero
+	// fields take wire's defaults, a negative PerSecond means none. Frames
+	// beyond it are dropped unserved and the client is warned with `error`
+	// (code rate_limited) at most once a second; a client that goes on past
+	// the tolerance is closed with 1008 (wire.CloseRateLimited).
+	FrameLimit wire.FrameLimit
 	// RequestTimeout bounds each Service call made for a socket (one incoming
 	// frame, one history page). Default DefaultRequestTimeout.
 	RequestTimeout time.Duration
@@ -77,6 +88,8 @@ type Handler struct {
 	log   *slog.Logger
 	opts  websocket.AcceptOptions
 	clock *clock
+	// rateLimited is the warning frame of FrameLimit, encoded once.
+	rateLimited *frame
 }
 
 // NewHandler returns a Handler with defaults filled in.
@@ -84,10 +97,15 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	if cfg.Hub == nil || cfg.Service == nil {
 		return nil, domain.Errorf(domain.KindInvalid, "websocket: HandlerConfig.Hub and Service are required")
 	}
-	if cfg.ReadLimit < 0 || cfg.PingInterval < 0 || cfg.PingTimeout < 0 || cfg.WriteTimeout < 0 ||
+	if cfg.ReadLimit < 0 || cfg.PingInterval < 0 || cfg.PingTimeout < 0 || cfg.WriteTimeout < 0 || cfg.ReadTimeout < 0 ||
 		cfg.RequestTimeout < 0 || cfg.ReplayPageSize < 0 || cfg.ReplayPageSize > domain.MaxPageLimit {
 		return nil, domain.Errorf(domain.KindInvalid, "websocket: HandlerConfig value out of range")
 	}
+	limit, err := cfg.FrameLimit.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cfg.FrameLimit = limit
 	fill := func(d *time.Duration, def time.Duration) {
 		if *d == 0 {
 			*d = def
@@ -97,6 +115,7 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	fill(&cfg.PingTimeout, DefaultPingTimeout)
 	fill(&cfg.WriteTimeout, DefaultWriteTimeout)
 	fill(&cfg.RequestTimeout, DefaultRequestTimeout)
+	fill(&cfg.ReadTimeout, 2*cfg.PingInterval+cfg.PingTimeout)
 	if cfg.ReadLimit == 0 {
 		cfg.ReadLimit = DefaultReadLimit
 	}
@@ -113,10 +132,15 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	rateLimited, err := encodeFrame(wire.RateLimitedEvent(cfg.FrameLimit))
+	if err != nil {
+		return nil, err
+	}
 	return &Handler{
-		cfg:   cfg,
-		log:   log,
-		clock: newClock(&cfg),
+		cfg:         cfg,
+		log:         log,
+		clock:       newClock(&cfg),
+		rateLimited: rateLimited,
 		opts: websocket.AcceptOptions{
 			OriginPatterns:     cfg.OriginPatterns,
 			InsecureSkipVerify: cfg.InsecureSkipVerify,
@@ -235,20 +259,34 @@ func (h *Handler) serve(s *socket, first bool) {
 	h.readLoop(s)
 }
 
-// readLoop reads frames until the connection closes. It reads with a context
-// that never ends so that a close requested by the writer can complete its
-// handshake; the writer or the peer ends the connection, which ends the read.
+// readLoop reads frames until the connection closes, serving those within
+// the socket's FrameLimit. It reads with a context that never ends so that a
+// close requested by the writer can complete its handshake; the writer or the
+// peer ends the connection, which ends the read.
 func (h *Handler) readLoop(s *socket) {
+	limiter := wire.NewFrameLimiter(h.cfg.FrameLimit, h.clock.now())
 	for {
 		_, data, err := s.conn.Read(context.Background())
 		if err != nil {
 			h.log.Debug("websocket: read ended", "user", s.user, "err", err)
 			return
 		}
+		now := h.clock.now()
+		s.heard.Store(h.clock.stamp(now))
 		if s.ctx.Err() != nil {
 			continue // closing: drain until the handshake ends
 		}
-		h.dispatch(s, data)
+		switch limiter.Take(now) {
+		case wire.Serve:
+			h.dispatch(s, data)
+		case wire.Warn:
+			s.enqueue(h.rateLimited)
+		case wire.Refuse:
+		case wire.Close:
+			if s.close(closeRateLimited, wire.ReasonRateLimited) {
+				h.log.Info("websocket: too many frames, closing socket", "user", s.user)
+			}
+		}
 	}
 }
 
@@ -316,8 +354,19 @@ type hijackRecorder struct {
 	conn net.Conn
 }
 
+// Hijack also clears the deadlines the HTTP server set on the connection for
+// the request (its ReadTimeout and WriteTimeout), which would otherwise end
+// the socket that long after it opened: from here the handler's clock
+// bounds reads and writes.
 func (r *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(r.ResponseWriter).Hijack()
+	if err == nil {
+		err = conn.SetDeadline(time.Time{})
+		if err != nil {
+			_ = conn.Close()
+			conn, brw = nil, nil
+		}
+	}
 	r.conn = conn
 	return conn, brw, err
 }

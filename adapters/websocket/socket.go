@@ -22,6 +22,15 @@ const (
 	reasonTooSlow  = "reconnect: client too slow"
 	reasonShutdown = "server shutting down, reconnect"
 	reasonExpired  = "access token expired: refresh it and reconnect"
+	reasonReplaced = "too many sockets: replaced by a newer one of this user"
+)
+
+// closeRateLimited (1008) ends a socket that went on sending past its frame
+// limit; closeReplaced (4009) the oldest socket of a user over the cap. Both
+// tell the client not to reconnect on its own.
+var (
+	closeRateLimited = websocket.StatusCode(wire.CloseRateLimited)
+	closeReplaced    = websocket.StatusCode(wire.CloseCode(domain.KindConflict))
 )
 
 // closeTokenExpired (4001) tells a socket whose access token expired to
@@ -60,10 +69,13 @@ type socket struct {
 	writerDone chan struct{}
 
 	// pingDue carries the handler clock's requests for a ping; writing holds
-	// when (UnixNano) the frame write in progress started, 0 when none is, for
-	// the clock to drop a connection that stopped taking frames.
+	// when (a clock stamp) the frame write in progress started, 0 when none
+	// is, for the clock to drop a connection that stopped taking frames;
+	// heard holds when the last frame or pong came in, for the clock to drop
+	// one that stopped sending.
 	pingDue chan struct{}
 	writing atomic.Int64
+	heard   atomic.Int64
 
 	// delivery decides what becomes of live messages and resumes: what the
 	// client has per conversation, replay before live, gap fill, repeats.

@@ -82,6 +82,7 @@ func (s *socket) writeLoop() {
 				s.fail("ping", err)
 				return
 			}
+			s.heard.Store(s.handler.clock.stampNow())
 		}
 	}
 }
@@ -108,7 +109,7 @@ func (s *socket) handle(f *frame) error {
 // drops the connection after WriteTimeout: a context that never ends costs the
 // library no timer per frame.
 func (s *socket) write(data []byte) error {
-	s.writing.Store(time.Now().UnixNano())
+	s.writing.Store(s.handler.clock.stampNow())
 	defer s.writing.Store(0)
 	return s.conn.Write(context.Background(), websocket.MessageText, data)
 }
