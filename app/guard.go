@@ -49,6 +49,14 @@ type Guards struct {
 	// does not), instead of reading the store on every request. Default
 	// DefaultUserCacheTTL; negative: read every time.
 	UserCacheTTL time.Duration
+	// TypingInterval paces the typing indicators of each sender and
+	// receiver on this node: a start goes out at most once per interval, a
+	// stop once per start that went out, and the rest are dropped silently
+	// (typingGate in typing.go). Default DefaultTypingInterval; negative:
+	// every indicator goes out.
+	TypingInterval time.Duration
+
+	typing *typingGate // made by withDefaults
 }
 
 // withDefaults fills the zero fields of g and validates its policies.
@@ -72,6 +80,10 @@ func (g Guards) withDefaults() (Guards, error) {
 	if g.UserCacheTTL == 0 {
 		g.UserCacheTTL = DefaultUserCacheTTL
 	}
+	if g.TypingInterval == 0 {
+		g.TypingInterval = DefaultTypingInterval
+	}
+	g.typing = newTypingGate(g.TypingInterval)
 	return g, nil
 }
 
