@@ -21,6 +21,7 @@ import (
 	"github.com/messenger-go/messenger/docs"
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/wire"
 )
 
 // Store is every store port; memory.Store and postgres.Store implement it.
@@ -96,8 +97,26 @@ type Config struct {
 	// X-Forwarded-For names the client, for the per-address limits.
 	// Default: none; the peer's address is the client's.
 	TrustedProxies []string
+	// Sockets are the limits of `GET /ws`. Zero fields take the websocket
+	// package's defaults.
+	Sockets SocketLimits
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
+}
+
+// SocketLimits are the limits of each node's WebSockets.
+type SocketLimits struct {
+	// FrameRate and FrameBurst are the budget of incoming frames of each
+	// socket (websocket.HandlerConfig.FrameLimit). A negative FrameRate: no
+	// limit.
+	FrameRate  float64
+	FrameBurst int
+	// PerUser caps one user's sockets on the node; the oldest beyond it is
+	// closed (websocket.HubConfig.MaxSocketsPerUser). Negative: no cap.
+	PerUser int
+	// ReadTimeout drops a socket from which nothing came for that long
+	// (websocket.HandlerConfig.ReadTimeout).
+	ReadTimeout time.Duration
 }
 
 // DefaultSearchRate is the sustained rate of user searches allowed per user
@@ -174,7 +193,9 @@ func New(cfg Config) (*Messenger, error) {
 		cfg.Guards.Search = rl
 	}
 
-	hub, err := websocket.NewHub(websocket.HubConfig{Node: cfg.Node, Presence: cfg.Presence, Logger: cfg.Logger})
+	hub, err := websocket.NewHub(websocket.HubConfig{
+		Node: cfg.Node, Presence: cfg.Presence, MaxSocketsPerUser: cfg.Sockets.PerUser, Logger: cfg.Logger,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -220,6 +241,8 @@ func New(cfg Config) (*Messenger, error) {
 		Hub:            hub,
 		Service:        a,
 		OriginPatterns: cfg.AllowedOrigins,
+		FrameLimit:     wire.FrameLimit{PerSecond: cfg.Sockets.FrameRate, Burst: cfg.Sockets.FrameBurst},
+		ReadTimeout:    cfg.Sockets.ReadTimeout,
 		Logger:         cfg.Logger,
 	})
 	if err != nil {
