@@ -40,22 +40,18 @@ func readToEnd(t *testing.T, conn *client.Conn) closing {
 	}
 }
 
-// TestEmbeddedServerTypingFloodKeepsTheReceiverOnline sends the report's
-// 5,000 typing frames in one burst from alice to bob: alice's socket is
-// warned and closed with 1008, bob sees one indicator and stays online.
-func TestEmbeddedServerTypingFloodKeepsTheReceiverOnline(t *testing.T) {
+// floodTyping opens a socket of from on base and sends 5,000 typing frames
+// to receiver in one burst, and checks that the server closes it with 1008
+// after warning it with rate_limited, if at all.
+func floodTyping(t *testing.T, base string, from *user, receiver domain.UserID) {
+	t.Helper()
 	ctx := context.Background()
-	base := startServer(t, nil)
-	alice, bob := register(t, base, "Alice"), register(t, base, "Bob")
-	bob.connect(t, base)
-	befriend(t, alice, bob)
-
-	flooder, err := client.New(base, nil).WithToken(alice.Token()).Dial(ctx)
+	flooder, err := client.New(base, nil).WithToken(from.Token()).Dial(ctx)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = flooder.CloseNow() })
 	go func() {
 		for range 5000 {
-			if flooder.Send(ctx, domain.EventTyping, map[string]any{"receiverId": bob.id, "isTyping": true}) != nil {
+			if flooder.Send(ctx, domain.EventTyping, map[string]any{"receiverId": receiver, "isTyping": true}) != nil {
 				return // closed by the server
 			}
 		}
@@ -70,28 +66,47 @@ func TestEmbeddedServerTypingFloodKeepsTheReceiverOnline(t *testing.T) {
 		require.NoError(t, f.Decode(&p))
 		assert.Equal(t, "rate_limited", p.Code)
 	}
+}
+
+// countBeforeMessage counts the frames named event that reach u before its
+// next newMessage; it fails when the socket closes first.
+func (u *user) countBeforeMessage(t *testing.T, event string) int {
+	t.Helper()
+	n := 0
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case f, ok := <-u.frames:
+			require.True(t, ok, "%s: the socket was closed", u.email)
+			switch f.Event {
+			case event:
+				n++
+			case domain.EventNewMessage:
+				return n
+			}
+		case <-timeout:
+			t.Fatalf("%s: no message within 15s", u.email)
+		}
+	}
+}
+
+// TestEmbeddedServerTypingFloodKeepsTheReceiverOnline sends the report's
+// 5,000 typing frames in one burst from alice to bob: alice's socket is
+// warned and closed with 1008, bob sees one indicator and stays online.
+func TestEmbeddedServerTypingFloodKeepsTheReceiverOnline(t *testing.T) {
+	ctx := context.Background()
+	base := startServer(t, nil)
+	alice, bob := register(t, base, "Alice"), register(t, base, "Bob")
+	bob.connect(t, base)
+	befriend(t, alice, bob)
+
+	floodTyping(t, base, alice, bob.id)
 
 	// Bob is still online: a message reaches his socket, and of the flood
 	// he saw one typing indicator.
-	_, err = alice.Send(ctx, client.SendRequest{ReceiverID: bob.id, Message: "still there?"})
+	_, err := alice.Send(ctx, client.SendRequest{ReceiverID: bob.id, Message: "still there?"})
 	require.NoError(t, err)
-	typing := 0
-	timeout := time.After(15 * time.Second)
-	for done := false; !done; {
-		select {
-		case f, ok := <-bob.frames:
-			require.True(t, ok, "bob's socket was closed")
-			switch f.Event {
-			case domain.EventTypingIndicator:
-				typing++
-			case domain.EventNewMessage:
-				done = true
-			}
-		case <-timeout:
-			t.Fatal("bob got no message")
-		}
-	}
-	assert.Equal(t, 1, typing, "the flood reached bob as one indicator")
+	assert.Equal(t, 1, bob.countBeforeMessage(t, domain.EventTypingIndicator), "the flood reached bob as one indicator")
 }
 
 // TestEmbeddedServerCapsSocketsPerUser opens one socket more than the cap
