@@ -1,0 +1,125 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/messenger-go/messenger/domain"
+)
+
+// bodies are the request bodies decode serves, one constructor each.
+var bodies = []func() any{
+	func() any { return new(*sendRequest) },
+	func() any { return new(registerRequest) },
+	func() any { return new(loginRequest) },
+	func() any { return new(refreshRequest) },
+	func() any { return new(friendRequest) },
+	func() any { return new(markReadRequest) },
+}
+
+// holdsNUL reports whether a key or string of v holds NUL.
+func holdsNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.IndexByte(v, 0) >= 0
+	case []any:
+		for _, e := range v {
+			if holdsNUL(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if holdsNUL(k) || holdsNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// FuzzDecodeBody checks, for any body and any request type, that decode
+// never panics, refuses with a client error (invalid or too large, with a
+// message), and accepts only one JSON value of clean text; and that a send
+// it accepts goes through the message's one validation (domain.NewMessage)
+// without a panic or an error of another kind.
+func FuzzDecodeBody(f *testing.F) {
+	for _, seed := range []string{
+		`{"receiverId":"22222222-2222-4222-8222-222222222222","message":"hi","metadata":{"k":[1,{"a":null}]}}`,
+		`{"receiverId":"x","message":"hi","messageType":"system"}`,
+		`{"receiverId":"x","message":"hi","metadata":{"a":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}}`,
+		`{"firstName":"A","lastName":"B","email":"a@example.com","password":"correct horse"}`,
+		`{"email":"a@example.com","password":"p"}`,
+		`{"refreshToken":"t"}`,
+		`{"friendId":"22222222-2222-4222-8222-222222222222"}`,
+		`{"conversationId":"a_b","upToSequenceId":3}`,
+		`{"message":"a\u0000b"}`,
+		`{"message":"\ud800"}`,
+		"{\"message\":\"\xff\"}",
+		`{} {}`,
+		`null`,
+		`[1]`,
+		`{"upToSequenceId":1e400}`,
+		"",
+	} {
+		for i := range bodies {
+			f.Add([]byte(seed), uint8(i))
+		}
+	}
+	h := &Handler{maxBody: 4 << 10}
+	f.Fuzz(func(t *testing.T, body []byte, which uint8) {
+		dst := bodies[int(which)%len(bodies)]()
+		r := httptest.NewRequest("POST", "/", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		err := h.decode(httptest.NewRecorder(), r, dst)
+		if err != nil {
+			var de *domain.Error
+			if !errors.As(err, &de) || (de.Kind != domain.KindInvalid && de.Kind != domain.KindTooLarge) || de.Message == "" {
+				t.Fatalf("refusal %v: want invalid or too large, with a message", err)
+			}
+			return
+		}
+		if len(body) > int(h.maxBody) {
+			t.Fatalf("accepted %d bytes over the limit of %d", len(body), h.maxBody)
+		}
+		if !utf8.Valid(body) || !json.Valid(body) {
+			t.Fatalf("accepted a body that is not one JSON value of UTF-8: %q", body)
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("accepted %q: %v", body, err)
+		}
+		if holdsNUL(v) {
+			t.Fatalf("accepted a NUL in %q", body)
+		}
+		req, ok := dst.(**sendRequest)
+		if !ok || *req == nil {
+			return
+		}
+		m, err := domain.NewMessage(domain.Draft{
+			SenderID:        "11111111-1111-4111-8111-111111111111",
+			ReceiverID:      domain.UserID((*req).ReceiverID),
+			Text:            (*req).Message,
+			Type:            (*req).MessageType,
+			Metadata:        (*req).Metadata,
+			ClientMessageID: (*req).ClientMessageID,
+		}, time.Unix(0, 0))
+		if err != nil {
+			if k := domain.KindOf(err); k != domain.KindInvalid && k != domain.KindTooLarge {
+				t.Fatalf("send refused with %v", err)
+			}
+			return
+		}
+		if m.Type == domain.MessageSystem {
+			t.Fatalf("a client's send became a system message: %q", body)
+		}
+	})
+}
