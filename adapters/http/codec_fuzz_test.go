@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +121,48 @@ func FuzzDecodeBody(f *testing.F) {
 		}
 		if m.Type == domain.MessageSystem {
 			t.Fatalf("a client's send became a system message: %q", body)
+		}
+	})
+}
+
+// FuzzHistoryQuery checks the other client input of history, its path id and
+// query: refusals are invalid, and what is accepted is a page the stores
+// can serve (a limit within 1..MaxPageLimit, cursors not negative, before
+// above after) of a conversation of the caller.
+func FuzzHistoryQuery(f *testing.F) {
+	for _, seed := range []struct{ id, query string }{
+		{"22222222-2222-4222-8222-222222222222", "before=10&limit=20"},
+		{"11111111-1111-4111-8111-111111111111_22222222-2222-4222-8222-222222222222", "after=0"},
+		{"11111111-1111-4111-8111-111111111111", ""},
+		{"x", "before=0"},
+		{"", "limit=201&after=-1"},
+		{"", "before=5&after=5"},
+		{"", "limit=99999999999999999999"},
+		{"", "after=%zz&before=%00"},
+	} {
+		f.Add(seed.id, seed.query)
+	}
+	const caller domain.UserID = "11111111-1111-4111-8111-111111111111"
+	f.Fuzz(func(t *testing.T, id, rawQuery string) {
+		refusedAsInvalid := func(err error) {
+			if domain.KindOf(err) != domain.KindInvalid || domain.MessageOf(err) == "" {
+				t.Fatalf("refusal %v: want invalid, with a message", err)
+			}
+		}
+		if conv, err := historyConversation(caller, id); err != nil {
+			refusedAsInvalid(err)
+		} else if !conv.Has(caller) {
+			t.Fatalf("history id %q names %q, not a conversation of the caller", id, conv)
+		}
+		q, _ := url.ParseQuery(rawQuery) // what parses, as r.URL.Query() gives it
+		page, err := historyPage(q)
+		if err != nil {
+			refusedAsInvalid(err)
+			return
+		}
+		if page.Limit < 1 || page.Limit > domain.MaxPageLimit || page.Before < 0 || page.After < 0 ||
+			(page.Before != 0 && page.HasAfter && page.Before <= page.After) {
+			t.Fatalf("query %q accepted as %+v", rawQuery, page)
 		}
 	})
 }
