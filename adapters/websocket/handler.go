@@ -286,6 +286,13 @@ func (h *Handler) readLoop(s *socket) {
 			if s.close(closeRateLimited, wire.ReasonRateLimited) {
 				h.log.Info("websocket: too many frames, closing socket", "user", s.user)
 			}
+			// The flooder's close frame would come after every frame it
+			// has sent meanwhile, which the handshake would read: stop
+			// reading now, and the close ends once our close frame is
+			// written.
+			if s.raw != nil {
+				_ = s.raw.SetReadDeadline(time.Now())
+			}
 		}
 	}
 }
