@@ -126,9 +126,9 @@ func FuzzDecodeBody(f *testing.F) {
 }
 
 // FuzzHistoryQuery checks the other client input of history, its path id and
-// query: refusals are invalid, and what is accepted is a page the stores
-// can serve (a limit within 1..MaxPageLimit, cursors not negative, before
-// above after) of a conversation of the caller.
+// query: refusals are invalid, an id is read as the conversation it names,
+// and what is accepted is a page the stores can serve (a limit within
+// 1..MaxPageLimit, cursors not negative, before above after).
 func FuzzHistoryQuery(f *testing.F) {
 	for _, seed := range []struct{ id, query string }{
 		{"22222222-2222-4222-8222-222222222222", "before=10&limit=20"},
@@ -149,10 +149,17 @@ func FuzzHistoryQuery(f *testing.F) {
 				t.Fatalf("refusal %v: want invalid, with a message", err)
 			}
 		}
+		// A conversation id is taken as it is (the use case checks that the
+		// caller is a participant); a user id names the caller's
+		// conversation with that user.
 		if conv, err := historyConversation(caller, id); err != nil {
 			refusedAsInvalid(err)
-		} else if !conv.Has(caller) {
-			t.Fatalf("history id %q names %q, not a conversation of the caller", id, conv)
+		} else if asConv, err := domain.ParseConversationID(id); err == nil {
+			if conv != asConv {
+				t.Fatalf("history id %q names %q", id, conv)
+			}
+		} else if peer, err := domain.ParseUserID(id); err != nil || !conv.Has(caller) || !conv.Has(peer) {
+			t.Fatalf("history id %q names %q, not the caller's conversation with them", id, conv)
 		}
 		q, _ := url.ParseQuery(rawQuery) // what parses, as r.URL.Query() gives it
 		page, err := historyPage(q)
