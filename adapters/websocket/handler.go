@@ -169,7 +169,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wire.WriteHTTPError(w, domain.Errorf(domain.KindUnavailable, "server shutting down"))
 		return
 	}
-	rec := &hijackRecorder{ResponseWriter: w}
+	rec := &hijackRecorder{ResponseWriter: w, readBuffer: int(min(2*h.cfg.ReadLimit, 1<<30))}
 	conn, err := websocket.Accept(rec, r, &h.opts)
 	if err != nil {
 		h.log.Debug("websocket: upgrade refused", "user", user, "err", err)
@@ -358,13 +358,18 @@ func (h *Handler) replyError(s *socket, err error) {
 // cut it even while a close handshake is waiting on an unresponsive peer.
 type hijackRecorder struct {
 	http.ResponseWriter
-	conn net.Conn
+	readBuffer int // the kernel receive buffer to set, in bytes; 0: the system's
+	conn       net.Conn
 }
 
 // Hijack also clears the deadlines the HTTP server set on the connection for
 // the request (its ReadTimeout and WriteTimeout), which would otherwise end
 // the socket that long after it opened: from here the handler's clock
-// bounds reads and writes.
+// bounds reads and writes. And it caps the kernel's receive buffer of the
+// connection at readBuffer: room for two frames of the largest size, far
+// more than a client within its frame limit sends, and all that a flooding
+// client makes the kernel take in before its socket is closed (the
+// buffer's autotuning would let it grow to megabytes).
 func (r *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(r.ResponseWriter).Hijack()
 	if err == nil {
@@ -372,6 +377,15 @@ func (r *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		if err != nil {
 			_ = conn.Close()
 			conn, brw = nil, nil
+		}
+	}
+	if err == nil && r.readBuffer > 0 {
+		raw := conn
+		if tc, ok := raw.(interface{ NetConn() net.Conn }); ok { // TLS
+			raw = tc.NetConn()
+		}
+		if rb, ok := raw.(interface{ SetReadBuffer(int) error }); ok {
+			_ = rb.SetReadBuffer(r.readBuffer)
 		}
 	}
 	r.conn = conn

@@ -262,6 +262,14 @@ type recordingConn struct {
 	net.Conn
 	mu          sync.Mutex
 	read, write time.Time
+	readBuffer  int
+}
+
+func (c *recordingConn) SetReadBuffer(n int) error {
+	c.mu.Lock()
+	c.readBuffer = n
+	c.mu.Unlock()
+	return c.Conn.(*net.TCPConn).SetReadBuffer(n)
 }
 
 func (c *recordingConn) SetDeadline(t time.Time) error {
@@ -288,11 +296,12 @@ func (c *recordingConn) SetWriteDeadline(t time.Time) error {
 // TestUpgradeClearsTheServersDeadlines serves /ws from an HTTP server with
 // read and write timeouts: once upgraded, the connection has no deadline
 // left, so the socket outlives them; the handler's clock bounds it instead.
+// Its receive buffer is capped at two frames of the largest size.
 func TestUpgradeClearsTheServersDeadlines(t *testing.T) {
 	svc := newFakeService()
 	hub, err := ws.NewHub(ws.HubConfig{})
 	require.NoError(t, err)
-	handler, err := ws.NewHandler(ws.HandlerConfig{Hub: hub, Service: svc})
+	handler, err := ws.NewHandler(ws.HandlerConfig{Hub: hub, Service: svc, ReadLimit: 10 << 10})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(handler)
 	srv.Config.ReadTimeout, srv.Config.WriteTimeout = time.Hour, time.Hour
@@ -313,6 +322,7 @@ func TestUpgradeClearsTheServersDeadlines(t *testing.T) {
 	defer c.mu.Unlock()
 	assert.True(t, c.read.IsZero(), "read deadline left at %v", c.read)
 	assert.True(t, c.write.IsZero(), "write deadline left at %v", c.write)
+	assert.Equal(t, 20<<10, c.readBuffer)
 }
 
 func TestNewHandlerValidatesLimits(t *testing.T) {
