@@ -93,6 +93,7 @@ type Config struct {
 	WSFrameBurst     int           `env:"MESSENGER_WS_FRAME_BURST" envDefault:"50" desc:"frames a socket may send at once after a pause; as many refused frames beyond the rate close it"`
 	WSSocketsPerUser int           `env:"MESSENGER_WS_SOCKETS_PER_USER" envDefault:"10" desc:"WebSockets one user may hold on a node; a new one beyond closes the user's oldest with 4009 (0: no cap)"`
 	WSReadTimeout    time.Duration `env:"MESSENGER_WS_READ_TIMEOUT" envDefault:"65s" desc:"a WebSocket from which nothing (no frame, no pong to the pings sent every 25s) came for this long is dropped"`
+	ThrottledDelay   time.Duration `env:"MESSENGER_THROTTLED_DELAY" envDefault:"1s" desc:"a login or registration refused by its throttle (429) is answered this much later, so that one connection cannot repeat refused attempts quickly (0: at once)"`
 	TypingInterval   time.Duration `env:"MESSENGER_TYPING_INTERVAL" envDefault:"2s" desc:"a typing start of one sender to one receiver goes out at most this often, and one stop per start; the rest are dropped (0: all go out)"`
 }
 

@@ -142,7 +142,8 @@ func guards(cfg Config) app.Guards {
 		LoginAddress: login(cfg.LoginAddressFreeFailures),
 		Registration: ports.Backoff{Free: cfg.RegistrationsPerAddress, Delay: cfg.RegistrationWindow, MaxDelay: cfg.RegistrationWindow, Window: cfg.RegistrationWindow},
 		UserCacheTTL: cfg.UserCacheTTL,
-		// Zero turns the pacing off; app reads zero as its default.
+		// Zero turns these off; app reads zero as its default.
+		ThrottledDelay: cmp.Or(cfg.ThrottledDelay, -1),
 		TypingInterval: cmp.Or(cfg.TypingInterval, -1),
 	}
 }
