@@ -25,6 +25,7 @@ const (
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultRequestTimeout = 10 * time.Second
 	DefaultResumeGrace    = time.Second
+	DefaultRefusalDelay   = time.Second
 )
 
 // HandlerConfig configures a Handler.
@@ -58,6 +59,16 @@ type HandlerConfig struct {
 	// frame in byte by byte. Default two PingIntervals and a PingTimeout,
 	// which a client that answers pings never reaches.
 	ReadTimeout time.Duration
+	// Opens limits how often one user opens sockets, under the keys
+	// "socket:{userId}": each open costs a token check and an upgrade, and a
+	// client closed for flooding would otherwise be back at once with a
+	// fresh frame budget. A refusal is 429 before the upgrade. Optional: nil
+	// applies no limit; an outage of the limiter lets sockets open.
+	Opens ports.RateLimiter
+	// RefusalDelay holds back a 429 of Opens by that much (the request's
+	// context ends it early), so that one connection cannot repeat refused
+	// opens quickly. Default DefaultRefusalDelay; negative: at once.
+	RefusalDelay time.Duration
 	// FrameLimit is the budget of incoming frames of each socket; its zero
 	// fields take wire's defaults, a negative PerSecond means none. Frames
 	// beyond it are dropped unserved and the client is warned with `error`
@@ -116,6 +127,7 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	fill(&cfg.WriteTimeout, DefaultWriteTimeout)
 	fill(&cfg.RequestTimeout, DefaultRequestTimeout)
 	fill(&cfg.ReadTimeout, 2*cfg.PingInterval+cfg.PingTimeout)
+	fill(&cfg.RefusalDelay, DefaultRefusalDelay)
 	if cfg.ReadLimit == 0 {
 		cfg.ReadLimit = DefaultReadLimit
 	}
@@ -151,11 +163,15 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 // ServeHTTP authenticates the request, upgrades it and hands the socket to a
 // reader and a writer goroutine of its own, which serve it until it closes.
 // Errors before the upgrade are JSON: 401 for a missing or invalid token, 400
-// for a resume parameter other than 1 or 0, 403 for a foreign origin, 503
-// during shutdown.
+// for a resume parameter other than 1 or 0, 429 for a user opening sockets
+// too often (Opens), 403 for a foreign origin, 503 during shutdown.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	user, expires, err := h.authenticate(r)
 	if err != nil {
+		wire.WriteHTTPError(w, err)
+		return
+	}
+	if err := h.allowOpen(r.Context(), user); err != nil {
 		wire.WriteHTTPError(w, err)
 		return
 	}
@@ -223,6 +239,31 @@ func (h *Handler) authenticate(r *http.Request) (domain.UserID, time.Time, error
 		err = domain.Wrap(domain.KindUnauthenticated, err, domain.MessageOf(err))
 	}
 	return "", time.Time{}, err
+}
+
+// allowOpen applies Opens to a new socket of user. A refusal comes
+// RefusalDelay later.
+func (h *Handler) allowOpen(ctx context.Context, user domain.UserID) error {
+	if h.cfg.Opens == nil {
+		return nil
+	}
+	err := h.cfg.Opens.Allow(ctx, "socket:"+string(user))
+	switch {
+	case err == nil:
+		return nil
+	case domain.KindOf(err) != domain.KindRateLimited:
+		h.log.Warn("websocket: open limiter unavailable; allowing", "user", user, "err", err)
+		return nil
+	}
+	if h.cfg.RefusalDelay > 0 {
+		t := time.NewTimer(h.cfg.RefusalDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+	return domain.Wrap(domain.KindRateLimited, err, "too many sockets opened; wait a little")
 }
 
 // announcesResume reads the resume query parameter: with resume=1 the client
