@@ -65,6 +65,8 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"bad booleans and negative durations", map[string]string{"MESSENGER_MIGRATE": "maybe", "MESSENGER_SHUTDOWN_TIMEOUT": "-1s", "PORT": "70000"},
 			[]string{"MESSENGER_MIGRATE must be true or false", "MESSENGER_SHUTDOWN_TIMEOUT must be a duration", "PORT must be a TCP port"}},
 		{"bad log format", map[string]string{"MESSENGER_LOG_FORMAT": "xml"}, []string{"MESSENGER_LOG_FORMAT must be json or text"}},
+		{"bad socket limits", map[string]string{"MESSENGER_WS_FRAME_RATE": "-1", "MESSENGER_WS_FRAME_BURST": "0", "MESSENGER_WS_SOCKETS_PER_USER": "-2", "MESSENGER_WS_READ_TIMEOUT": "10ms"},
+			[]string{"MESSENGER_WS_FRAME_RATE must not be negative", "MESSENGER_WS_FRAME_BURST must be at least 1", "MESSENGER_WS_SOCKETS_PER_USER must not be negative", "MESSENGER_WS_READ_TIMEOUT must be at least 1s"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
