@@ -24,6 +24,7 @@ import (
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
 	"github.com/messenger-go/messenger/realtime"
+	"github.com/messenger-go/messenger/wire"
 )
 
 // Store is every store port; memory.Store and postgres.Store implement it.
@@ -104,12 +105,30 @@ type Config struct {
 	// X-Forwarded-For names the client, for the per-address limits.
 	// Default: none; the peer's address is the client's.
 	TrustedProxies []string
+	// Sockets are the limits of the sockets of `GET /ws` and of Socket.IO.
+	// Zero fields take the realtime package's defaults.
+	Sockets SocketLimits
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
 	// DisableWebClient stops the node from serving the browser client at
 	// GET / and GET /app/ (an embedder with a client of its own). Default:
 	// served.
 	DisableWebClient bool
+}
+
+// SocketLimits are the limits of each node's sockets, of both transports.
+type SocketLimits struct {
+	// FrameRate and FrameBurst are the budget of incoming frames of each
+	// socket (realtime.Timing.FrameLimit). A negative FrameRate: no
+	// limit.
+	FrameRate  float64
+	FrameBurst int
+	// PerUser caps one user's sockets on the node; the oldest beyond it is
+	// closed (realtime.HubConfig.MaxSocketsPerUser). Negative: no cap.
+	PerUser int
+	// ReadTimeout drops a socket from which nothing came for that long
+	// (realtime.Timing.ReadTimeout).
+	ReadTimeout time.Duration
 }
 
 // DefaultSearchRate is the sustained rate of user searches allowed per user
@@ -194,7 +213,9 @@ func New(cfg Config) (*Messenger, error) {
 	// The hub tells the App of users' first and last sockets; the App is made
 	// after the hub (its notifier), and before any socket can open.
 	connections := &watcher{}
-	hub, err := realtime.NewHub(realtime.HubConfig{Node: cfg.Node, Presence: cfg.Presence, Watcher: connections, Logger: cfg.Logger})
+	hub, err := realtime.NewHub(realtime.HubConfig{Node: cfg.Node, Presence: cfg.Presence, Watcher: connections,
+		MaxSocketsPerUser: cfg.Sockets.PerUser, Logger: cfg.Logger,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -244,6 +265,8 @@ func New(cfg Config) (*Messenger, error) {
 		Service:        a,
 		OriginPatterns: cfg.AllowedOrigins,
 		Delivered:      cfg.Metrics.Delivered,
+		FrameLimit:     wire.FrameLimit{PerSecond: cfg.Sockets.FrameRate, Burst: cfg.Sockets.FrameBurst},
+		ReadTimeout:    cfg.Sockets.ReadTimeout,
 		Logger:         cfg.Logger,
 	})
 	if err != nil {
@@ -254,8 +277,12 @@ func New(cfg Config) (*Messenger, error) {
 		Service:        a,
 		Node:           cfg.Node,
 		OriginPatterns: cfg.AllowedOrigins,
-		Logger:         cfg.Logger,
-		Delivered:      cfg.Metrics.Delivered,
+		Timing: realtime.Timing{
+			FrameLimit:  wire.FrameLimit{PerSecond: cfg.Sockets.FrameRate, Burst: cfg.Sockets.FrameBurst},
+			ReadTimeout: cfg.Sockets.ReadTimeout,
+		},
+		Logger:    cfg.Logger,
+		Delivered: cfg.Metrics.Delivered,
 	})
 	if err != nil {
 		return nil, err

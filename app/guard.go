@@ -24,6 +24,9 @@ var (
 // this user exist".
 const DefaultUserCacheTTL = 15 * time.Second
 
+// DefaultThrottledDelay is Guards.ThrottledDelay's default.
+const DefaultThrottledDelay = time.Second
+
 // Guards are the App's defences against abuse of its public entry points.
 type Guards struct {
 	// Throttle counts failed logins and registrations. Optional: nil
@@ -42,6 +45,13 @@ type Guards struct {
 	// each attempt that passes validation counts. Default
 	// DefaultRegistrationBackoff.
 	Registration ports.Backoff
+	// ThrottledDelay holds back the answer to a login or registration its
+	// throttle refuses by that much (by the wait, when shorter), so that
+	// one connection cannot repeat refused attempts quickly: a flood of
+	// them costs the node one waiting request per connection, not a stream
+	// of answers. The caller's context ends the pause early. Default
+	// DefaultThrottledDelay; negative: answer at once.
+	ThrottledDelay time.Duration
 	// Search limits searches per user, under the keys "search:{userId}".
 	// Optional: nil applies no limit.
 	Search ports.RateLimiter
@@ -49,6 +59,14 @@ type Guards struct {
 	// does not), instead of reading the store on every request. Default
 	// DefaultUserCacheTTL; negative: read every time.
 	UserCacheTTL time.Duration
+	// TypingInterval paces the typing indicators of each sender and
+	// receiver on this node: a start goes out at most once per interval, a
+	// stop once per start that went out, and the rest are dropped silently
+	// (typingGate in typing.go). Default DefaultTypingInterval; negative:
+	// every indicator goes out.
+	TypingInterval time.Duration
+
+	typing *typingGate // made by withDefaults
 }
 
 // withDefaults fills the zero fields of g and validates its policies.
@@ -72,6 +90,13 @@ func (g Guards) withDefaults() (Guards, error) {
 	if g.UserCacheTTL == 0 {
 		g.UserCacheTTL = DefaultUserCacheTTL
 	}
+	if g.ThrottledDelay == 0 {
+		g.ThrottledDelay = DefaultThrottledDelay
+	}
+	if g.TypingInterval == 0 {
+		g.TypingInterval = DefaultTypingInterval
+	}
+	g.typing = newTypingGate(g.TypingInterval)
 	return g, nil
 }
 
@@ -92,8 +117,9 @@ func addressKey(addr netip.Addr) string {
 	return addr.String()
 }
 
-// throttled answers a *ports.LimitError when any of strikes must still wait.
-// A throttle outage lets the attempt through: logins must not depend on it.
+// throttled answers a *ports.LimitError when any of strikes must still wait,
+// after Guards.ThrottledDelay. A throttle outage lets the attempt through:
+// logins must not depend on it.
 func (a *App) throttled(ctx context.Context, message string, strikes ...strike) error {
 	if a.cfg.Guards.Throttle == nil {
 		return nil
@@ -108,9 +134,25 @@ func (a *App) throttled(ctx context.Context, message string, strikes ...strike) 
 		wait = max(wait, w)
 	}
 	if wait > 0 {
-		return ports.Limited(wait, message)
+		held := a.holdBack(ctx, min(wait, a.cfg.Guards.ThrottledDelay))
+		return ports.Limited(wait-held, message)
 	}
 	return nil
+}
+
+// holdBack waits d, or until ctx ends, and returns how long it waited.
+func (a *App) holdBack(ctx context.Context, d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	start := time.Now()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return time.Since(start)
 }
 
 // record counts an attempt against strikes.

@@ -44,6 +44,7 @@ func newGuarded(t *testing.T, opts ...func(*app.Config)) *guarded {
 		g.users = &countingUsers{UserStore: c.Users}
 		c.Passwords, c.Users, c.Clock = g.hashes, g.users, g.clock
 		c.Guards.Throttle = memory.NewThrottle(memory.ThrottleConfig{Clock: g.clock})
+		c.Guards.ThrottledDelay = -1 // answers at once: the test's clock does not move timers
 	}}, opts...)...)
 	return g
 }

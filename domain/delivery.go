@@ -6,19 +6,6 @@ import (
 	"slices"
 )
 
-// EventResync tells a device that its resume cursor of a conversation was
-// ahead of the store (a database restored from a backup, sequences issued
-// again after a crash, a client bug): it drops what it cached of the
-// conversation and takes LastSequenceID as its position, reading older
-// messages from history when it needs them.
-const EventResync = "resync"
-
-// ResyncPayload is the data of resync.
-type ResyncPayload struct {
-	ConversationID ConversationID `json:"conversationId"`
-	LastSequenceID Sequence       `json:"lastSequenceId"`
-}
-
 // MessageRef is what delivery reads of a live message: its conversation,
 // sequence and id.
 type MessageRef struct {

@@ -20,6 +20,12 @@ const (
 	EventMessageEdited  = "messageEdited"
 	EventMessageDeleted = "messageDeleted"
 	EventPresence       = "presence"
+	// EventResync tells a device that its resume cursor of a conversation
+	// was ahead of the store (a database restored from a backup, sequences
+	// issued again after a crash, a client bug): it drops what it cached of
+	// the conversation and takes LastSequenceID as its position, reading
+	// older messages from history when it needs them.
+	EventResync = "resync"
 
 	// Events clients send.
 	EventTyping   = "typing"
@@ -79,6 +85,12 @@ type ReadReceipt struct {
 type Watermark struct {
 	ConversationID ConversationID `json:"conversationId"`
 	UpTo           Sequence       `json:"upToSequenceId"`
+}
+
+// ResyncPayload is the data of resync.
+type ResyncPayload struct {
+	ConversationID ConversationID `json:"conversationId"`
+	LastSequenceID Sequence       `json:"lastSequenceId"`
 }
 
 // ErrorPayload is the data of error.

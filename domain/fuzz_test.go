@@ -42,6 +42,7 @@ func FuzzNewMessage(f *testing.F) {
 		{"\xff\xfe", "image", nil, "c"},
 		{"x\xed\xa0\x80", "file", nil, "c"},
 		{"héllo 👋", "system", []byte("null"), "c"},
+		{"deep", "text", []byte(`{"a":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`), "c"},
 		{strings.Repeat("a", domain.MaxMessageBytes), "text", nil, "c"},
 		{strings.Repeat("a", domain.MaxMessageBytes+1), "text", nil, "c"},
 		{"\u00a0\u2028\u3000", "text", nil, "c"},
@@ -81,6 +82,9 @@ func FuzzNewMessage(f *testing.F) {
 
 		if err := m.CheckIdentity(); err != nil {
 			t.Fatalf("accepted message fails CheckIdentity: %v", err)
+		}
+		if m.Type == domain.MessageSystem {
+			t.Fatalf("a client's draft of type %q became a system message", typ)
 		}
 		if m.Text != text {
 			t.Fatalf("text changed: %q -> %q", text, m.Text)
@@ -140,9 +144,31 @@ func checkMetadata(t *testing.T, meta json.RawMessage) {
 	if err := json.Compact(&compact, meta); err != nil || !bytes.Equal(compact.Bytes(), meta) {
 		t.Fatalf("metadata %q is not compact", meta)
 	}
+	if d := depth(meta); d > domain.MaxMetadataDepth {
+		t.Fatalf("metadata %q nests %d deep", meta, d)
+	}
 	again, err := domain.ValidateMetadata(meta)
 	if err != nil || !bytes.Equal(again, meta) {
 		t.Fatalf("accepted metadata %q is not stable under ValidateMetadata: %q, %v", meta, again, err)
+	}
+}
+
+// depth is how deeply the valid JSON js nests objects and arrays.
+func depth(js []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	cur, deepest := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return deepest
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			cur++
+			deepest = max(deepest, cur)
+		case json.Delim('}'), json.Delim(']'):
+			cur--
+		}
 	}
 }
 

@@ -14,15 +14,23 @@ const (
 	MaxMessageBytes         = 8 << 10 // text of one message, in bytes of UTF-8
 	MaxMetadataBytes        = 4 << 10 // metadata JSON of one message
 	MaxClientMessageIDBytes = 128
+	// MaxMetadataDepth bounds how deeply metadata nests objects and arrays,
+	// the top object counting as 1: a few kilobytes of brackets nested a
+	// thousand deep make a message that common JSON parsers refuse or
+	// overflow their stack on, so every reader of the conversation would
+	// fail on its history.
+	MaxMetadataDepth = 32
 )
 
 // MessageType says how clients render a message.
 type MessageType string
 
 const (
-	MessageText   MessageType = "text"
-	MessageImage  MessageType = "image"
-	MessageFile   MessageType = "file"
+	MessageText  MessageType = "text"
+	MessageImage MessageType = "image"
+	MessageFile  MessageType = "file"
+	// MessageSystem marks a message the server writes (NewSystemMessage);
+	// clients may not send it.
 	MessageSystem MessageType = "system"
 )
 
@@ -78,13 +86,29 @@ type Draft struct {
 // its conversation and its deterministic id. now is the send time. It is the
 // one validation of a message: SendMessage calls it when the core takes a
 // message in, and every later layer (the log, the stores, the sockets) works
-// on what it returned, rebuilt by RestoreMessage where it was kept.
+// on what it returned, rebuilt by RestoreMessage where it was kept. The type
+// system is refused: it is the server's (NewSystemMessage), so that a client
+// cannot pass its text off as the server's.
 func NewMessage(d Draft, now time.Time) (Message, error) {
-	if err := ValidateText(d.Text); err != nil {
-		return Message{}, err
-	}
 	typ, err := ParseMessageType(d.Type)
 	if err != nil {
+		return Message{}, err
+	}
+	if typ == MessageSystem {
+		return Message{}, Errorf(KindInvalid, "messageType system is reserved for the server")
+	}
+	return newMessage(d, typ, now)
+}
+
+// NewSystemMessage is NewMessage for a message the server itself writes: its
+// type is system, whatever d.Type says; every other rule applies. Never call
+// it with a client's draft.
+func NewSystemMessage(d Draft, now time.Time) (Message, error) {
+	return newMessage(d, MessageSystem, now)
+}
+
+func newMessage(d Draft, typ MessageType, now time.Time) (Message, error) {
+	if err := ValidateText(d.Text); err != nil {
 		return Message{}, err
 	}
 	meta, err := ValidateMetadata(d.Metadata)
@@ -219,9 +243,10 @@ func ValidateClientMessageID(s string) error {
 }
 
 // ValidateMetadata checks optional metadata: a JSON object (or null/absent) of at
-// most MaxMetadataBytes, valid UTF-8, whose strings are Unicode text and whose
-// numbers have an exponent of at most MaxMetadataExponent (see below). It
-// returns the compacted object, or nil when there is none.
+// most MaxMetadataBytes, valid UTF-8, nested at most MaxMetadataDepth deep,
+// whose strings are Unicode text and whose numbers have an exponent of at most
+// MaxMetadataExponent (see below). It returns the compacted object, or nil
+// when there is none.
 func ValidateMetadata(raw json.RawMessage) (json.RawMessage, error) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
@@ -257,14 +282,22 @@ func ValidateMetadata(raw json.RawMessage) (json.RawMessage, error) {
 const MaxMetadataExponent = 1000
 
 // checkJSONValues checks what json.Valid lets through but metadata may not
-// hold: the escape \u0000 (NUL, refused in every text field), a UTF-16
-// surrogate escape without its pair (not Unicode text), and a number whose
-// exponent exceeds MaxMetadataExponent. js must be valid, compact JSON.
+// hold: nesting deeper than MaxMetadataDepth, the escape \u0000 (NUL, refused
+// in every text field), a UTF-16 surrogate escape without its pair (not
+// Unicode text), and a number whose exponent exceeds MaxMetadataExponent. js
+// must be valid, compact JSON.
 func checkJSONValues(js []byte) error {
 	inString := false
+	depth := 0
 	for i := 0; i < len(js); i++ {
 		c := js[i]
 		switch {
+		case !inString && (c == '{' || c == '['):
+			if depth++; depth > MaxMetadataDepth {
+				return Errorf(KindInvalid, "metadata nests deeper than %d levels", MaxMetadataDepth)
+			}
+		case !inString && (c == '}' || c == ']'):
+			depth--
 		case inString && c == '"':
 			inString = false
 		case inString && c == '\\':

@@ -67,6 +67,11 @@ func TestNewMessageRejects(t *testing.T) {
 		{"unknown type", func(d *domain.Draft) { d.Type = "video" }, domain.KindInvalid},
 		{"type in upper case", func(d *domain.Draft) { d.Type = "TEXT" }, domain.KindInvalid},
 		{"type with space", func(d *domain.Draft) { d.Type = "text " }, domain.KindInvalid},
+		{"system type is the server's", func(d *domain.Draft) { d.Type = "system" }, domain.KindInvalid},
+		{"metadata nested too deep", func(d *domain.Draft) { d.Metadata = nested(domain.MaxMetadataDepth + 1) }, domain.KindInvalid},
+		{"metadata nested 2,040 arrays deep", func(d *domain.Draft) {
+			d.Metadata = json.RawMessage(`{"a":` + strings.Repeat("[", 2040) + strings.Repeat("]", 2040) + `}`)
+		}, domain.KindInvalid},
 		{"metadata array", func(d *domain.Draft) { d.Metadata = json.RawMessage(`[1,2]`) }, domain.KindInvalid},
 		{"metadata string", func(d *domain.Draft) { d.Metadata = json.RawMessage(`"x"`) }, domain.KindInvalid},
 		{"metadata number", func(d *domain.Draft) { d.Metadata = json.RawMessage(`42`) }, domain.KindInvalid},
@@ -108,7 +113,10 @@ func TestNewMessageAccepts(t *testing.T) {
 		{"empty type means text", func(d *domain.Draft) { d.Type = "" }, domain.MessageText, `{"k":"v"}`},
 		{"image", func(d *domain.Draft) { d.Type = "image" }, domain.MessageImage, `{"k":"v"}`},
 		{"file", func(d *domain.Draft) { d.Type = "file" }, domain.MessageFile, `{"k":"v"}`},
-		{"system", func(d *domain.Draft) { d.Type = "system" }, domain.MessageSystem, `{"k":"v"}`},
+		{"metadata at the depth limit", func(d *domain.Draft) { d.Metadata = nested(domain.MaxMetadataDepth) }, domain.MessageText, string(nested(domain.MaxMetadataDepth))},
+		{"brackets in strings do not nest", func(d *domain.Draft) {
+			d.Metadata = json.RawMessage(`{"a":"` + strings.Repeat("[{", 100) + `"}`)
+		}, domain.MessageText, `{"a":"` + strings.Repeat("[{", 100) + `"}`},
 		{"exactly the byte limit", func(d *domain.Draft) { d.Text = strings.Repeat("a", domain.MaxMessageBytes) }, domain.MessageText, `{"k":"v"}`},
 		{"text with surrounding space is kept", func(d *domain.Draft) { d.Text = "  hi  " }, domain.MessageText, `{"k":"v"}`},
 		{"emoji and other scripts", func(d *domain.Draft) { d.Text = "héllo 👋 مرحبا 你好" }, domain.MessageText, `{"k":"v"}`},
@@ -145,6 +153,37 @@ func TestNewMessageAccepts(t *testing.T) {
 			require.NoError(t, m.CheckIdentity())
 		})
 	}
+}
+
+// nested returns a metadata object nesting arrays and objects in turn depth
+// deep, the top object included.
+func nested(depth int) json.RawMessage {
+	var open, close string
+	for i := 0; i < depth; i++ {
+		if i%2 == 0 {
+			open, close = open+`{"k":`, "}"+close
+		} else {
+			open, close = open+"[", "]"+close
+		}
+	}
+	return json.RawMessage(open + "1" + close)
+}
+
+func TestNewSystemMessage(t *testing.T) {
+	d := validDraft()
+	d.Type = "text"
+	m, err := domain.NewSystemMessage(d, sendTime)
+	require.NoError(t, err)
+	assert.Equal(t, domain.MessageSystem, m.Type, "the server's messages are system messages whatever the draft says")
+	require.NoError(t, m.CheckIdentity())
+
+	d.Text = " "
+	_, err = domain.NewSystemMessage(d, sendTime)
+	requireKind(t, err, domain.KindInvalid)
+	d = validDraft()
+	d.Metadata = nested(domain.MaxMetadataDepth + 1)
+	_, err = domain.NewSystemMessage(d, sendTime)
+	requireKind(t, err, domain.KindInvalid)
 }
 
 func TestNewMessageGeneratesClientMessageID(t *testing.T) {
@@ -274,7 +313,7 @@ func TestParseMessageType(t *testing.T) {
 		{"text", domain.MessageText},
 		{"image", domain.MessageImage},
 		{"file", domain.MessageFile},
-		{"system", domain.MessageSystem},
+		{"system", domain.MessageSystem}, // a stored type; NewMessage refuses it from clients
 		{"Text", ""},
 		{"video", ""},
 		{" text", ""},
@@ -395,6 +434,11 @@ func TestValidateMetadata(t *testing.T) {
 		{"invalid UTF-8", "{\"a\":\"\xc3\"}", "", domain.KindInvalid},
 		{"too large", `{"a":"` + strings.Repeat("x", domain.MaxMetadataBytes) + `"}`, "", domain.KindTooLarge},
 		{"too large before compaction", "{" + strings.Repeat(" ", domain.MaxMetadataBytes) + "}", "", domain.KindTooLarge},
+		{"objects at the depth limit", strings.Repeat(`{"a":`, domain.MaxMetadataDepth) + "1" + strings.Repeat("}", domain.MaxMetadataDepth),
+			strings.Repeat(`{"a":`, domain.MaxMetadataDepth) + "1" + strings.Repeat("}", domain.MaxMetadataDepth), domain.KindInternal},
+		{"objects past the depth limit", strings.Repeat(`{"a":`, domain.MaxMetadataDepth+1) + "1" + strings.Repeat("}", domain.MaxMetadataDepth+1), "", domain.KindInvalid},
+		{"arrays past the depth limit", `{"a":` + strings.Repeat("[", domain.MaxMetadataDepth) + strings.Repeat("]", domain.MaxMetadataDepth) + "}", "", domain.KindInvalid},
+		{"siblings do not add up", `{"a":[` + strings.Repeat("[[[]]],", 40) + `[]]}`, `{"a":[` + strings.Repeat("[[[]]],", 40) + `[]]}`, domain.KindInternal},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 )
 
 func TestClockRunsOnlyWhileItHasSockets(t *testing.T) {
-	ep := &Endpoint{cfg: Config{Timing: Timing{PingInterval: 20 * time.Millisecond, WriteTimeout: time.Second}}}
+	ep := &Endpoint{cfg: Config{Timing: Timing{PingInterval: 20 * time.Millisecond, WriteTimeout: time.Second, ReadTimeout: time.Hour}}}
 	c := newClock(&ep.cfg)
 	s := &Socket{ep: ep, pingDue: make(chan struct{}, 1)}
 	running := func() bool {

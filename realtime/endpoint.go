@@ -7,6 +7,7 @@ import (
 
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
+	"github.com/messenger-go/messenger/wire"
 )
 
 // Defaults of Config.
@@ -53,6 +54,17 @@ type Timing struct {
 	// WriteTimeout bounds each frame write; a client that does not take a
 	// frame in time is dropped. Default DefaultWriteTimeout.
 	WriteTimeout time.Duration
+	// ReadTimeout drops a socket from which nothing, no frame and no pong,
+	// has come for that long: a peer that vanished, or one that trickles a
+	// frame in byte by byte. Default two PingIntervals and a PingTimeout,
+	// which a client that answers pings never reaches.
+	ReadTimeout time.Duration
+	// FrameLimit is the budget of incoming frames of each socket; its zero
+	// fields take wire's defaults, a negative PerSecond means none. Frames
+	// beyond it are dropped unserved and the client is warned with `error`
+	// (code rate_limited) at most once a second; a client that goes on past
+	// the tolerance is closed with 1008 (CloseRateLimited).
+	FrameLimit wire.FrameLimit
 	// RequestTimeout bounds each Service call made for a socket (one incoming
 	// event, one history page). Default DefaultRequestTimeout.
 	RequestTimeout time.Duration
@@ -74,6 +86,8 @@ type Endpoint struct {
 	cfg   Config
 	log   *slog.Logger
 	clock *clock
+	// rateLimited is the warning frame of FrameLimit, encoded once.
+	rateLimited *Frame
 }
 
 // NewEndpoint returns an Endpoint with defaults filled in.
@@ -82,7 +96,7 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 	if cfg.Hub == nil || cfg.Service == nil {
 		return nil, domain.Errorf(domain.KindInvalid, "%s: Hub and Service are required", cfg.Name)
 	}
-	if cfg.PingInterval < 0 || cfg.PingTimeout < 0 || cfg.WriteTimeout < 0 ||
+	if cfg.PingInterval < 0 || cfg.PingTimeout < 0 || cfg.WriteTimeout < 0 || cfg.ReadTimeout < 0 ||
 		cfg.RequestTimeout < 0 || cfg.ReplayPageSize < 0 || cfg.ReplayPageSize > domain.MaxPageLimit {
 		return nil, domain.Errorf(domain.KindInvalid, "%s: config value out of range", cfg.Name)
 	}
@@ -95,6 +109,16 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 	fill(&cfg.PingTimeout, DefaultPingTimeout)
 	fill(&cfg.WriteTimeout, DefaultWriteTimeout)
 	fill(&cfg.RequestTimeout, DefaultRequestTimeout)
+	fill(&cfg.ReadTimeout, 2*cfg.PingInterval+cfg.PingTimeout)
+	limit, err := cfg.FrameLimit.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cfg.FrameLimit = limit
+	rateLimited, err := NewFrame(wire.RateLimitedEvent(cfg.FrameLimit))
+	if err != nil {
+		return nil, err
+	}
 	switch {
 	case cfg.ResumeGrace == 0:
 		cfg.ResumeGrace = DefaultResumeGrace
@@ -108,7 +132,7 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Endpoint{cfg: cfg, log: log}
+	e := &Endpoint{cfg: cfg, log: log, rateLimited: rateLimited}
 	e.clock = newClock(&e.cfg)
 	return e, nil
 }
@@ -140,4 +164,15 @@ func (e *Endpoint) Config() Config { return e.cfg }
 // SetClock makes the endpoint read token expiries, ping due times and write
 // durations against now instead of the wall clock, for tests that move time
 // by hand. Call it before the endpoint serves a socket.
-func (e *Endpoint) SetClock(now func() time.Time) { e.clock.now = now }
+func (e *Endpoint) SetClock(now func() time.Time) {
+	e.clock.now, e.clock.epoch = now, now()
+}
+
+// SetManualClock is SetClock for a clock that does not run on its own: the
+// pings, expiries and timeouts are acted on only when the test calls the
+// returned step with the time to act at.
+func (e *Endpoint) SetManualClock(now func() time.Time) (step func(time.Time)) {
+	e.SetClock(now)
+	e.clock.manual = true
+	return func(t time.Time) { e.clock.step(t) }
+}

@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"cmp"
 	"context"
 	"hash/fnv"
 	"log/slog"
@@ -18,6 +19,10 @@ const (
 	DefaultQueueSize       = 256
 	DefaultHeartbeat       = 20 * time.Second
 	DefaultPresenceTimeout = 5 * time.Second
+	// DefaultMaxSocketsPerUser is room for a user's phone, desktop and
+	// browser tabs, with some left for sockets of a network that changed and
+	// that no ping has found dead yet.
+	DefaultMaxSocketsPerUser = 10
 )
 
 // HubConfig configures a Hub.
@@ -38,6 +43,13 @@ type HubConfig struct {
 	// Watcher, optional, is told when a user's first socket on this node
 	// opens and when the last one closes (presence.go).
 	Watcher ports.ConnectionWatcher
+	// MaxSocketsPerUser caps the sockets one user holds on this node. A new
+	// socket beyond the cap is accepted and the user's oldest one closed with
+	// 4009 (reason "too many sockets: ..."): the newest socket is the one
+	// its user looks at, and a stale one or a leak of a reconnecting client
+	// cannot lock its user out. Default DefaultMaxSocketsPerUser; negative
+	// means no cap.
+	MaxSocketsPerUser int
 	// Logger receives connection and presence problems. Nil discards them.
 	Logger *slog.Logger
 }
@@ -49,11 +61,14 @@ type Hub struct {
 	log *slog.Logger
 
 	mu     sync.RWMutex
-	users  map[domain.UserID]map[*Socket]struct{}
-	closed bool          // Shutdown started: no new sockets
-	active int           // sockets registered and not yet torn down
-	idle   chan struct{} // closed when closed && active == 0
-	down   chan struct{} // closed when Shutdown starts
+	users  map[domain.UserID]map[*Socket]uint64 // socket -> the order it was added in
+	closed bool                                 // Shutdown started: no new sockets
+	active int                                  // sockets registered and not yet torn down
+	idle   chan struct{}                        // closed when closed && active == 0
+	down   chan struct{}                        // closed when Shutdown starts
+	// added numbers the registrations, so that each user's set of sockets
+	// (users) says which is the oldest.
+	added uint64
 
 	// presenceLocks serialise the presence calls of one user (striped by hash),
 	// so that a Register and an Unregister racing for the same user end in the
@@ -76,6 +91,9 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	if cfg.Presence != nil && cfg.Node == "" {
 		return nil, domain.Errorf(domain.KindInvalid, "realtime: HubConfig.Node is required with Presence")
 	}
+	if cfg.MaxSocketsPerUser == 0 {
+		cfg.MaxSocketsPerUser = DefaultMaxSocketsPerUser
+	}
 	if cfg.QueueSize < 0 || cfg.Heartbeat < 0 || cfg.PresenceTimeout < 0 {
 		return nil, domain.Errorf(domain.KindInvalid, "realtime: negative HubConfig value")
 	}
@@ -95,7 +113,7 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	return &Hub{
 		cfg:   cfg,
 		log:   log,
-		users: make(map[domain.UserID]map[*Socket]struct{}),
+		users: make(map[domain.UserID]map[*Socket]uint64),
 		idle:  make(chan struct{}),
 		down:  make(chan struct{}),
 	}, nil
@@ -261,8 +279,9 @@ func (h *Hub) Closed() bool {
 	return h.closed
 }
 
-// add registers s, so that Notify reaches it from now on. It returns false
-// once Shutdown has started. The caller records presence (syncPresence) when
+// add registers s, so that Notify reaches it from now on, and closes the
+// user's oldest sockets beyond MaxSocketsPerUser. It returns false once
+// Shutdown has started. The caller records presence (syncPresence) when
 // first is true: s is the user's only socket here.
 func (h *Hub) add(s *Socket) (ok, first bool) {
 	h.mu.Lock()
@@ -273,14 +292,41 @@ func (h *Hub) add(s *Socket) (ok, first bool) {
 	set := h.users[s.user]
 	first = set == nil
 	if first {
-		set = make(map[*Socket]struct{})
+		set = make(map[*Socket]uint64)
 		h.users[s.user] = set
 	}
-	set[s] = struct{}{}
+	h.added++
+	set[s] = h.added
 	h.active++
+	over := h.overCap(set)
 	h.mu.Unlock()
 	h.sockets.Add(1)
+	for _, old := range over {
+		if old.Close(CloseReplaced) {
+			h.log.Info(old.ep.cfg.Name+": too many sockets, closing the user's oldest", "user", s.user, "max", h.cfg.MaxSocketsPerUser)
+		}
+	}
 	return true, first
+}
+
+// overCap returns the oldest sockets of set beyond MaxSocketsPerUser, not
+// counting those already closing.
+func (h *Hub) overCap(set map[*Socket]uint64) []*Socket {
+	limit := h.cfg.MaxSocketsPerUser
+	if limit < 0 || len(set) <= limit {
+		return nil
+	}
+	open := make([]*Socket, 0, len(set))
+	for s := range set {
+		if s.ctx.Err() == nil {
+			open = append(open, s)
+		}
+	}
+	if len(open) <= limit {
+		return nil
+	}
+	slices.SortFunc(open, func(a, b *Socket) int { return cmp.Compare(set[a], set[b]) })
+	return open[:len(open)-limit]
 }
 
 // remove unregisters s, after both its goroutines ended.

@@ -54,6 +54,12 @@ var (
 	// CloseExpired: the access token the socket was opened with expired;
 	// refresh it, reconnect and resume (4001).
 	CloseExpired = Close{Code: wire.CloseCode(domain.KindUnauthenticated), Reason: "access token expired: refresh it and reconnect"}
+	// CloseRateLimited (1008): the client went on sending past its frame
+	// limit; it should not reconnect on its own.
+	CloseRateLimited = Close{Code: wire.CloseRateLimited, Reason: wire.ReasonRateLimited}
+	// CloseReplaced (4009): the user's oldest socket beyond
+	// HubConfig.MaxSocketsPerUser; it should not reconnect on its own.
+	CloseReplaced = Close{Code: wire.CloseCode(domain.KindConflict), Reason: "too many sockets: replaced by a newer one of this user"}
 )
 
 // Socket is the shared half of one device's connection, whatever its
@@ -89,10 +95,17 @@ type Socket struct {
 	writerDone chan struct{}
 
 	// pingDue carries the endpoint clock's requests for a ping; writing holds
-	// when (UnixNano) the frame write in progress started, 0 when none is, for
-	// the clock to drop a connection that stopped taking frames.
+	// when (a clock stamp) the frame write in progress started, 0 when none
+	// is, for the clock to drop a connection that stopped taking frames;
+	// heard holds when the last frame or pong came in, for the clock to drop
+	// one that stopped sending.
 	pingDue chan struct{}
 	writing atomic.Int64
+	heard   atomic.Int64
+
+	// limiter is the budget of incoming frames (Config.FrameLimit); used by
+	// the transport's reader only, through Receive.
+	limiter *wire.FrameLimiter
 
 	// delivery decides what becomes of live messages and resumes: what the
 	// client has per conversation, replay before live, gap fill, repeats.
@@ -115,6 +128,7 @@ func (s *Socket) Init(ep *Endpoint, t Transport, user domain.UserID, expires tim
 		cancel:     cancel,
 		writerDone: make(chan struct{}),
 		pingDue:    make(chan struct{}, 1),
+		limiter:    wire.NewFrameLimiter(ep.cfg.FrameLimit, ep.clock.now()),
 	}
 	if !expires.IsZero() {
 		s.expires = expires.UnixNano()
@@ -207,6 +221,38 @@ func (s *Socket) Close(c Close) bool {
 	s.closing = c
 	s.cancel()
 	return true
+}
+
+// Heard records that something (a frame, a pong) came from the peer, which
+// keeps the socket within its ReadTimeout.
+func (s *Socket) Heard() { s.heard.Store(s.ep.clock.stampNow()) }
+
+// Receive is what the transport's reader calls for each frame the client
+// sends, before decoding it: it records the frame as heard and applies the
+// socket's FrameLimit. serve reports whether to decode and serve the frame;
+// stop, that the socket is closing for too many frames (1008) and the
+// reader should stop reading now rather than drain what the flooder sent
+// before its close frame. A frame over the budget is dropped unserved, and
+// the client warned with `error` (code rate_limited) at most once a second.
+// A socket that is closing serves nothing.
+func (s *Socket) Receive() (serve, stop bool) {
+	now := s.ep.clock.now()
+	s.heard.Store(s.ep.clock.stamp(now))
+	if s.Closing() {
+		return false, false
+	}
+	switch s.limiter.Take(now) {
+	case wire.Serve:
+		return true, false
+	case wire.Warn:
+		s.Enqueue(s.ep.rateLimited)
+	case wire.Close:
+		if s.Close(CloseRateLimited) {
+			s.ep.log.Info(s.ep.cfg.Name+": too many frames, closing socket", "user", s.user)
+		}
+		return false, true
+	}
+	return false, false
 }
 
 // Logger is the endpoint's logger, never nil.

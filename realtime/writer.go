@@ -80,6 +80,7 @@ func (s *Socket) writeLoop() {
 				s.fail("ping", err)
 				return
 			}
+			s.Heard()
 		}
 	}
 }
@@ -106,7 +107,7 @@ func (s *Socket) handle(f *Frame) error {
 // drops the connection after WriteTimeout: the transport needs no timer per
 // frame.
 func (s *Socket) write(f *Frame) error {
-	s.writing.Store(s.ep.clock.now().UnixNano())
+	s.writing.Store(s.ep.clock.stampNow())
 	defer s.writing.Store(0)
 	return s.t.Write(f)
 }

@@ -37,6 +37,48 @@ func FuzzDecodeFrame(f *testing.F) {
 	})
 }
 
+// FuzzDecodePayload is FuzzDecodeFrame for transports with an envelope of
+// their own: an event name and its data, decoded apart.
+func FuzzDecodePayload(f *testing.F) {
+	for _, seed := range []struct{ event, data string }{
+		{domain.EventTyping, `{"receiverId":"` + userB + `","isTyping":true}`},
+		{domain.EventJoinChat, `{"conversationId":"` + conv + `"}`},
+		{domain.EventAck, `{"conversationId":"` + conv + `","upToSequenceId":3}`},
+		{domain.EventResume, `{"conversations":{"` + conv + `":2}}`},
+		{domain.EventResume, `{"conversations":{}}`},
+		{domain.EventAck, `null`},
+		{domain.EventTyping, `{"receiverId":"\u0000"}`},
+		{"typing\u0000", `{}`},
+		{"newMessage", `{}`},
+		{"ack\xff", `{}`},
+	} {
+		f.Add(seed.event, []byte(seed.data))
+	}
+	f.Fuzz(func(t *testing.T, event string, data []byte) {
+		in, err := wire.DecodePayload(event, data)
+		if err != nil {
+			if domain.KindOf(err) != domain.KindInvalid || domain.MessageOf(err) == "" {
+				t.Fatalf("refusal %v: want KindInvalid with a message", err)
+			}
+			return
+		}
+		if in.Event != event {
+			t.Fatalf("decoded event %q from %q", in.Event, event)
+		}
+		if !utf8.Valid(data) || !utf8.ValidString(event) || strings.ContainsRune(event, 0) {
+			t.Fatalf("accepted invalid text %q %q", event, data)
+		}
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			t.Fatalf("accepted data that is not JSON: %q", data)
+		}
+		if s, ok := nulString(v); ok {
+			t.Fatalf("accepted NUL in %q of %q", s, data)
+		}
+		checkCanonical(t, in)
+	})
+}
+
 // nulString returns a key or string of v that holds NUL.
 func nulString(v any) (string, bool) {
 	switch v := v.(type) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"time"
 )
 
 // HijackRecorder keeps the connection a WebSocket upgrade hijacks, so that a
@@ -11,12 +12,39 @@ import (
 // peer.
 type HijackRecorder struct {
 	http.ResponseWriter
-	Conn net.Conn // set by Hijack
+	// ReadBuffer is the kernel receive buffer to set on the connection, in
+	// bytes; 0: the system's.
+	ReadBuffer int
+	Conn       net.Conn // set by Hijack
 }
 
 // Hijack hijacks the connection of the ResponseWriter underneath and keeps it.
+// It also clears the deadlines the HTTP server set on the connection for the
+// request (its ReadTimeout and WriteTimeout), which would otherwise end the
+// socket that long after it opened: from here the endpoint's clock bounds
+// reads and writes. And it caps the kernel's receive buffer of the
+// connection at ReadBuffer: room for two frames of the largest size, far
+// more than a client within its frame limit sends, and all that a flooding
+// client makes the kernel take in before its socket is closed (the buffer's
+// autotuning would let it grow to megabytes).
 func (r *HijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(r.ResponseWriter).Hijack()
+	if err == nil {
+		err = conn.SetDeadline(time.Time{})
+		if err != nil {
+			_ = conn.Close()
+			conn, brw = nil, nil
+		}
+	}
+	if err == nil && r.ReadBuffer > 0 {
+		raw := conn
+		if tc, ok := raw.(interface{ NetConn() net.Conn }); ok { // TLS
+			raw = tc.NetConn()
+		}
+		if rb, ok := raw.(interface{ SetReadBuffer(int) error }); ok {
+			_ = rb.SetReadBuffer(r.ReadBuffer)
+		}
+	}
 	r.Conn = conn
 	return conn, brw, err
 }

@@ -292,7 +292,7 @@ func (h *Handler) handshake(w http.ResponseWriter, r *http.Request, transport st
 // accept upgrades r to a WebSocket limited to ReadLimit. On failure the
 // response is written and ok is false.
 func (h *Handler) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, net.Conn, bool) {
-	rec := &wire.HijackRecorder{ResponseWriter: w}
+	rec := &wire.HijackRecorder{ResponseWriter: w, ReadBuffer: int(min(2*h.cfg.ReadLimit, 1<<30))}
 	conn, err := websocket.Accept(rec, r, &h.opts)
 	if err != nil {
 		h.log.Debug("socketio: upgrade refused", "err", err)

@@ -17,6 +17,27 @@
 // Each socket has two goroutines: a reader that hands incoming frames to
 // realtime.Socket.Dispatch, and the realtime writer, which owns every write
 // (data frames, pings, the close frame). Pings are WebSocket pings.
+// The deadlines the HTTP server set on the connection for the upgrade
+// request are cleared once it is hijacked; the realtime clock bounds reads
+// (ReadTimeout: nothing, no frame and no pong, heard for that long drops the
+// connection) and writes from then on.
+//
+// # Limits
+//
+// Each socket's reader serves incoming frames within HandlerConfig.FrameLimit
+// (wire.FrameLimiter, applied by realtime.Socket.Receive; 20 a second,
+// bursts of 50, by default). Frames beyond it are dropped unserved, and the
+// client is told with `error` (code rate_limited) at most once a second; a
+// client that goes on sending more than twice the rate, until another
+// burst's worth is refused, is closed with 1008 (policy violation, reason
+// "too many frames"), and its socket stops reading at once.
+//
+// A user holds at most realtime.HubConfig.MaxSocketsPerUser sockets on a node
+// (10 by default), whatever their transport. A new socket beyond the cap is
+// accepted and the user's oldest is closed with 4009 (reason "too many
+// sockets: replaced by a newer one of this user"): the newest socket is the
+// one in use, and neither a stale socket nor a leaking client locks its user
+// out. Clients should not reconnect on their own after 4009 or 1008.
 //
 // # Close codes
 //
@@ -26,8 +47,9 @@
 // reconnect") on Hub.Shutdown; 4001 ("access token expired: refresh it and
 // reconnect") when the token the socket was opened with expires, so a socket
 // lives no longer than its token; 1009 when a frame exceeds the read limit;
-// a connection that does not answer a ping in time, or whose write times
-// out, is dropped without a close handshake. After a close with a reconnect
+// 1008 and 4009 as above (Limits); a connection that does not answer a ping
+// in time, sends nothing for ReadTimeout, or whose write times out, is
+// dropped without a close handshake. After a close with a reconnect
 // code the client reconnects and sends `resume` with its last sequence per
 // conversation (see package realtime for the resume and gap policy).
 //

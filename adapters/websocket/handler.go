@@ -41,13 +41,18 @@ type HandlerConfig struct {
 	// ReadLimit is the largest incoming frame in bytes; a larger one closes
 	// the socket with 1009. Default DefaultReadLimit.
 	ReadLimit int64
-	// PingInterval, PingTimeout, WriteTimeout, RequestTimeout,
-	// ReplayPageSize and ResumeGrace are realtime.Timing's, with its
-	// defaults; a client announces the resume that ResumeGrace waits for
-	// with the query parameter resume=1.
+	// PingInterval, PingTimeout, WriteTimeout, ReadTimeout, FrameLimit,
+	// RequestTimeout, ReplayPageSize and ResumeGrace are realtime.Timing's,
+	// with its defaults; a client announces the resume that ResumeGrace
+	// waits for with the query parameter resume=1. Frames beyond FrameLimit
+	// are dropped unserved and the client is warned with `error` (code
+	// rate_limited) at most once a second; a client that goes on past the
+	// tolerance is closed with 1008 (wire.CloseRateLimited).
 	PingInterval   time.Duration
 	PingTimeout    time.Duration
 	WriteTimeout   time.Duration
+	ReadTimeout    time.Duration
+	FrameLimit     wire.FrameLimit
 	RequestTimeout time.Duration
 	ReplayPageSize int
 	ResumeGrace    time.Duration
@@ -81,6 +86,7 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 		Service: cfg.Service,
 		Timing: realtime.Timing{
 			PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, WriteTimeout: cfg.WriteTimeout,
+			ReadTimeout: cfg.ReadTimeout, FrameLimit: cfg.FrameLimit,
 			RequestTimeout: cfg.RequestTimeout, ReplayPageSize: cfg.ReplayPageSize, ResumeGrace: cfg.ResumeGrace,
 		},
 		Logger:    cfg.Logger,
@@ -122,7 +128,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wire.WriteHTTPError(w, domain.Errorf(domain.KindUnavailable, "server shutting down"))
 		return
 	}
-	rec := &wire.HijackRecorder{ResponseWriter: w}
+	rec := &wire.HijackRecorder{ResponseWriter: w, ReadBuffer: int(min(2*h.cfg.ReadLimit, 1<<30))}
 	conn, err := websocket.Accept(rec, r, &h.opts)
 	if err != nil {
 		h.log.Debug("websocket: upgrade refused", "user", user, "err", err)

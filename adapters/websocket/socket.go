@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"net"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -23,7 +24,8 @@ var (
 	_ realtime.Reader    = (*socket)(nil)
 )
 
-// ReadLoop reads frames until the connection closes. It reads with a context
+// ReadLoop reads frames until the connection closes, serving those within
+// the socket's FrameLimit (realtime.Socket.Receive). It reads with a context
 // that never ends so that a close requested by the writer can complete its
 // handshake; the writer or the peer ends the connection, which ends the read.
 func (s *socket) ReadLoop() {
@@ -33,8 +35,19 @@ func (s *socket) ReadLoop() {
 			s.Logger().Debug("websocket: read ended", "user", s.User(), "err", err)
 			return
 		}
-		if s.Closing() {
-			continue // closing: drain until the handshake ends
+		serve, stop := s.Receive()
+		if stop {
+			// The flooder's close frame would come after every frame it
+			// has sent meanwhile, which the handshake would read: stop
+			// reading now, and the close ends once our close frame is
+			// written.
+			if s.raw != nil {
+				_ = s.raw.SetReadDeadline(time.Now())
+			}
+			continue
+		}
+		if !serve {
+			continue // closing (drain until the handshake ends), or over the limit
 		}
 		in, err := wire.DecodeFrame(data)
 		if err != nil {

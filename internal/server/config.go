@@ -98,6 +98,13 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"MESSENGER_SHUTDOWN_TIMEOUT" envDefault:"20s" desc:"the one deadline of a graceful shutdown, every step included"`
 	LogLevel        slog.Level    `env:"MESSENGER_LOG_LEVEL" envDefault:"info" desc:"debug, info, warn or error"`
 	LogFormat       string        `env:"MESSENGER_LOG_FORMAT" envDefault:"json" desc:"json or text"`
+
+	WSFrameRate      int           `env:"MESSENGER_WS_FRAME_RATE" envDefault:"20" desc:"incoming WebSocket frames served per second per socket; beyond, frames are dropped with an error event rate_limited, and a socket that goes on is closed with 1008 (0: no limit)"`
+	WSFrameBurst     int           `env:"MESSENGER_WS_FRAME_BURST" envDefault:"50" desc:"frames a socket may send at once after a pause; as many refused frames beyond the rate close it"`
+	WSSocketsPerUser int           `env:"MESSENGER_WS_SOCKETS_PER_USER" envDefault:"10" desc:"WebSockets one user may hold on a node; a new one beyond closes the user's oldest with 4009 (0: no cap)"`
+	WSReadTimeout    time.Duration `env:"MESSENGER_WS_READ_TIMEOUT" envDefault:"65s" desc:"a WebSocket from which nothing (no frame, no pong to the pings sent every 25s) came for this long is dropped"`
+	ThrottledDelay   time.Duration `env:"MESSENGER_THROTTLED_DELAY" envDefault:"1s" desc:"a login or registration refused by its throttle (429) is answered this much later, so that one connection cannot repeat refused attempts quickly (0: at once)"`
+	TypingInterval   time.Duration `env:"MESSENGER_TYPING_INTERVAL" envDefault:"2s" desc:"a typing start of one sender to one receiver goes out at most this often, and one stop per start; the rest are dropped (0: all go out)"`
 }
 
 // Embedded reports whether no external dependency is configured.
@@ -149,12 +156,22 @@ func (c *Config) derive() []error {
 	if c.SendRateLimit < 0 {
 		fail("MESSENGER_SEND_RATE_LIMIT", "must not be negative")
 	}
+	if c.WSFrameRate < 0 {
+		fail("MESSENGER_WS_FRAME_RATE", "must not be negative")
+	}
+	if c.WSSocketsPerUser < 0 {
+		fail("MESSENGER_WS_SOCKETS_PER_USER", "must not be negative")
+	}
+	if c.WSReadTimeout < time.Second {
+		fail("MESSENGER_WS_READ_TIMEOUT", "must be at least 1s")
+	}
 	for name, v := range map[string]int{
 		"MESSENGER_LOGIN_ACCOUNT_FREE_FAILURES": c.LoginAccountFreeFailures,
 		"MESSENGER_LOGIN_ADDRESS_FREE_FAILURES": c.LoginAddressFreeFailures,
 		"MESSENGER_REGISTRATIONS_PER_ADDRESS":   c.RegistrationsPerAddress,
 		"MESSENGER_SEARCH_RATE_LIMIT":           c.SearchRateLimit,
 		"MESSENGER_SEARCH_BURST":                c.SearchBurst,
+		"MESSENGER_WS_FRAME_BURST":              c.WSFrameBurst,
 	} {
 		if v < 1 {
 			fail(name, "must be at least 1")

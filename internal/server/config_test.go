@@ -75,6 +75,8 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"certificate without key", map[string]string{"MESSENGER_TLS_CERT_FILE": "/tls/tls.crt"}, []string{"MESSENGER_TLS_CERT_FILE and MESSENGER_TLS_KEY_FILE must be set together"}},
 		{"profiles without the metrics listener", map[string]string{"MESSENGER_PPROF": "true", "MESSENGER_METRICS_ADDR": "off"}, []string{"MESSENGER_PPROF needs the metrics listener"}},
 		{"tiny header limit", map[string]string{"MESSENGER_MAX_HEADER_BYTES": "100"}, []string{"MESSENGER_MAX_HEADER_BYTES must be at least 4096"}},
+		{"bad socket limits", map[string]string{"MESSENGER_WS_FRAME_RATE": "-1", "MESSENGER_WS_FRAME_BURST": "0", "MESSENGER_WS_SOCKETS_PER_USER": "-2", "MESSENGER_WS_READ_TIMEOUT": "10ms"},
+			[]string{"MESSENGER_WS_FRAME_RATE must not be negative", "MESSENGER_WS_FRAME_BURST must be at least 1", "MESSENGER_WS_SOCKETS_PER_USER must not be negative", "MESSENGER_WS_READ_TIMEOUT must be at least 1s"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,7 +21,7 @@ import (
 )
 
 // testKeyFile is the repository's test-only signing key.
-func testKeyFile(t *testing.T) string {
+func testKeyFile(t testing.TB) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "jwt-test-key.pem")
@@ -30,7 +30,7 @@ func testKeyFile(t *testing.T) string {
 // startServer runs the server's Serve on 127.0.0.1:0 with env on top of fast
 // password hashing and the test key, and returns its base URL. The server is
 // stopped, and must stop cleanly, when the test ends.
-func startServer(t *testing.T, env map[string]string) string {
+func startServer(t testing.TB, env map[string]string) string {
 	t.Helper()
 	return baseURL(startListening(t, env))
 }
@@ -47,7 +47,7 @@ type listening = server.Listening
 
 // startListening is startServer returning every address the server listens
 // on; its metrics listener is on 127.0.0.1:0 unless env says otherwise.
-func startListening(t *testing.T, env map[string]string) listening {
+func startListening(t testing.TB, env map[string]string) listening {
 	t.Helper()
 	vars := map[string]string{
 		"MESSENGER_ADDR":                      "127.0.0.1:0",

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -81,6 +82,7 @@ func wire(ctx context.Context, cfg Config, logger *slog.Logger) (_ *deps, err er
 		RefreshReuseGrace: cfg.RefreshReuseGrace,
 		TrustedProxies:    cfg.TrustedProxies,
 		Guards:            guards(cfg),
+		Sockets:           sockets(cfg),
 		Logger:            logger,
 	}}
 	defer func() {
@@ -149,5 +151,19 @@ func guards(cfg Config) app.Guards {
 		LoginAddress: login(cfg.LoginAddressFreeFailures),
 		Registration: ports.Backoff{Free: cfg.RegistrationsPerAddress, Delay: cfg.RegistrationWindow, MaxDelay: cfg.RegistrationWindow, Window: cfg.RegistrationWindow},
 		UserCacheTTL: cfg.UserCacheTTL,
+		// Zero turns these off; app reads zero as its default.
+		ThrottledDelay: cmp.Or(cfg.ThrottledDelay, -1),
+		TypingInterval: cmp.Or(cfg.TypingInterval, -1),
+	}
+}
+
+// sockets are the WebSocket limits as configured; zero turns a limit off,
+// which the library says with a negative value.
+func sockets(cfg Config) messenger.SocketLimits {
+	return messenger.SocketLimits{
+		FrameRate:   float64(cmp.Or(cfg.WSFrameRate, -1)),
+		FrameBurst:  cfg.WSFrameBurst,
+		PerUser:     cmp.Or(cfg.WSSocketsPerUser, -1),
+		ReadTimeout: cfg.WSReadTimeout,
 	}
 }
