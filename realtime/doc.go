@@ -20,9 +20,23 @@
 // flight at a time), so frames never queue behind a round trip. One clock per
 // Endpoint, a goroutine that runs while the endpoint has sockets, asks each
 // writer for its pings, closes sockets whose token expired (CloseExpired)
-// and drops those whose frame write outlasts WriteTimeout, each within a
-// second (a quarter of the shorter of PingInterval and WriteTimeout when
-// that is less): no timer per socket or per frame.
+// and drops those whose frame write outlasts WriteTimeout or from which
+// nothing (no frame, no answer to a ping) came for ReadTimeout, each within
+// a second (a quarter of the shorter of PingInterval and WriteTimeout when
+// that is less): no timer per socket or per frame. The clock's times are
+// monotonic stamps: a step of the system's time moves no deadline.
+//
+// # Limits
+//
+// Each transport's reader hands every frame the client sends to
+// Socket.Receive before decoding it: frames within Timing.FrameLimit
+// (wire.FrameLimiter) are served, those beyond are dropped and the client
+// warned with `error` (code rate_limited) at most once a second, and a
+// client that goes on past the tolerance is closed with CloseRateLimited
+// (1008), its reader told to stop. A user holds at most
+// HubConfig.MaxSocketsPerUser sockets on a node, of every transport
+// together; a new one beyond the cap closes the user's oldest with
+// CloseReplaced (4009).
 //
 // # Overflow policy
 //

@@ -103,8 +103,10 @@ type Socket struct {
 	writing atomic.Int64
 	heard   atomic.Int64
 
-	// limiter is the budget of incoming frames (Config.FrameLimit); used by
-	// the transport's reader only, through Receive.
+	// limiter is the budget of incoming frames (Config.FrameLimit), taken
+	// through Receive under lmu (a transport may read on more than one
+	// goroutine, as long-polling requests do).
+	lmu     sync.Mutex
 	limiter *wire.FrameLimiter
 
 	// delivery decides what becomes of live messages and resumes: what the
@@ -241,7 +243,10 @@ func (s *Socket) Receive() (serve, stop bool) {
 	if s.Closing() {
 		return false, false
 	}
-	switch s.limiter.Take(now) {
+	s.lmu.Lock()
+	verdict := s.limiter.Take(now)
+	s.lmu.Unlock()
+	switch verdict {
 	case wire.Serve:
 		return true, false
 	case wire.Warn:

@@ -20,6 +20,13 @@ func (s *session) handlePacket(pkt []byte) error {
 	}
 	switch pkt[0] {
 	case engineMessage:
+		// A connected socket's packets count toward its frame limit
+		// (realtime.Socket.Receive), as /ws frames do.
+		if s.isConnected() {
+			if serve, _ := s.Receive(); !serve {
+				return nil
+			}
+		}
 		s.handleIO(pkt[1:])
 	case enginePong:
 		select {

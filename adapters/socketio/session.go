@@ -249,6 +249,9 @@ func (s *session) End(c realtime.Close) {
 // closeKind is the error kind whose close code is code; unavailable for a
 // code of no kind (a shutdown's).
 func closeKind(code int) domain.Kind {
+	if code == wire.CloseRateLimited { // too many frames, whose code /ws shares with invalid input
+		return domain.KindRateLimited
+	}
 	for k := domain.KindInternal; k <= domain.KindUnavailable; k++ {
 		if wire.CloseCode(k) == code {
 			return k

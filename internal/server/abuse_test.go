@@ -61,6 +61,10 @@ func floodTyping(t *testing.T, base string, from *user, receiver domain.UserID) 
 	require.NotEmpty(t, end.frames)
 	assert.Equal(t, domain.EventRegistered, end.frames[0].Event)
 	for _, f := range end.frames[1:] {
+		switch f.Event {
+		case domain.EventFriendRequestAccepted, domain.EventNewFriendRequest, domain.EventPresence:
+			continue // what came while the flooder had no socket, and its friends' presence
+		}
 		require.Equal(t, domain.EventError, f.Event)
 		var p domain.ErrorPayload
 		require.NoError(t, f.Decode(&p))
