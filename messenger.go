@@ -1,6 +1,7 @@
 package messenger
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -129,7 +130,23 @@ type SocketLimits struct {
 	// ReadTimeout drops a socket from which nothing came for that long
 	// (realtime.Timing.ReadTimeout).
 	ReadTimeout time.Duration
+	// OpenRate and OpenBurst limit how often one user opens sockets on the
+	// node (websocket.HandlerConfig.Opens), counted in memory. Defaults
+	// DefaultSocketOpenRate and DefaultSocketOpenBurst; a negative OpenRate:
+	// no limit.
+	OpenRate  float64
+	OpenBurst int
+	// RefusalDelay holds back the 429 of a refused open
+	// (websocket.HandlerConfig.RefusalDelay).
+	RefusalDelay time.Duration
 }
+
+// Defaults of SocketLimits' open limit: room for a user's devices and tabs
+// opening at once, then one a second.
+const (
+	DefaultSocketOpenRate  = 1.0
+	DefaultSocketOpenBurst = 10
+)
 
 // DefaultSearchRate is the sustained rate of user searches allowed per user
 // when Config.Guards.Search is nil, with bursts of DefaultSearchBurst.
@@ -260,6 +277,15 @@ func New(cfg Config) (*Messenger, error) {
 	if err != nil {
 		return nil, err
 	}
+	var opens ports.RateLimiter
+	if cfg.Sockets.OpenRate >= 0 {
+		if opens, err = memory.NewRateLimiter(memory.RateLimiterConfig{
+			PerSecond: cmp.Or(cfg.Sockets.OpenRate, DefaultSocketOpenRate),
+			Burst:     cmp.Or(cfg.Sockets.OpenBurst, DefaultSocketOpenBurst),
+		}); err != nil {
+			return nil, err
+		}
+	}
 	ws, err := websocket.NewHandler(websocket.HandlerConfig{
 		Hub:            hub,
 		Service:        a,
@@ -267,6 +293,8 @@ func New(cfg Config) (*Messenger, error) {
 		Delivered:      cfg.Metrics.Delivered,
 		FrameLimit:     wire.FrameLimit{PerSecond: cfg.Sockets.FrameRate, Burst: cfg.Sockets.FrameBurst},
 		ReadTimeout:    cfg.Sockets.ReadTimeout,
+		Opens:          opens,
+		RefusalDelay:   cfg.Sockets.RefusalDelay,
 		Logger:         cfg.Logger,
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -21,6 +22,7 @@ const (
 	DefaultWriteTimeout   = realtime.DefaultWriteTimeout
 	DefaultRequestTimeout = realtime.DefaultRequestTimeout
 	DefaultResumeGrace    = realtime.DefaultResumeGrace
+	DefaultRefusalDelay   = time.Second
 )
 
 // HandlerConfig configures a Handler.
@@ -48,11 +50,21 @@ type HandlerConfig struct {
 	// are dropped unserved and the client is warned with `error` (code
 	// rate_limited) at most once a second; a client that goes on past the
 	// tolerance is closed with 1008 (wire.CloseRateLimited).
-	PingInterval   time.Duration
-	PingTimeout    time.Duration
-	WriteTimeout   time.Duration
-	ReadTimeout    time.Duration
-	FrameLimit     wire.FrameLimit
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	WriteTimeout time.Duration
+	ReadTimeout  time.Duration
+	FrameLimit   wire.FrameLimit
+	// Opens limits how often one user opens sockets, under the keys
+	// "socket:{userId}": each open costs a token check and an upgrade, and a
+	// client closed for flooding would otherwise be back at once with a
+	// fresh frame budget. A refusal is 429 before the upgrade. Optional: nil
+	// applies no limit; an outage of the limiter lets sockets open.
+	Opens ports.RateLimiter
+	// RefusalDelay holds back a 429 of Opens by that much (the request's
+	// context ends it early), so that one connection cannot repeat refused
+	// opens quickly. Default DefaultRefusalDelay; negative: at once.
+	RefusalDelay   time.Duration
 	RequestTimeout time.Duration
 	ReplayPageSize int
 	ResumeGrace    time.Duration
@@ -77,6 +89,9 @@ type Handler struct {
 func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	if cfg.ReadLimit < 0 {
 		return nil, domain.Errorf(domain.KindInvalid, "websocket: HandlerConfig value out of range")
+	}
+	if cfg.RefusalDelay == 0 {
+		cfg.RefusalDelay = DefaultRefusalDelay
 	}
 	if cfg.ReadLimit == 0 {
 		cfg.ReadLimit = DefaultReadLimit
@@ -110,11 +125,15 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 // ServeHTTP authenticates the request, upgrades it and hands the socket to a
 // reader and a writer goroutine of its own, which serve it until it closes.
 // Errors before the upgrade are JSON: 401 for a missing or invalid token, 400
-// for a resume parameter other than 1 or 0, 403 for a foreign origin, 503
-// during shutdown.
+// for a resume parameter other than 1 or 0, 429 for a user opening sockets
+// too often (Opens), 403 for a foreign origin, 503 during shutdown.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	user, expires, err := h.authenticate(r)
 	if err != nil {
+		wire.WriteHTTPError(w, err)
+		return
+	}
+	if err := h.allowOpen(r.Context(), user); err != nil {
 		wire.WriteHTTPError(w, err)
 		return
 	}
@@ -167,4 +186,29 @@ func (h *Handler) authenticate(r *http.Request) (domain.UserID, time.Time, error
 		return "", time.Time{}, err
 	}
 	return h.ep.Authenticate(r.Context(), token)
+}
+
+// allowOpen applies Opens to a new socket of user. A refusal comes
+// RefusalDelay later.
+func (h *Handler) allowOpen(ctx context.Context, user domain.UserID) error {
+	if h.cfg.Opens == nil {
+		return nil
+	}
+	err := h.cfg.Opens.Allow(ctx, "socket:"+string(user))
+	switch {
+	case err == nil:
+		return nil
+	case domain.KindOf(err) != domain.KindRateLimited:
+		h.log.Warn("websocket: open limiter unavailable; allowing", "user", user, "err", err)
+		return nil
+	}
+	if h.cfg.RefusalDelay > 0 {
+		t := time.NewTimer(h.cfg.RefusalDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+	return domain.Wrap(domain.KindRateLimited, err, "too many sockets opened; wait a little")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -340,4 +341,58 @@ func TestNewHandlerValidatesLimits(t *testing.T) {
 			assert.Equal(t, domain.KindInvalid, domain.KindOf(err), "got %v", err)
 		})
 	}
+}
+
+// fakeLimiter allows its first allow calls, then refuses them, or fails
+// them all with err when set; it records the keys it was asked about.
+type fakeLimiter struct {
+	mu    sync.Mutex
+	allow int
+	err   error
+	keys  []string
+}
+
+func (l *fakeLimiter) Allow(_ context.Context, key string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keys = append(l.keys, key)
+	switch {
+	case l.err != nil:
+		return l.err
+	case l.allow > 0:
+		l.allow--
+		return nil
+	}
+	return domain.Errorf(domain.KindRateLimited, "too many requests")
+}
+
+// TestSocketOpensAreLimited: a user opening sockets beyond Opens is
+// answered 429 before the upgrade, RefusalDelay later.
+func TestSocketOpensAreLimited(t *testing.T) {
+	const delay = 200 * time.Millisecond
+	limiter := &fakeLimiter{allow: 2}
+	e := newEnv(t, func(_ *realtime.HubConfig, h *ws.HandlerConfig) { h.Opens, h.RefusalDelay = limiter, delay })
+	a, _, _ := pair(t)
+	e.dial(t, a)
+	e.dial(t, a)
+	start := time.Now()
+	_, resp, err := e.dialWith(t, e.url, http.Header{"Authorization": {"Bearer " + e.svc.token(a)}})
+	require.Error(t, err)
+	require.NotNil(t, resp)
+	assert.GreaterOrEqual(t, time.Since(start), delay, "the refusal was held back")
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Equal(t, "1", resp.Header.Get("Retry-After"))
+	var body struct {
+		Error domain.ErrorPayload `json:"error"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	assert.Equal(t, "rate_limited", body.Error.Code)
+	assert.Equal(t, []string{"socket:" + string(a), "socket:" + string(a), "socket:" + string(a)}, limiter.keys)
+	assert.Equal(t, 2, e.hub.Sockets())
+
+	// An outage of the limiter lets sockets open.
+	limiter.mu.Lock()
+	limiter.err = domain.Errorf(domain.KindUnavailable, "limiter down")
+	limiter.mu.Unlock()
+	e.dial(t, a)
 }

@@ -41,8 +41,8 @@ func readToEnd(t *testing.T, conn *client.Conn) closing {
 }
 
 // floodTyping opens a socket of from on base and sends 5,000 typing frames
-// to receiver in one burst, and checks that the server closes it with 1008
-// after warning it with rate_limited, if at all.
+// to receiver in one burst, and checks that the server closes it with 1008,
+// after warning it with rate_limited if at all.
 func floodTyping(t *testing.T, base string, from *user, receiver domain.UserID) {
 	t.Helper()
 	ctx := context.Background()
@@ -120,16 +120,24 @@ func TestEmbeddedServerCapsSocketsPerUser(t *testing.T) {
 	base := startServer(t, map[string]string{"MESSENGER_WS_SOCKETS_PER_USER": "2"})
 	alice, bob := register(t, base, "Alice"), register(t, base, "Bob")
 	befriend(t, alice, bob)
-	oldest, err := client.New(base, nil).WithToken(bob.Token()).Dial(ctx)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = oldest.CloseNow() })
-	_, err = client.New(base, nil).WithToken(bob.Token()).Dial(ctx)
-	require.NoError(t, err)
+	// Each socket is registered (its first frame read) before the next
+	// opens, so that their order is the server's too.
+	var socks []*client.Conn
+	for range 2 {
+		conn, err := client.New(base, nil).WithToken(bob.Token()).Dial(ctx)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = conn.CloseNow() })
+		f, err := conn.Next(ctx)
+		require.NoError(t, err)
+		require.Equal(t, domain.EventRegistered, f.Event)
+		socks = append(socks, conn)
+	}
+	oldest := socks[0]
 	bob.connect(t, base) // the third
 
 	end := readToEnd(t, oldest)
 	assert.Equal(t, websocket.StatusCode(4009), websocket.CloseStatus(end.err), "got %v", end.err)
-	_, err = alice.Send(ctx, client.SendRequest{ReceiverID: bob.id, Message: "to the newest socket"})
+	_, err := alice.Send(ctx, client.SendRequest{ReceiverID: bob.id, Message: "to the newest socket"})
 	require.NoError(t, err)
 	assert.Equal(t, "to the newest socket", bob.messages(t, 1)[0].Text)
 }

@@ -102,8 +102,10 @@ type Config struct {
 	WSFrameRate      int           `env:"MESSENGER_WS_FRAME_RATE" envDefault:"20" desc:"incoming WebSocket frames served per second per socket; beyond, frames are dropped with an error event rate_limited, and a socket that goes on is closed with 1008 (0: no limit)"`
 	WSFrameBurst     int           `env:"MESSENGER_WS_FRAME_BURST" envDefault:"50" desc:"frames a socket may send at once after a pause; as many refused frames beyond the rate close it"`
 	WSSocketsPerUser int           `env:"MESSENGER_WS_SOCKETS_PER_USER" envDefault:"10" desc:"WebSockets one user may hold on a node; a new one beyond closes the user's oldest with 4009 (0: no cap)"`
+	WSOpenRate       int           `env:"MESSENGER_WS_OPEN_RATE" envDefault:"1" desc:"WebSockets one user may open per second on a node, after a burst of MESSENGER_WS_OPEN_BURST; beyond, 429 before the upgrade, answered MESSENGER_THROTTLED_DELAY later (0: no limit)"`
+	WSOpenBurst      int           `env:"MESSENGER_WS_OPEN_BURST" envDefault:"10" desc:"WebSockets one user may open at once"`
 	WSReadTimeout    time.Duration `env:"MESSENGER_WS_READ_TIMEOUT" envDefault:"65s" desc:"a WebSocket from which nothing (no frame, no pong to the pings sent every 25s) came for this long is dropped"`
-	ThrottledDelay   time.Duration `env:"MESSENGER_THROTTLED_DELAY" envDefault:"1s" desc:"a login or registration refused by its throttle (429) is answered this much later, so that one connection cannot repeat refused attempts quickly (0: at once)"`
+	ThrottledDelay   time.Duration `env:"MESSENGER_THROTTLED_DELAY" envDefault:"1s" desc:"a login, registration or WebSocket open refused by its limit (429) is answered this much later, so that one connection cannot repeat refused attempts quickly (0: at once)"`
 	TypingInterval   time.Duration `env:"MESSENGER_TYPING_INTERVAL" envDefault:"2s" desc:"a typing start of one sender to one receiver goes out at most this often, and one stop per start; the rest are dropped (0: all go out)"`
 }
 
@@ -159,6 +161,9 @@ func (c *Config) derive() []error {
 	if c.WSFrameRate < 0 {
 		fail("MESSENGER_WS_FRAME_RATE", "must not be negative")
 	}
+	if c.WSOpenRate < 0 {
+		fail("MESSENGER_WS_OPEN_RATE", "must not be negative")
+	}
 	if c.WSSocketsPerUser < 0 {
 		fail("MESSENGER_WS_SOCKETS_PER_USER", "must not be negative")
 	}
@@ -172,6 +177,7 @@ func (c *Config) derive() []error {
 		"MESSENGER_SEARCH_RATE_LIMIT":           c.SearchRateLimit,
 		"MESSENGER_SEARCH_BURST":                c.SearchBurst,
 		"MESSENGER_WS_FRAME_BURST":              c.WSFrameBurst,
+		"MESSENGER_WS_OPEN_BURST":               c.WSOpenBurst,
 	} {
 		if v < 1 {
 			fail(name, "must be at least 1")

@@ -165,5 +165,9 @@ func sockets(cfg Config) messenger.SocketLimits {
 		FrameBurst:  cfg.WSFrameBurst,
 		PerUser:     cmp.Or(cfg.WSSocketsPerUser, -1),
 		ReadTimeout: cfg.WSReadTimeout,
+		OpenRate:    float64(cmp.Or(cfg.WSOpenRate, -1)),
+		OpenBurst:   cfg.WSOpenBurst,
+		// The refusals of opens are held back as the throttles' are.
+		RefusalDelay: cmp.Or(cfg.ThrottledDelay, -1),
 	}
 }
