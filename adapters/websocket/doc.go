@@ -38,6 +38,11 @@
 // sockets: replaced by a newer one of this user"): the newest socket is the
 // one in use, and neither a stale socket nor a leaking client locks its user
 // out. Clients should not reconnect on their own after 4009 or 1008.
+// HandlerConfig.Opens limits how often a user opens sockets over /ws; a
+// refusal is 429 before the upgrade, held back RefusalDelay, so a client
+// closed for flooding cannot come back at once with a fresh budget. The
+// kernel's receive buffer of each connection is capped at two frames of the
+// largest size.
 //
 // # Close codes
 //

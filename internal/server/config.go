@@ -155,17 +155,15 @@ func (c *Config) derive() []error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		fail("MESSENGER_LOG_FORMAT", "must be json or text")
 	}
-	if c.SendRateLimit < 0 {
-		fail("MESSENGER_SEND_RATE_LIMIT", "must not be negative")
-	}
-	if c.WSFrameRate < 0 {
-		fail("MESSENGER_WS_FRAME_RATE", "must not be negative")
-	}
-	if c.WSOpenRate < 0 {
-		fail("MESSENGER_WS_OPEN_RATE", "must not be negative")
-	}
-	if c.WSSocketsPerUser < 0 {
-		fail("MESSENGER_WS_SOCKETS_PER_USER", "must not be negative")
+	for name, v := range map[string]int{
+		"MESSENGER_SEND_RATE_LIMIT":     c.SendRateLimit,
+		"MESSENGER_WS_FRAME_RATE":       c.WSFrameRate,
+		"MESSENGER_WS_OPEN_RATE":        c.WSOpenRate,
+		"MESSENGER_WS_SOCKETS_PER_USER": c.WSSocketsPerUser,
+	} {
+		if v < 0 {
+			fail(name, "must not be negative")
+		}
 	}
 	if c.WSReadTimeout < time.Second {
 		fail("MESSENGER_WS_READ_TIMEOUT", "must be at least 1s")
