@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test against real local services: starts PostgreSQL, Redis
 # (master, replica, three Sentinels) and Kafka, runs vet, the vulnerability
-# check (scripts/vulncheck.sh) and the race-enabled test suite, and stops the
-# services whatever happens.
+# check (scripts/vulncheck.sh), the race-enabled test suite and every fuzz
+# target for MESSENGER_FUZZTIME each (default 10s; scripts/fuzz.sh), and stops
+# the services whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Build and test with the toolchain go.mod pins, even where the installation
@@ -30,3 +31,6 @@ bash scripts/vulncheck.sh
 
 echo "== go test -race" >&2
 go test -race -count=1 -timeout 45m ${MESSENGER_TEST_FLAGS:-} ./...
+
+echo "== fuzz" >&2
+FUZZTIME=${MESSENGER_FUZZTIME:-10s} bash scripts/fuzz.sh
