@@ -2,7 +2,7 @@
 GO ?= go
 SERVICES := scripts/services.sh
 
-.PHONY: run test build vet unit services-up services-down bench screenshots cert clean
+.PHONY: run test build vet unit fuzz services-up services-down bench screenshots cert clean
 
 ## run: the server on the embedded default (memory adapters, ephemeral key); open http://localhost:3000
 run:
@@ -23,6 +23,10 @@ vet:
 ## unit: the tests that need no external service (-short)
 unit:
 	$(GO) test -race -short ./...
+
+## fuzz: every fuzz target for FUZZTIME each (default 2m; make test runs them for 10s)
+fuzz:
+	FUZZTIME=$${FUZZTIME:-2m} bash scripts/fuzz.sh
 
 ## services-up / services-down: the local stack, left running for manual use
 services-up:

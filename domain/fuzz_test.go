@@ -133,8 +133,12 @@ func checkMetadata(t *testing.T, meta json.RawMessage) {
 	if !json.Valid(meta) || meta[0] != '{' {
 		t.Fatalf("metadata %q is not a JSON object", meta)
 	}
+	// Numbers as written: an exponent up to MaxMetadataExponent is allowed,
+	// which a float64 cannot hold.
 	var obj map[string]any
-	if err := json.Unmarshal(meta, &obj); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(meta))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil {
 		t.Fatalf("metadata %q does not decode as an object: %v", meta, err)
 	}
 	if !utf8.Valid(meta) || bytes.IndexByte(meta, 0) >= 0 || holdsNUL(obj) {

@@ -3,7 +3,8 @@
 # (master, replica, three Sentinels) and Kafka, installs chromium for the web
 # client's browser tests and the Node packages the Socket.IO tests drive
 # (scripts/node-deps.sh), runs vet, the vulnerability check
-# (scripts/vulncheck.sh) and the race-enabled test suite, and stops the
+# (scripts/vulncheck.sh), the race-enabled test suite and every fuzz target
+# for MESSENGER_FUZZTIME each (default 10s; scripts/fuzz.sh), and stops the
 # services whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,3 +43,6 @@ bash scripts/vulncheck.sh
 
 echo "== go test -race" >&2
 go test -race -count=1 -timeout 45m ${MESSENGER_TEST_FLAGS:-} ./...
+
+echo "== fuzz" >&2
+FUZZTIME=${MESSENGER_FUZZTIME:-10s} bash scripts/fuzz.sh

@@ -11,8 +11,14 @@ import (
 )
 
 // run is the consume loop: collect a batch, process it, repeat.
-func (m *member) run(ctx context.Context) error {
-	defer m.close()
+func (m *member) run(ctx context.Context) (err error) {
+	defer func() {
+		if isFatal(err) {
+			m.abandon()
+			return
+		}
+		m.close()
+	}()
 	m.cfg.Logger.Info("kafka: consumer started", m.log()...)
 	for ctx.Err() == nil {
 		batch, err := m.fill(ctx)
@@ -37,6 +43,18 @@ func (m *member) close() {
 		m.cfg.Logger.Warn("kafka: closing consumer", append(m.log(), "err", err)...)
 	}
 	m.cfg.Logger.Info("kafka: consumer stopped", m.log()...)
+}
+
+// abandon gives up a consumer that failed for good without closing it:
+// librdkafka's close waits for the consumer to leave its group, which a failed
+// consumer no longer can, so the close would not return and neither would
+// Consume. The caller is expected to end the process (RunConsumers fails),
+// which frees it.
+func (m *member) abandon() {
+	m.client.Lock()
+	m.closed = true
+	m.client.Unlock()
+	m.cfg.Logger.Error("kafka: consumer failed for good; left unclosed", m.log()...)
 }
 
 // fill collects the next batch: it waits for a first record (checking ctx

@@ -28,3 +28,6 @@ func Queued(p *Publisher) int {
 	defer p.mu.RUnlock()
 	return p.prod.p.Len()
 }
+
+// SetInstance gives the members s starts the static group.instance.id id.
+func SetInstance(s *Subscriber, id string) { s.instance = id }

@@ -18,6 +18,10 @@ var _ ports.Subscriber = (*Subscriber)(nil)
 type Subscriber struct {
 	cfg  Config
 	logs *logPump
+	// instance, when set, is the group.instance.id of every member (static
+	// membership). Unset in production; a second member under the same id
+	// fences the first with a fatal error, which is how tests raise one.
+	instance string
 
 	ctx    context.Context // ends on Close
 	cancel context.CancelFunc
@@ -56,7 +60,8 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 // after committing the stored offsets and leaving the group (with the brokers
 // unreachable, that takes about SessionTimeout); KindInvalid for an illegal
 // group or topic name; KindUnavailable when the consumer cannot be created or
-// fails for good.
+// fails for good (then at once, leaving that consumer unclosed: it can no
+// longer leave its group, and the process is expected to end).
 func (s *Subscriber) Consume(ctx context.Context, group, topic string, h ports.BatchHandler) error {
 	if err := s.cfg.checkTopic(topic); err != nil {
 		return err
@@ -180,7 +185,11 @@ func (s *Subscriber) newMember(group, topic string, h ports.BatchHandler) (*memb
 		h:         h,
 		owned:     make(map[int32]*partition),
 	}
-	c, err := ckafka.NewConsumer(s.cfg.consumerConfig(m.wireGroup, topic, s.logs.ch))
+	cm := s.cfg.consumerConfig(m.wireGroup, topic, s.logs.ch)
+	if s.instance != "" {
+		(*cm)["group.instance.id"] = s.instance
+	}
+	c, err := ckafka.NewConsumer(cm)
 	if err != nil {
 		return nil, domain.Wrap(domain.KindUnavailable, err, "kafka: create consumer")
 	}

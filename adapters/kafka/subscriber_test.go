@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -715,14 +717,13 @@ func TestSubscriberClose(t *testing.T) {
 	require.Eventually(t, func() bool { return sinks[0].distinct() == 1 && sinks[1].distinct() == 1 },
 		30*time.Second, 10*time.Millisecond, "both groups consume")
 	require.NoError(t, s.Close())
-	// Consume's last step is what Close waits for; the goroutine's send of
-	// its result comes just after, hence the short grace.
+	assert.Empty(t, s.Lag(), "Close returned after every Consume call ended")
 	for range 2 {
 		select {
 		case err := <-done:
 			assert.NoError(t, err)
-		case <-time.After(time.Second):
-			t.Fatal("Close returned, but a Consume call did not end")
+		case <-time.After(waitFor):
+			t.Fatal("a Consume call did not return")
 		}
 	}
 	require.NoError(t, s.Close())
@@ -737,6 +738,12 @@ func TestDeadLetterNotAcknowledged(t *testing.T) {
 	cfg.TopicWait = 200 * time.Millisecond
 	cfg.RetryBackoff = 50 * time.Millisecond
 	cfg.RetryMaxBackoff = 200 * time.Millisecond
+	var retries atomic.Int64 // failed dead-letter produces
+	cfg.Logger = slog.New(handlerFunc(func(r slog.Record) {
+		if r.Message == "kafka: dead-letter produce failed, retrying" {
+			retries.Add(1)
+		}
+	}))
 	const topic, group = "nodlq", "nodlq-readers"
 	createTopic(t, cfg.Brokers, cfg.TopicPrefix+topic, 1) // without its dead-letter topic
 	// The short TopicWait is for the dead-letter topic, which must not exist;
@@ -769,7 +776,8 @@ func TestDeadLetterNotAcknowledged(t *testing.T) {
 		defer mu.Unlock()
 		return calls > 0
 	}, waitFor, 10*time.Millisecond)
-	time.Sleep(time.Second) // several failed dead-letter produces
+	require.Eventually(t, func() bool { return retries.Load() >= 3 }, waitFor, 10*time.Millisecond,
+		"several dead-letter produces failed")
 	assert.Equal(t, int64(2), s.Lag()[group], "nothing is stored while the dead-letter record is not acknowledged")
 
 	require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{topic: 1}))

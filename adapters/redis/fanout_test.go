@@ -126,10 +126,10 @@ func TestFanoutAcrossNodes(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, n1.fanout.Notify(t.Context(), []domain.UserID{alice, bob, carol, dave, alice}, ev))
-	require.True(t, n2.hub.waitFor(5*time.Second, func(ds []delivery) bool { return len(ds) >= before2+2 }))
-	time.Sleep(200 * time.Millisecond) // let duplicates, if any, arrive
+	// Duplicates, if any, come before a marker sent after the event.
+	settle(t, n1, n2, alice, carol)
 
-	got1, got2 := n1.hub.deliveries()[before1:], n2.hub.deliveries()[before2:]
+	got1, got2 := withoutProbes(n1.hub.deliveries()[before1:]), withoutProbes(n2.hub.deliveries()[before2:])
 	assert.ElementsMatch(t, []delivery{
 		{User: bob, Name: domain.EventNewMessage, JSON: string(want)},
 		{User: carol, Name: domain.EventNewMessage, JSON: string(want)},
@@ -187,9 +187,44 @@ func TestFanoutSkipsExpiredNodes(t *testing.T) {
 
 	clk.advance(2 * time.Minute) // n2 stopped heartbeating, as far as n1 can tell
 	before := len(n2.hub.of(alice))
-	require.NoError(t, sender.Notify(t.Context(), []domain.UserID{alice}, probe(-1)))
-	time.Sleep(300 * time.Millisecond)
-	assert.Len(t, n2.hub.of(alice), before, "an event went to a node whose presence expired")
+	require.NoError(t, sender.Notify(t.Context(), []domain.UserID{alice}, domain.Event{Name: "expired", Data: 1}))
+	// A node that still sees n2 sends a marker after it: the event, had it
+	// been sent, would have come first.
+	settle(t, runNode(t, e, "n3", newRecorder()), n2, alice)
+	assert.Empty(t, withoutProbes(n2.hub.of(alice)[before:]), "an event went to a node whose presence expired")
+}
+
+// markers numbers the markers settle sends.
+var markers atomic.Int64
+
+// settle sends a marker event from `from` to users and waits until `to` got
+// it for each of them: anything from sent to them earlier has arrived by then,
+// as one sender's events to a node arrive in order.
+func settle(t *testing.T, from, to *node, users ...domain.UserID) {
+	t.Helper()
+	n := markers.Add(1)
+	require.NoError(t, from.fanout.Notify(t.Context(), users, domain.Event{Name: "marker", Data: n}))
+	want := fmt.Sprintf(`{"event":"marker","data":%d}`, n)
+	require.True(t, to.hub.waitFor(10*time.Second, func(ds []delivery) bool {
+		got := map[domain.UserID]bool{}
+		for _, d := range ds {
+			if d.JSON == want {
+				got[d.User] = true
+			}
+		}
+		return len(got) == len(users)
+	}), "marker %d did not reach every user", n)
+}
+
+// withoutProbes drops the probe and marker events the helpers send.
+func withoutProbes(ds []delivery) []delivery {
+	var out []delivery
+	for _, d := range ds {
+		if d.Name != "probe" && d.Name != "marker" {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // With Redis down, the node's own users are still served and the caller

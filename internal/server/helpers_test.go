@@ -216,25 +216,6 @@ func (u *user) messages(t *testing.T, n int) []domain.Message {
 	return out
 }
 
-// quiet checks that no frame named event arrives within d.
-func (u *user) quiet(t *testing.T, event string, d time.Duration) {
-	t.Helper()
-	timeout := time.After(d)
-	for {
-		select {
-		case f, ok := <-u.frames:
-			if !ok {
-				return
-			}
-			if f.Event == event {
-				t.Fatalf("%s: unexpected %s: %s", u.email, event, f.Data)
-			}
-		case <-timeout:
-			return
-		}
-	}
-}
-
 // befriend makes a and b friends through the API, checking the friend events.
 func befriend(t *testing.T, a, b *user) {
 	t.Helper()

@@ -713,3 +713,24 @@ func friendsOn(t *testing.T, nodeA, nodeB string) (alice, bob *user, conv domain
 	require.NoError(t, err)
 	return alice, bob, conv
 }
+
+// quiet checks that no frame named event came to u: it drains what u
+// received, waiting at most d for more. Called after the events under test
+// had seconds to arrive, so those already sent are in u's buffer.
+func (u *user) quiet(t *testing.T, event string, d time.Duration) {
+	t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case f, ok := <-u.frames:
+			if !ok {
+				return
+			}
+			if f.Event == event {
+				t.Fatalf("%s: unexpected %s: %s", u.email, event, f.Data)
+			}
+		case <-timeout:
+			return
+		}
+	}
+}

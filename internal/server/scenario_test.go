@@ -61,11 +61,17 @@ func chatScenario(t *testing.T, nodeA, nodeB string) {
 	require.Equal(t, alice.id, got[0].SenderID)
 	require.Equal(t, []domain.Sequence{1, 2, 3}, sequences(alice.messages(t, 3)), "the sender learns the sequences too")
 
-	// Typing reaches the peer only.
+	// Typing reaches the peer only. Bob typing back goes through the same
+	// partition after alice's indicator: had alice been sent her own, it
+	// would reach her before bob's.
 	require.NoError(t, alice.conn.Send(ctx, domain.EventTyping, map[string]any{"receiverId": bob.id, "isTyping": true}))
 	var typing domain.TypingPayload
 	require.NoError(t, bob.expect(t, domain.EventTypingIndicator).Decode(&typing))
 	require.Equal(t, domain.TypingPayload{SenderID: alice.id, ConversationID: conv, IsTyping: true}, typing)
+	require.NoError(t, bob.conn.Send(ctx, domain.EventTyping, map[string]any{"receiverId": alice.id, "isTyping": false}))
+	require.NoError(t, alice.expect(t, domain.EventTypingIndicator).Decode(&typing))
+	require.Equal(t, domain.TypingPayload{SenderID: bob.id, ConversationID: conv, IsTyping: false}, typing,
+		"the typist is not shown her own indicator")
 
 	// History, from either id, ascending, paginated.
 	hist, more, err := bob.History(ctx, string(alice.id), domain.Page{})
