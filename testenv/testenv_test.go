@@ -154,14 +154,14 @@ func TestKafkaAnswers(t *testing.T) {
 }
 
 func TestParseEnvFile(t *testing.T) {
-	got := parseEnvFile([]byte(`export MESSENGER_SERVICES_DIR=/work/main/.services
+	got := parseEnvFile([]byte(`export MESSENGER_SERVICES_DIR=/srv/messenger/.services
 export MESSENGER_TEST_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export MESSENGER_TEST_KAFKA_STOP='MESSENGER_SERVICES_DIR=/x /s/services.sh kafka-stop'
 export MESSENGER_TEST_REDIS_PASSWORD='s3cr'\''et x'
 # comment
 `))
 	want := map[string]string{
-		"MESSENGER_SERVICES_DIR":        "/work/main/.services",
+		"MESSENGER_SERVICES_DIR":        "/srv/messenger/.services",
 		"MESSENGER_TEST_POSTGRES_DSN":   "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
 		"MESSENGER_TEST_KAFKA_STOP":     "MESSENGER_SERVICES_DIR=/x /s/services.sh kafka-stop",
 		"MESSENGER_TEST_REDIS_PASSWORD": "s3cr'et x",
