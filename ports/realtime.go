@@ -127,9 +127,18 @@ func (SystemClock) Now() time.Time { return time.Now() }
 
 // HealthCheck is one dependency that /readyz reports on.
 type HealthCheck struct {
-	Name  string
+	Name string
+	// Check returns nil when the dependency serves, a Degraded error when it
+	// serves but not as it should (readiness holds, the reason is shown), any
+	// other error when it does not serve.
 	Check func(ctx context.Context) error
 }
+
+// Degraded is a HealthCheck's answer for a dependency that works but not as
+// it should, such as a database that may lose commits in a crash.
+type Degraded struct{ Reason string }
+
+func (d *Degraded) Error() string { return d.Reason }
 
 // Metrics receives the use cases' measurements. Implementations must be cheap
 // and safe for concurrent use.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+
+	"github.com/messenger-go/messenger/ports"
 )
 
 type readyResponse struct {
@@ -18,8 +20,9 @@ func (h *Handler) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // GET /readyz runs every check concurrently, each bounded by the ready
-// timeout, and answers 200 when all pass, 503 otherwise. A failing check is
-// reported by its error text: the endpoint is meant for operators and
+// timeout, and answers 200 when all pass, 503 otherwise; a check that passes
+// with a warning (ports.Degraded) is shown as "warning: ...". A failing check
+// is reported by its error text: the endpoint is meant for operators and
 // orchestrators, so keep it off the public internet if that text is sensitive.
 func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 	res := readyResponse{Status: "ok", Checks: make(map[string]string, len(h.checks))}
@@ -39,6 +42,10 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			if degraded, ok := errors.AsType[*ports.Degraded](err); ok {
+				res.Checks[c.Name] = "warning: " + degraded.Reason
+				return
+			}
 			if err != nil {
 				res.Status = "unavailable"
 				res.Checks[c.Name] = err.Error()

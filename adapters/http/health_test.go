@@ -42,6 +42,14 @@ func TestReadyz(t *testing.T) {
 			{Name: "postgres", Check: ok},
 			{Name: "redis", Check: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }},
 		}, 503, `{"status":"unavailable","checks":{"postgres":"ok","redis":"timed out after 50ms"}}`},
+		{"one degraded", []ports.HealthCheck{
+			{Name: "postgres", Check: func(context.Context) error { return &ports.Degraded{Reason: "not crash safe: fsync=off"} }},
+			{Name: "redis", Check: ok},
+		}, 200, `{"status":"ok","checks":{"postgres":"warning: not crash safe: fsync=off","redis":"ok"}}`},
+		{"degraded and down", []ports.HealthCheck{
+			{Name: "postgres", Check: func(context.Context) error { return &ports.Degraded{Reason: "fsync=off"} }},
+			{Name: "kafka", Check: func(context.Context) error { return errors.New("no brokers") }},
+		}, 503, `{"status":"unavailable","checks":{"postgres":"warning: fsync=off","kafka":"no brokers"}}`},
 		{"one panics", []ports.HealthCheck{{Name: "odd", Check: func(context.Context) error { panic("x") }}},
 			503, `{"status":"unavailable","checks":{"odd":"check panicked"}}`},
 	}

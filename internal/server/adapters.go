@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	messenger "github.com/messenger-go/messenger"
 	"github.com/messenger-go/messenger/adapters/kafka"
@@ -24,8 +25,16 @@ func wireStore(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 			return fmt.Errorf("postgres: %w", err)
 		}
 		d.onClose("postgres", ignoreContext(store.Close))
+		if err := checkDurability(ctx, cfg, store, logger); err != nil {
+			return err
+		}
 		d.config.Store = store
-		d.config.Checks = append(d.config.Checks, ports.HealthCheck{Name: "postgres", Check: store.Ping})
+		d.config.Checks = append(d.config.Checks, ports.HealthCheck{Name: "postgres", Check: func(ctx context.Context) error {
+			if err := store.Ping(ctx); err != nil {
+				return err
+			}
+			return durabilityWarning(ctx, store)
+		}})
 		observePool(d.metrics(), store.Pool())
 		logger.Info("store: postgres", "migrated", cfg.Migrate)
 	default:
@@ -171,4 +180,42 @@ func (d *deps) metrics() *prometheus.Metrics {
 		d.config.Metrics = prometheus.New()
 	}
 	return d.config.Metrics
+}
+
+// checkDurability refuses, with NODE_ENV=production, a database that can lose
+// a commit it answered (fsync or synchronous_commit off): the consumer stores
+// a partition's offset once its batch committed, so a commit lost in a crash
+// is never redelivered and the next messages take its sequence numbers.
+// Elsewhere it says so loudly, and /readyz shows it (durabilityWarning).
+func checkDurability(ctx context.Context, cfg Config, store *postgres.Store, logger *slog.Logger) error {
+	dur, err := store.Durability(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if unsafe := dur.Unsafe(); len(unsafe) > 0 {
+		if cfg.Production && !cfg.DBAllowNonDurable {
+			return fmt.Errorf("postgres: %s: a crash of the database can lose messages already answered 202; "+
+				"refusing to start with NODE_ENV=production (turn them on in postgresql.conf, and drop any role, "+
+				"database or connection setting that turns them off)", strings.Join(unsafe, ", "))
+		}
+		logger.Error("POSTGRES IS NOT CRASH SAFE: a crash of the database can lose messages already answered 202; "+
+			"NODE_ENV=production refuses this unless MESSENGER_DB_ALLOW_NON_DURABLE=true", "unsafe", unsafe, "settings", dur.String())
+	}
+	if risky := dur.Risky(); len(risky) > 0 {
+		logger.Warn("postgres: a crash can leave torn pages unless the file system rules them out", "risky", risky)
+	}
+	return nil
+}
+
+// durabilityWarning is the readiness check's part for the settings: a
+// database that serves but can lose commits is degraded, not down.
+func durabilityWarning(ctx context.Context, store *postgres.Store) error {
+	dur, err := store.Durability(ctx)
+	if err != nil {
+		return err
+	}
+	if unsafe := dur.Unsafe(); len(unsafe) > 0 {
+		return &ports.Degraded{Reason: "not crash safe: " + strings.Join(unsafe, ", ") + "; a crash can lose acknowledged messages"}
+	}
+	return nil
 }

@@ -65,8 +65,11 @@ func newStack(t *testing.T) *stack {
 	rd := testenv.Redis(t)
 	kf := testenv.Kafka(t)
 	env := map[string]string{
-		"NODE_ENV":                            "production",
-		"MESSENGER_DATABASE_URL":              pg,
+		"NODE_ENV":               "production",
+		"MESSENGER_DATABASE_URL": pg,
+		// The local stack's fast database is not crash safe unless
+		// MESSENGER_POSTGRES_DURABLE=1; these tests kill no database.
+		"MESSENGER_DB_ALLOW_NON_DURABLE":      "true",
 		"KAFKA_BROKERS":                       kf.Brokers,
 		"MESSENGER_KAFKA_TOPIC_PREFIX":        kf.TopicPrefix,
 		"MESSENGER_REDIS_KEY_PREFIX":          rd.Prefix,

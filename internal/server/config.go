@@ -28,18 +28,19 @@ import (
 type Config struct {
 	Port       int    `env:"PORT" envDefault:"3000" desc:"listen port (guide)"`
 	Addr       string `env:"MESSENGER_ADDR" docDefault:":$PORT" desc:"full listen address of the API and WebSockets, e.g. 127.0.0.1:3101; wins over PORT. Every interface by default, for a load balancer or a container's network"`
-	NodeEnv    string `env:"NODE_ENV" desc:"production refuses the embedded default: PostgreSQL, Kafka, Redis and a signing key must be configured (guide)"`
+	NodeEnv    string `env:"NODE_ENV" desc:"production refuses the embedded default: PostgreSQL, Kafka, Redis and a signing key must be configured; and a database with fsync or synchronous_commit off (guide)"`
 	Production bool   `env:"-"` // NODE_ENV=production
 	NodeID     string `env:"MESSENGER_NODE_ID" docDefault:"host:port" desc:"this process's name in presence, Kafka client ids and logs"`
 
-	DBHost      string `env:"DB_HOST" desc:"PostgreSQL host (guide); setting it selects PostgreSQL"`
-	DBPort      string `env:"DB_PORT" envDefault:"5432" desc:"PostgreSQL port (guide)"`
-	DBUser      string `env:"DB_USER" envDefault:"postgres" desc:"PostgreSQL user (guide)"`
-	DBPassword  string `env:"DB_PASSWORD" desc:"PostgreSQL password (guide)"`
-	DBName      string `env:"DB_NAME" envDefault:"messenger" desc:"PostgreSQL database (guide)"`
-	DBSSLMode   string `env:"MESSENGER_DB_SSLMODE" envDefault:"prefer" desc:"sslmode of the URL built from DB_*"`
-	DatabaseURL string `env:"MESSENGER_DATABASE_URL" desc:"a full PostgreSQL URL instead of DB_*; after loading, the URL in use"`
-	Migrate     bool   `env:"MESSENGER_MIGRATE" envDefault:"true" desc:"apply the migrations at start (also: messenger migrate)"`
+	DBHost            string `env:"DB_HOST" desc:"PostgreSQL host (guide); setting it selects PostgreSQL"`
+	DBPort            string `env:"DB_PORT" envDefault:"5432" desc:"PostgreSQL port (guide)"`
+	DBUser            string `env:"DB_USER" envDefault:"postgres" desc:"PostgreSQL user (guide)"`
+	DBPassword        string `env:"DB_PASSWORD" desc:"PostgreSQL password (guide)"`
+	DBName            string `env:"DB_NAME" envDefault:"messenger" desc:"PostgreSQL database (guide)"`
+	DBSSLMode         string `env:"MESSENGER_DB_SSLMODE" envDefault:"prefer" desc:"sslmode of the URL built from DB_*"`
+	DatabaseURL       string `env:"MESSENGER_DATABASE_URL" desc:"a full PostgreSQL URL instead of DB_*; after loading, the URL in use"`
+	Migrate           bool   `env:"MESSENGER_MIGRATE" envDefault:"true" desc:"apply the migrations at start (also: messenger migrate)"`
+	DBAllowNonDurable bool   `env:"MESSENGER_DB_ALLOW_NON_DURABLE" envDefault:"false" desc:"true lets NODE_ENV=production start on a database with fsync or synchronous_commit off, for throwaway test stacks; it is still logged as an error and shown in /readyz"`
 
 	RedisSentinel      bool     `env:"REDIS_SENTINEL" envDefault:"false" desc:"true: Redis through the Sentinels REDIS_SENTINEL_HOST_n (guide)"`
 	RedisSentinelHost1 string   `env:"REDIS_SENTINEL_HOST_1" desc:"a Sentinel, host or host:port (port 26379 by default) (guide)"`

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -59,7 +60,7 @@ func observeLagSeconds(m *prometheus.Metrics, group string, lag func() map[strin
 }
 
 // observeChecks exports the readiness checks, run at scrape time: 1 for a
-// dependency that answers, 0 for one that does not.
+// dependency that answers (with a warning or not), 0 for one that does not.
 func observeChecks(m *prometheus.Metrics, checks []ports.HealthCheck) {
 	if len(checks) == 0 {
 		return
@@ -74,7 +75,7 @@ func observeChecks(m *prometheus.Metrics, checks []ports.HealthCheck) {
 					ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 					defer cancel()
 					up := 0.0
-					if c.Check(ctx) == nil {
+					if err := c.Check(ctx); err == nil || errors.As(err, new(*ports.Degraded)) {
 						up = 1
 					}
 					mu.Lock()
