@@ -32,6 +32,12 @@ const (
 	DefaultTopicWait       = 3 * time.Second
 )
 
+// Consumer group protocols (Config.GroupProtocol).
+const (
+	GroupProtocolClassic  = "classic"
+	GroupProtocolConsumer = "consumer"
+)
+
 // DefaultBatchedTopics returns the topics whose fetches wait for records to
 // pile up by default: the message flow, the one topic with volume.
 func DefaultBatchedTopics() []string { return []string{ports.TopicChatMessages} }
@@ -142,6 +148,27 @@ type Config struct {
 	// topics. Zero means the brokers' default.replication.factor.
 	ReplicationFactor int
 
+	// MinInSyncReplicas is the min.insync.replicas EnsureTopics gives new
+	// topics: how many replicas must have a record before an acks=all send is
+	// acknowledged. With three replicas, 2 keeps every acknowledged record on
+	// two brokers and lets sends go on while one is down. Zero means the
+	// brokers' min.insync.replicas.
+	MinInSyncReplicas int
+
+	// GroupProtocol is the consumer group protocol: GroupProtocolClassic
+	// (the default), where members balance partitions among themselves and
+	// SessionTimeout applies, or GroupProtocolConsumer (KIP-848, Kafka 4), where
+	// the group coordinator assigns partitions and times members out by the
+	// brokers' group.consumer.session.timeout.ms.
+	GroupProtocol string
+
+	// InstanceID, when set, makes each member static (group.instance.id, the
+	// topic appended): a member restarted under the same id within
+	// SessionTimeout gets its partitions back without a rebalance, but one
+	// that stops cleanly keeps them until SessionTimeout ends. Each process
+	// needs its own. Default none.
+	InstanceID string
+
 	// Logger receives the adapter's and librdkafka's logs. Nil discards them.
 	Logger *slog.Logger
 
@@ -187,6 +214,19 @@ func (c Config) withDefaults() (Config, error) {
 	c.HandlerGrace = unsetOr(c.HandlerGrace, DefaultHandlerGrace)
 	if c.ReplicationFactor < 0 {
 		return c, domain.Errorf(domain.KindInvalid, "kafka: negative replication factor %d", c.ReplicationFactor)
+	}
+	if c.MinInSyncReplicas < 0 || (c.ReplicationFactor > 0 && c.MinInSyncReplicas > c.ReplicationFactor) {
+		return c, domain.Errorf(domain.KindInvalid, "kafka: min.insync.replicas %d with replication factor %d", c.MinInSyncReplicas, c.ReplicationFactor)
+	}
+	switch c.GroupProtocol {
+	case "":
+		c.GroupProtocol = GroupProtocolClassic
+	case GroupProtocolClassic, GroupProtocolConsumer:
+	default:
+		return c, domain.Errorf(domain.KindInvalid, "kafka: group protocol %q (want %s or %s)", c.GroupProtocol, GroupProtocolClassic, GroupProtocolConsumer)
+	}
+	if c.InstanceID != "" && !validName(c.InstanceID) {
+		return c, domain.Errorf(domain.KindInvalid, "kafka: invalid instance id %q", c.InstanceID)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -261,11 +301,20 @@ func (c Config) consumerConfig(group, topic string, logs chan ckafka.LogEvent) *
 	if slices.Contains(c.BatchedTopics, topic) {
 		fetchWait, fetchMin = c.FetchWait, c.FetchMinBytes
 	}
+	if c.GroupProtocol == GroupProtocolConsumer {
+		// The coordinator assigns and times out; librdkafka refuses the
+		// classic protocol's settings.
+		m["group.protocol"] = GroupProtocolConsumer
+	} else {
+		m["partition.assignment.strategy"] = "cooperative-sticky"
+		m["session.timeout.ms"] = int(c.SessionTimeout.Milliseconds())
+		m["heartbeat.interval.ms"] = int(max(c.SessionTimeout.Milliseconds()/4, 100))
+	}
+	if c.InstanceID != "" {
+		m["group.instance.id"] = c.InstanceID + "-" + topic
+	}
 	for k, v := range map[string]ckafka.ConfigValue{
-		"group.id":                      group,
-		"partition.assignment.strategy": "cooperative-sticky",
-		"session.timeout.ms":            int(c.SessionTimeout.Milliseconds()),
-		"heartbeat.interval.ms":         int(max(c.SessionTimeout.Milliseconds()/4, 100)),
+		"group.id": group,
 		// Offsets are stored by hand once the handler accepted a batch; the
 		// client commits what is stored periodically, on revoke and on close.
 		"enable.auto.offset.store": false,

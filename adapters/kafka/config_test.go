@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -84,3 +85,36 @@ func (f handlerFunc) Enabled(context.Context, slog.Level) bool      { return tru
 func (f handlerFunc) Handle(_ context.Context, r slog.Record) error { f(r); return nil }
 func (f handlerFunc) WithAttrs([]slog.Attr) slog.Handler            { return f }
 func (f handlerFunc) WithGroup(string) slog.Handler                 { return f }
+
+func TestGroupProtocolAndStaticMembership(t *testing.T) {
+	base := kafka.Config{Brokers: "127.0.0.1:9", SessionTimeout: 3 * time.Second}
+	classic, err := kafka.ConsumerSettings(base, "g", "chat-messages")
+	require.NoError(t, err)
+	assert.Equal(t, 3000, classic["session.timeout.ms"])
+	assert.Equal(t, "cooperative-sticky", classic["partition.assignment.strategy"])
+	assert.NotContains(t, classic, "group.protocol")
+	assert.NotContains(t, classic, "group.instance.id")
+
+	next := base
+	next.GroupProtocol, next.InstanceID = kafka.GroupProtocolConsumer, "node-1"
+	consumer, err := kafka.ConsumerSettings(next, "g", "chat-messages")
+	require.NoError(t, err)
+	assert.Equal(t, "consumer", consumer["group.protocol"])
+	assert.Equal(t, "node-1-chat-messages", consumer["group.instance.id"], "one id per member")
+	for _, classicOnly := range []string{"session.timeout.ms", "heartbeat.interval.ms", "partition.assignment.strategy"} {
+		assert.NotContains(t, consumer, classicOnly, "librdkafka refuses it with the consumer protocol")
+	}
+	// librdkafka accepts the settings.
+	c, err := ckafka.NewConsumer(&consumer)
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+
+	for name, bad := range map[string]kafka.Config{
+		"unknown protocol":  {Brokers: "x:1", GroupProtocol: "eager"},
+		"illegal instance":  {Brokers: "x:1", InstanceID: "a:b"},
+		"isr over replicas": {Brokers: "x:1", ReplicationFactor: 1, MinInSyncReplicas: 2},
+	} {
+		_, err := kafka.ConsumerSettings(bad, "g", "t")
+		assert.Equal(t, domain.KindInvalid, domain.KindOf(err), name)
+	}
+}

@@ -31,3 +31,13 @@ func Queued(p *Publisher) int {
 
 // SetInstance gives the members s starts the static group.instance.id id.
 func SetInstance(s *Subscriber, id string) { s.instance = id }
+
+// ConsumerSettings returns the librdkafka configuration of a member of group
+// on topic under cfg (defaults applied).
+func ConsumerSettings(cfg Config, group, topic string) (ckafka.ConfigMap, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return *cfg.consumerConfig(group, topic, nil), nil
+}

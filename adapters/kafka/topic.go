@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -21,7 +22,8 @@ func Topics() map[string]int { return ports.GuideTopics() }
 
 // EnsureTopics creates every topic of topics (name -> partitions) and its
 // dead-letter topic (ports.DeadLetterTopic, same partition count) that does not
-// exist yet, with cfg.ReplicationFactor and cfg.TopicPrefix, and waits until
+// exist yet, with cfg.ReplicationFactor, cfg.MinInSyncReplicas and
+// cfg.TopicPrefix, and waits until
 // the cluster's metadata lists them. Existing topics are left as they are (a
 // partition count different from the one asked for is logged: adding
 // partitions would move keys to other partitions and break their order).
@@ -142,7 +144,11 @@ func missingTopics(ctx context.Context, admin *ckafka.AdminClient, want map[stri
 func createTopics(ctx context.Context, admin *ckafka.AdminClient, names []string, want map[string]int, rf int, cfg Config) error {
 	specs := make([]ckafka.TopicSpecification, 0, len(names))
 	for _, name := range names {
-		specs = append(specs, ckafka.TopicSpecification{Topic: name, NumPartitions: want[name], ReplicationFactor: rf})
+		spec := ckafka.TopicSpecification{Topic: name, NumPartitions: want[name], ReplicationFactor: rf}
+		if cfg.MinInSyncReplicas > 0 {
+			spec.Config = map[string]string{"min.insync.replicas": strconv.Itoa(cfg.MinInSyncReplicas)}
+		}
+		specs = append(specs, spec)
 	}
 	results, err := admin.CreateTopics(ctx, specs, ckafka.SetAdminOperationTimeout(10*time.Second))
 	if err != nil {

@@ -44,7 +44,7 @@ func TestEnsureTopics(t *testing.T) {
 	short, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
 	tooManyReplicas := cfg
-	tooManyReplicas.ReplicationFactor = 3 // the test broker is alone
+	tooManyReplicas.ReplicationFactor = 4 // the test cluster has one broker or three
 	unreachable := cfg
 	unreachable.Brokers = "127.0.0.1:1"
 	tests := []struct {
@@ -89,4 +89,22 @@ func partitionCounts(t *testing.T, brokers string, names map[string]int) map[str
 		}
 	}
 	return got
+}
+
+// New topics get the configured min.insync.replicas, whatever the brokers'
+// default (1 on one test broker, 2 on three).
+func TestEnsureTopicsSetsMinInSyncReplicas(t *testing.T) {
+	t.Parallel()
+	cfg := env(t)
+	cfg.MinInSyncReplicas = 3 // not checked against the replicas at creation
+	require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{"isr": 1}))
+	admin, err := ckafka.NewAdminClient(&ckafka.ConfigMap{"bootstrap.servers": cfg.Brokers, "log_level": 3})
+	require.NoError(t, err)
+	defer admin.Close()
+	for _, name := range []string{"isr", ports.DeadLetterTopic("isr")} {
+		res, err := admin.DescribeConfigs(t.Context(), []ckafka.ConfigResource{{Type: ckafka.ResourceTopic, Name: cfg.TopicPrefix + name}})
+		require.NoError(t, err)
+		require.Len(t, res, 1)
+		assert.Equal(t, "3", res[0].Config["min.insync.replicas"].Value, name)
+	}
 }

@@ -48,7 +48,17 @@ func kafkaConfig(cfg Config, logger *slog.Logger) kafka.Config {
 	kc := kafka.Config{
 		Brokers: cfg.KafkaBrokers, ClientID: "messenger-" + cfg.NodeID, TopicPrefix: cfg.KafkaPrefix, Logger: logger,
 		Linger: cfg.KafkaLinger, FetchWait: cfg.KafkaFetchWait, BatchMaxWait: cfg.KafkaBatchWait,
-		Debug: cfg.KafkaDebug,
+		Debug: cfg.KafkaDebug, ReplicationFactor: cfg.KafkaReplicationFactor, MinInSyncReplicas: cfg.KafkaMinInSyncReplicas,
+		GroupProtocol: cfg.KafkaGroupProtocol, SessionTimeout: cfg.KafkaSessionTimeout,
+	}
+	if cfg.KafkaStaticMembership {
+		// A legal Kafka name: the default node id is host:port.
+		kc.InstanceID = "messenger-" + strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
+				return r
+			}
+			return '-'
+		}, cfg.NodeID)
 	}
 	if kc.BatchMaxWait == 0 {
 		kc.BatchMaxWait = -1 // no wait: the adapter's zero would mean its default

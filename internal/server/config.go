@@ -52,13 +52,18 @@ type Config struct {
 	RedisPassword      string   `env:"REDIS_PASSWORD" desc:"Redis password (guide)"`
 	RedisKeyPrefix     string   `env:"MESSENGER_REDIS_KEY_PREFIX" desc:"prefix of every key and channel (several deployments on one Redis)"`
 
-	KafkaBrokers    string         `env:"KAFKA_BROKERS" desc:"bootstrap brokers, comma-separated (guide)"`
-	KafkaPartitions map[string]int `env:"MESSENGER_KAFKA_PARTITIONS" docDefault:"the guide's" desc:"partitions of the topics created at start, e.g. chat-messages=10,typing-indicators=5"`
-	KafkaLinger     time.Duration  `env:"MESSENGER_KAFKA_LINGER" envDefault:"3ms" desc:"producer batching delay; fewer, larger produce requests for that much send latency (0: none)"`
-	KafkaFetchWait  time.Duration  `env:"MESSENGER_KAFKA_FETCH_WAIT" envDefault:"10ms" desc:"how long the message consumer's fetches wait for records to pile up"`
-	KafkaBatchWait  time.Duration  `env:"MESSENGER_KAFKA_BATCH_WAIT" envDefault:"5ms" desc:"how long a consumer collects records after the first before storing them as one batch (0: none)"`
-	KafkaPrefix     string         `env:"MESSENGER_KAFKA_TOPIC_PREFIX" desc:"prefix of topics and consumer groups (several deployments on one cluster)"`
-	KafkaDebug      string         `env:"MESSENGER_KAFKA_DEBUG" desc:"librdkafka debug contexts logged at debug level, e.g. broker,topic,msg; for diagnosis"`
+	KafkaBrokers           string         `env:"KAFKA_BROKERS" desc:"bootstrap brokers, comma-separated (guide)"`
+	KafkaPartitions        map[string]int `env:"MESSENGER_KAFKA_PARTITIONS" docDefault:"the guide's" desc:"partitions of the topics created at start, e.g. chat-messages=10,typing-indicators=5"`
+	KafkaLinger            time.Duration  `env:"MESSENGER_KAFKA_LINGER" envDefault:"3ms" desc:"producer batching delay; fewer, larger produce requests for that much send latency (0: none)"`
+	KafkaFetchWait         time.Duration  `env:"MESSENGER_KAFKA_FETCH_WAIT" envDefault:"10ms" desc:"how long the message consumer's fetches wait for records to pile up"`
+	KafkaBatchWait         time.Duration  `env:"MESSENGER_KAFKA_BATCH_WAIT" envDefault:"5ms" desc:"how long a consumer collects records after the first before storing them as one batch (0: none)"`
+	KafkaPrefix            string         `env:"MESSENGER_KAFKA_TOPIC_PREFIX" desc:"prefix of topics and consumer groups (several deployments on one cluster)"`
+	KafkaDebug             string         `env:"MESSENGER_KAFKA_DEBUG" desc:"librdkafka debug contexts logged at debug level, e.g. broker,topic,msg; for diagnosis"`
+	KafkaReplicationFactor int            `env:"MESSENGER_KAFKA_REPLICATION_FACTOR" envDefault:"0" desc:"replication factor of the topics created at start (0: the brokers' default.replication.factor); 3 with three brokers or more"`
+	KafkaMinInSyncReplicas int            `env:"MESSENGER_KAFKA_MIN_INSYNC_REPLICAS" envDefault:"0" desc:"min.insync.replicas of the topics created at start (0: the brokers'); 2 with a replication factor of 3: every acknowledged send is on two brokers, and sends go on with one broker down"`
+	KafkaGroupProtocol     string         `env:"MESSENGER_KAFKA_GROUP_PROTOCOL" envDefault:"classic" desc:"consumer group protocol: classic, or consumer (KIP-848: the brokers assign partitions and time members out by their group.consumer.session.timeout.ms)"`
+	KafkaSessionTimeout    time.Duration  `env:"MESSENGER_KAFKA_SESSION_TIMEOUT" envDefault:"10s" desc:"how long a silent node (crashed or frozen) keeps its partitions before the other nodes take them over, with the classic group protocol; see docs/availability.md"`
+	KafkaStaticMembership  bool           `env:"MESSENGER_KAFKA_STATIC_MEMBERSHIP" envDefault:"false" desc:"static group membership (group.instance.id from MESSENGER_NODE_ID): a node restarted within the session timeout keeps its partitions without a rebalance, but a node stopped for good holds them until the timeout"`
 
 	JWTPrivateKeyFile string        `env:"MESSENGER_JWT_PRIVATE_KEY_FILE" docDefault:"ephemeral key" desc:"RSA signing key, PEM (messenger keygen -out FILE makes one)"`
 	JWTIssuer         string        `env:"MESSENGER_JWT_ISSUER" envDefault:"messenger" desc:"iss of access tokens, written and required"`
@@ -165,6 +170,17 @@ func (c *Config) derive() []error {
 		if v < 0 {
 			fail(name, "must not be negative")
 		}
+	}
+	if c.KafkaGroupProtocol != "classic" && c.KafkaGroupProtocol != "consumer" {
+		fail("MESSENGER_KAFKA_GROUP_PROTOCOL", "must be classic or consumer")
+	}
+	if c.KafkaReplicationFactor < 0 || c.KafkaMinInSyncReplicas < 0 {
+		fail("MESSENGER_KAFKA_REPLICATION_FACTOR and MESSENGER_KAFKA_MIN_INSYNC_REPLICAS", "must not be negative")
+	} else if c.KafkaReplicationFactor > 0 && c.KafkaMinInSyncReplicas > c.KafkaReplicationFactor {
+		fail("MESSENGER_KAFKA_MIN_INSYNC_REPLICAS", "must not exceed MESSENGER_KAFKA_REPLICATION_FACTOR")
+	}
+	if c.KafkaSessionTimeout < time.Second {
+		fail("MESSENGER_KAFKA_SESSION_TIMEOUT", "must be at least 1s")
 	}
 	if c.WSReadTimeout < time.Second {
 		fail("MESSENGER_WS_READ_TIMEOUT", "must be at least 1s")
