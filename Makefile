@@ -2,7 +2,7 @@
 GO ?= go
 SERVICES := scripts/services.sh
 
-.PHONY: run test build vet unit fuzz services-up services-down bench screenshots cert clean
+.PHONY: run test chaos build vet unit fuzz services-up services-down bench screenshots cert clean
 
 ## run: the server on the embedded default (memory adapters, ephemeral key); open http://localhost:3000
 run:
@@ -11,6 +11,11 @@ run:
 ## test: start PostgreSQL, Redis Sentinel and Kafka locally, run every test, stop them
 test:
 	bash scripts/test.sh
+
+## chaos: the fault suite: two nodes on three Kafka brokers, Redis Sentinel and a durable
+## PostgreSQL, one fault per scenario under load, I1-I8 checked (scripts/chaos.sh)
+chaos:
+	bash scripts/chaos.sh
 
 ## build: the server binary in bin/
 build:

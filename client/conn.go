@@ -90,3 +90,7 @@ func (c *Conn) Resume(ctx context.Context, cursors map[domain.ConversationID]dom
 	}
 	return c.Send(ctx, domain.EventResume, map[string]any{"conversations": cursors})
 }
+
+// Ping sends a ping and waits for its pong, so that a client can tell a
+// frozen server from a quiet one. Another goroutine must be reading (Next).
+func (c *Conn) Ping(ctx context.Context) error { return c.ws.Ping(ctx) }

@@ -173,3 +173,39 @@ func createTopics(ctx context.Context, admin *ckafka.AdminClient, names []string
 	}
 	return errors.Join(errs...)
 }
+
+// PartitionLeaders returns the node id of the broker leading each partition
+// of topic (unprefixed), as the cluster's metadata says now; -1 for a
+// partition without a leader. For operators and fault tests.
+// Errors: KindUnavailable when the cluster did not answer before ctx ended.
+func PartitionLeaders(ctx context.Context, cfg Config, topic string) (map[int32]int32, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	logs := startLogPump(cfg.Logger)
+	defer logs.stop()
+	admin, closeAdmin, err := newAdmin(cfg, logs)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAdmin()
+	timeout := 10 * time.Second
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = max(min(timeout, time.Until(deadline)), time.Millisecond)
+	}
+	name := cfg.TopicPrefix + topic
+	md, err := admin.GetMetadata(&name, false, int(timeout.Milliseconds()))
+	if err != nil {
+		return nil, domain.Wrap(domain.KindUnavailable, err, "kafka: metadata of "+topic)
+	}
+	t, ok := md.Topics[name]
+	if !ok || t.Error.Code() != ckafka.ErrNoError {
+		return nil, domain.Errorf(domain.KindUnavailable, "kafka: no metadata of %s", topic)
+	}
+	out := make(map[int32]int32, len(t.Partitions))
+	for _, p := range t.Partitions {
+		out[p.ID] = p.Leader
+	}
+	return out, nil
+}

@@ -28,7 +28,7 @@ func wireStore(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 		if err := checkDurability(ctx, cfg, store, logger); err != nil {
 			return err
 		}
-		d.config.Store = store
+		d.config.Store = withFailpoints(store, logger)
 		d.config.Checks = append(d.config.Checks, ports.HealthCheck{Name: "postgres", Check: func(ctx context.Context) error {
 			if err := store.Ping(ctx); err != nil {
 				return err
