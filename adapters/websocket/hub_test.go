@@ -1,8 +1,10 @@
 package websocket_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -682,9 +684,13 @@ func TestResumeCursorAheadOfTheStore(t *testing.T) {
 
 // TestSequenceReusedIsDeliveredAndCounted: a message under a sequence the
 // socket sent under another id breaks a guarantee upstream; it is delivered
-// (clients deduplicate by messageId) and counted, never dropped.
+// (clients deduplicate by messageId), counted and logged as an error, never
+// dropped.
 func TestSequenceReusedIsDeliveredAndCounted(t *testing.T) {
-	e := newEnv(t, nil)
+	var logs lockedBuffer
+	e := newEnv(t, func(_ *realtime.HubConfig, h *ws.HandlerConfig) {
+		h.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
 	a, b, _ := pair(t)
 	c := e.dial(t, a)
 	m := e.svc.appendMessage(b, a)
@@ -704,8 +710,42 @@ func TestSequenceReusedIsDeliveredAndCounted(t *testing.T) {
 		assert.Equal(t, m.Sequence, got.Sequence)
 	}
 	assert.EqualValues(t, 2, e.hub.SequenceReuses())
+	reported := 0
+	for line := range strings.Lines(logs.String()) {
+		var rec struct {
+			Level, Msg string
+			MessageID  domain.MessageID `json:"messageId"`
+			Sequence   domain.Sequence  `json:"sequence"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &rec))
+		if strings.Contains(rec.Msg, "a sequence came again under another message id") {
+			reported++
+			assert.Equal(t, "ERROR", rec.Level)
+			assert.Equal(t, other.ID, rec.MessageID)
+			assert.Equal(t, m.Sequence, rec.Sequence)
+		}
+	}
+	assert.Equal(t, 2, reported, "each reuse logged:\n%s", logs.String())
 
 	next := e.svc.appendMessage(b, a)
 	notify(t, e, next, a)
 	assert.Equal(t, next.ID, c.readMessage(t).ID)
+}
+
+// lockedBuffer is a bytes.Buffer safe for the socket writers' logging.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

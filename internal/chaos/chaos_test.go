@@ -238,6 +238,9 @@ func runScenario(t *testing.T, sc scenario, s settings) string {
 	}
 	time.Sleep(500 * time.Millisecond) // late duplicates
 	res := r.check(t)
+	if n := c.sequenceReuses(t); n > 0 {
+		res.violations = append(res.violations, fmt.Sprintf("I4: sockets got %d messages under a sequence already sent under another id", n))
+	}
 	t.Logf("%s: fault %s..%s (%s); %d sends answered 202 (%d after a retry), %d definite failures; %d socket reconnects; "+
 		"longest send %s; delivery p99 %s, max %s; lost %d, duplicated %d, out of order %d",
 		sc.name, w.start.Sub(began).Round(100*time.Millisecond), w.end.Sub(began).Round(100*time.Millisecond),

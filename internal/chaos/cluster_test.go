@@ -5,12 +5,14 @@ package chaos_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -259,4 +261,30 @@ func waitCtx(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// sequenceReuses sums the nodes' messenger_ws_sequence_reuses_total: live
+// messages a socket got under a sequence it had sent under another id (since
+// each node's last start).
+func (c *cluster) sequenceReuses(t *testing.T) int {
+	t.Helper()
+	total := 0
+	for _, n := range c.nodes {
+		resp, err := http.Get("http://127.0.0.1:" + n.metrics + "/metrics")
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		found := false
+		for line := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(line, "messenger_ws_sequence_reuses_total "); ok {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				require.NoError(t, err)
+				total += int(f)
+				found = true
+			}
+		}
+		require.True(t, found, "%s exports messenger_ws_sequence_reuses_total", n.name)
+	}
+	return total
 }
