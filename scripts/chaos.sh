@@ -8,7 +8,8 @@
 #   MESSENGER_CHAOS_SHORT=1 scripts/chaos.sh the short run make test does
 #
 # Environment: MESSENGER_CHAOS_SCENARIOS (a regexp of scenario names),
-# MESSENGER_CHAOS_LOAD (e.g. 60s), MESSENGER_CHAOS_RATE (sends/s),
+# MESSENGER_CHAOS_LOAD (e.g. 60s), MESSENGER_CHAOS_FAULT (how long a fault
+# lasts), MESSENGER_CHAOS_RATE (sends/s),
 # MESSENGER_CHAOS_REPORT (a file for the Markdown table),
 # MESSENGER_CHAOS_RUNS (runs in a row, default 1), and any MESSENGER_KAFKA_*
 # server setting to try.

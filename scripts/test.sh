@@ -4,8 +4,9 @@
 # client's browser tests and the Node packages the Socket.IO tests drive
 # (scripts/node-deps.sh), runs vet, the vulnerability check
 # (scripts/vulncheck.sh), the race-enabled test suite and every fuzz target
-# for MESSENGER_FUZZTIME each (default 10s; scripts/fuzz.sh), and stops the
-# services whatever happens.
+# for MESSENGER_FUZZTIME each (default 10s; scripts/fuzz.sh) and a short run
+# of the fault suite (scripts/chaos.sh), and stops the services whatever
+# happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Build and test with the toolchain go.mod pins, even where the installation
@@ -46,3 +47,6 @@ go test -race -count=1 -timeout 45m ${MESSENGER_TEST_FLAGS:-} ./...
 
 echo "== fuzz" >&2
 FUZZTIME=${MESSENGER_FUZZTIME:-10s} bash scripts/fuzz.sh
+
+echo "== chaos, short (a stack of its own: three Kafka nodes, a durable PostgreSQL)" >&2
+MESSENGER_CHAOS_SHORT=1 bash scripts/chaos.sh

@@ -27,7 +27,7 @@ const (
 	DefaultSessionTimeout  = 10 * time.Second
 	DefaultCommitInterval  = time.Second
 	DefaultRetryBackoff    = 100 * time.Millisecond
-	DefaultRetryMaxBackoff = 5 * time.Second
+	DefaultRetryMaxBackoff = time.Second
 	DefaultHandlerGrace    = 5 * time.Second
 	DefaultTopicWait       = 3 * time.Second
 )
@@ -133,8 +133,9 @@ type Config struct {
 	CommitInterval time.Duration
 
 	// RetryBackoff is the first pause before a batch whose handler failed is
-	// retried; it doubles on each failure up to RetryMaxBackoff. Defaults
-	// DefaultRetryBackoff and DefaultRetryMaxBackoff.
+	// retried; it doubles on each failure up to RetryMaxBackoff, which also
+	// bounds how long after a store comes back from an outage the partition
+	// waits to go on. Defaults DefaultRetryBackoff and DefaultRetryMaxBackoff.
 	RetryBackoff    time.Duration
 	RetryMaxBackoff time.Duration
 

@@ -187,8 +187,8 @@ func TestChaos(t *testing.T) {
 			table = append(table, row)
 		})
 	}
-	report := "| scenario | sends acked (retried) | send outage | delivery p99 | delivery max | lost | duplicated | out of order |\n" +
-		"|---|---|---|---|---|---|---|---|\n" + strings.Join(table, "\n") + "\n"
+	report := "| scenario | sends acked (retried) | send outage | delivery p99 | delivery max | backlog after the fault | lost | duplicated | out of order |\n" +
+		"|---|---|---|---|---|---|---|---|---|\n" + strings.Join(table, "\n") + "\n"
 	t.Logf("load %s at %.0f sends/s from %d pairs, faults of %s\n%s", s.load, s.rate, s.pairs, s.fault, report)
 	if f := os.Getenv("MESSENGER_CHAOS_REPORT"); f != "" {
 		require.NoError(t, os.WriteFile(f, []byte(report), 0o644))
@@ -237,16 +237,16 @@ func runScenario(t *testing.T, sc scenario, s settings) string {
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond) // late duplicates
-	res := r.check(t)
+	res := r.check(t, w.end)
 	if n := c.sequenceReuses(t); n > 0 {
 		res.violations = append(res.violations, fmt.Sprintf("I4: sockets got %d messages under a sequence already sent under another id", n))
 	}
 	t.Logf("%s: fault %s..%s (%s); %d sends answered 202 (%d after a retry), %d definite failures; %d socket reconnects; "+
-		"longest send %s; delivery p99 %s, max %s; lost %d, duplicated %d, out of order %d",
+		"longest send %s; delivery p99 %s, max %s; backlog delivered %s after the fault; lost %d, duplicated %d, out of order %d",
 		sc.name, w.start.Sub(began).Round(100*time.Millisecond), w.end.Sub(began).Round(100*time.Millisecond),
 		w.end.Sub(w.start).Round(100*time.Millisecond), res.acked, res.retried, res.definite, r.reconnects,
 		res.outage.Round(10*time.Millisecond), res.p99.Round(10*time.Millisecond), res.maxDelivery.Round(10*time.Millisecond),
-		res.lost, res.duplicated, res.order)
+		res.backlog.Round(10*time.Millisecond), res.lost, res.duplicated, res.order)
 	for i, v := range res.violations {
 		if i == 20 {
 			t.Errorf("... and %d more", len(res.violations)-20)
@@ -254,7 +254,7 @@ func runScenario(t *testing.T, sc scenario, s settings) string {
 		}
 		t.Error(v)
 	}
-	return fmt.Sprintf("| %s | %d (%d) | %s | %s | %s | %d | %d | %d |", sc.name, res.acked, res.retried,
+	return fmt.Sprintf("| %s | %d (%d) | %s | %s | %s | %s | %d | %d | %d |", sc.name, res.acked, res.retried,
 		res.outage.Round(10*time.Millisecond), res.p99.Round(10*time.Millisecond), res.maxDelivery.Round(10*time.Millisecond),
-		res.lost, res.duplicated, res.order)
+		res.backlog.Round(10*time.Millisecond), res.lost, res.duplicated, res.order)
 }

@@ -40,6 +40,11 @@ func settingsFromEnv(t *testing.T) settings {
 		require.NoError(t, err, "MESSENGER_CHAOS_LOAD")
 		s.load = d
 	}
+	if v := os.Getenv("MESSENGER_CHAOS_FAULT"); v != "" {
+		d, err := time.ParseDuration(v)
+		require.NoError(t, err, "MESSENGER_CHAOS_FAULT")
+		s.fault = d
+	}
 	if v := os.Getenv("MESSENGER_CHAOS_RATE"); v != "" {
 		r, err := strconv.ParseFloat(v, 64)
 		require.NoError(t, err, "MESSENGER_CHAOS_RATE")
@@ -339,11 +344,12 @@ type result struct {
 	acked, retried, definite int
 	outage                   time.Duration // the longest any send waited for its 202
 	p99, maxDelivery         time.Duration // send start to first delivery
+	backlog                  time.Duration // from the fault's end until what was sent before it was delivered
 	lost, duplicated, order  int
 	violations               []string
 }
 
-func (r *run) check(t *testing.T) result {
+func (r *run) check(t *testing.T, faultEnd time.Time) result {
 	t.Helper()
 	rows := r.storedRows(t)
 	r.mu.Lock()
@@ -383,6 +389,9 @@ func (r *run) check(t *testing.T) result {
 				fail("I6: %s answered 202 never reached its receiver", s.id)
 			} else {
 				lat = append(lat, s.received.Sub(s.start))
+				if s.start.Before(faultEnd) {
+					res.backlog = max(res.backlog, s.received.Sub(faultEnd))
+				}
 			}
 		case s.definite:
 			res.definite++
