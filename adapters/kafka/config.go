@@ -2,10 +2,12 @@ package kafka
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -164,11 +166,16 @@ type Config struct {
 	GroupProtocol string
 
 	// InstanceID, when set, makes each member static (group.instance.id, the
-	// topic appended): a member restarted under the same id within
+	// topic and the member's number in this process appended): a member
+	// restarted under the same id within
 	// SessionTimeout gets its partitions back without a rebalance, but one
 	// that stops cleanly keeps them until SessionTimeout ends. Each process
 	// needs its own. Default none.
 	InstanceID string
+
+	// members numbers the members that share the configuration, for their
+	// static ids.
+	members *atomic.Int64
 
 	// Logger receives the adapter's and librdkafka's logs. Nil discards them.
 	Logger *slog.Logger
@@ -228,6 +235,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.InstanceID != "" && !validName(c.InstanceID) {
 		return c, domain.Errorf(domain.KindInvalid, "kafka: invalid instance id %q", c.InstanceID)
+	}
+	if c.members == nil {
+		c.members = new(atomic.Int64)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -312,7 +322,7 @@ func (c Config) consumerConfig(group, topic string, logs chan ckafka.LogEvent) *
 		m["heartbeat.interval.ms"] = int(max(c.SessionTimeout.Milliseconds()/4, 100))
 	}
 	if c.InstanceID != "" {
-		m["group.instance.id"] = c.InstanceID + "-" + topic
+		m["group.instance.id"] = fmt.Sprintf("%s-%s-%d", c.InstanceID, topic, c.members.Add(1)-1)
 	}
 	for k, v := range map[string]ckafka.ConfigValue{
 		"group.id": group,

@@ -100,7 +100,7 @@ func TestGroupProtocolAndStaticMembership(t *testing.T) {
 	consumer, err := kafka.ConsumerSettings(next, "g", "chat-messages")
 	require.NoError(t, err)
 	assert.Equal(t, "consumer", consumer["group.protocol"])
-	assert.Equal(t, "node-1-chat-messages", consumer["group.instance.id"], "one id per member")
+	assert.Equal(t, "node-1-chat-messages-0", consumer["group.instance.id"], "one id per member")
 	for _, classicOnly := range []string{"session.timeout.ms", "heartbeat.interval.ms", "partition.assignment.strategy"} {
 		assert.NotContains(t, consumer, classicOnly, "librdkafka refuses it with the consumer protocol")
 	}
