@@ -18,6 +18,9 @@ cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=auto
 export MESSENGER_SERVICES_DIR="${MESSENGER_CHAOS_SERVICES_DIR:-$PWD/.services-chaos}"
 export MESSENGER_KAFKA_NODES=3 MESSENGER_POSTGRES_DURABLE=1
+# A broker restarted by a scenario may take minutes on a loaded machine; a
+# slow start is not the fault under test.
+export MESSENGER_SERVICES_TIMEOUT="${MESSENGER_SERVICES_TIMEOUT:-300}"
 
 cleanup() {
 	if [ -z "${MESSENGER_KEEP_SERVICES:-}" ]; then
@@ -34,5 +37,5 @@ timeout=30m
 for ((run = 1; run <= ${MESSENGER_CHAOS_RUNS:-1}; run++)); do
 	echo "== chaos: run $run" >&2
 	go test -tags chaos -count=1 -timeout "$timeout" -v -run '^TestChaos$' ./internal/chaos/ 2>&1 |
-		grep -E -v '^=== (RUN|PAUSE|CONT)' || exit 1
+		grep --line-buffered -E -v '^=== (RUN|PAUSE|CONT)' || exit 1
 done
