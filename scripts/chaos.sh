@@ -30,7 +30,8 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== chaos: starting three Kafka nodes, a durable PostgreSQL and Redis Sentinel in $MESSENGER_SERVICES_DIR" >&2
-eval "$(bash scripts/services.sh up)"
+exports=$(bash scripts/services.sh up)
+eval "$exports"
 
 timeout=30m
 [ -n "${MESSENGER_CHAOS_SHORT:-}" ] && timeout=10m
