@@ -3,8 +3,23 @@ package ports
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"time"
+
+	"github.com/messenger-go/messenger/domain"
 )
+
+var blobKey = regexp.MustCompile(`^[A-Za-z0-9-]{1,128}$`)
+
+// CheckBlobKey checks that key is one BlobStore accepts: 1 to 128
+// letters, digits and '-', so it names one file and no path. Errors:
+// KindInvalid.
+func CheckBlobKey(key string) error {
+	if !blobKey.MatchString(key) {
+		return domain.Errorf(domain.KindInvalid, "invalid blob key")
+	}
+	return nil
+}
 
 // BlobUpload is what a client may upload under a key.
 type BlobUpload struct {

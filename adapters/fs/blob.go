@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -112,15 +111,6 @@ func (s *Store) Prefix() string { return s.prefix }
 // downloads, each with a URL this store signed.
 func (s *Store) Handler() http.Handler { return s.handler }
 
-var keyPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,128}$`)
-
-func checkKey(key string) error {
-	if !keyPattern.MatchString(key) {
-		return domain.Errorf(domain.KindInvalid, "invalid blob key")
-	}
-	return nil
-}
-
 // Query parameters of the signed URLs.
 const (
 	qExpires = "expires"
@@ -149,7 +139,7 @@ func (s *Store) signedURL(method, key string, q url.Values) string {
 // UploadURL implements ports.BlobStore: a PUT of exactly u.Size bytes
 // with the Content-Type u.ContentType.
 func (s *Store) UploadURL(_ context.Context, key string, u ports.BlobUpload) (ports.UploadTarget, error) {
-	if err := checkKey(key); err != nil {
+	if err := ports.CheckBlobKey(key); err != nil {
 		return ports.UploadTarget{}, err
 	}
 	q := url.Values{qExpires: {strconv.FormatInt(u.Expires.Unix(), 10)}, qType: {u.ContentType}, qSize: {strconv.FormatInt(u.Size, 10)}}
@@ -161,7 +151,7 @@ func (s *Store) UploadURL(_ context.Context, key string, u ports.BlobUpload) (po
 
 // DownloadURL implements ports.BlobStore.
 func (s *Store) DownloadURL(_ context.Context, key string, d ports.BlobDownload) (string, error) {
-	if err := checkKey(key); err != nil {
+	if err := ports.CheckBlobKey(key); err != nil {
 		return "", err
 	}
 	q := url.Values{qExpires: {strconv.FormatInt(d.Expires.Unix(), 10)}, qType: {d.ContentType}}
@@ -181,7 +171,7 @@ func (s *Store) metaPath(key string) string { return filepath.Join(s.dir, key+".
 
 // Stat implements ports.BlobStore.
 func (s *Store) Stat(_ context.Context, key string) (ports.BlobInfo, error) {
-	if err := checkKey(key); err != nil {
+	if err := ports.CheckBlobKey(key); err != nil {
 		return ports.BlobInfo{}, err
 	}
 	raw, err := os.ReadFile(s.metaPath(key))
@@ -205,7 +195,7 @@ func (s *Store) Stat(_ context.Context, key string) (ports.BlobInfo, error) {
 // Delete implements ports.BlobStore: the metadata goes first, so a
 // half-deleted blob is one Stat does not find.
 func (s *Store) Delete(_ context.Context, key string) error {
-	if err := checkKey(key); err != nil {
+	if err := ports.CheckBlobKey(key); err != nil {
 		return err
 	}
 	for _, p := range []string{s.metaPath(key), s.path(key)} {
@@ -220,7 +210,7 @@ func (s *Store) Delete(_ context.Context, key string) error {
 func (s *Store) verify(w http.ResponseWriter, r *http.Request, method string) (string, url.Values, bool) {
 	key, q := r.PathValue("key"), r.URL.Query()
 	exp, err := strconv.ParseInt(q.Get(qExpires), 10, 64)
-	if checkKey(key) != nil || err != nil || !hmac.Equal([]byte(q.Get(qSig)), []byte(s.sign(method, key, q))) {
+	if ports.CheckBlobKey(key) != nil || err != nil || !hmac.Equal([]byte(q.Get(qSig)), []byte(s.sign(method, key, q))) {
 		writeError(w, http.StatusForbidden, "forbidden", "invalid signature")
 		return "", nil, false
 	}

@@ -114,6 +114,13 @@ type Config struct {
 	AttachmentDownloadTTL time.Duration `env:"MESSENGER_ATTACHMENT_DOWNLOAD_TTL" envDefault:"5m" desc:"how long the download URL GET /attachments/{id} redirects to works"`
 	BlobDir               string        `env:"MESSENGER_BLOB_DIR" docDefault:"a new temporary directory" desc:"directory of attachments' files when no S3 is configured; the server serves their signed URLs under /blobs/"`
 	BlobSecret            string        `env:"MESSENGER_BLOB_SECRET" docDefault:"random at start" desc:"key (32 bytes or more) signing the URLs under /blobs/; nodes sharing MESSENGER_BLOB_DIR must share it"`
+	S3Endpoint            string        `env:"MESSENGER_S3_ENDPOINT" desc:"host[:port] of an S3-compatible store for attachments' files; setting it selects S3. Clients upload and download there with presigned URLs, so it must be reachable by them under this name"`
+	S3Bucket              string        `env:"MESSENGER_S3_BUCKET" envDefault:"messenger-attachments" desc:"the bucket of attachments' files"`
+	S3Region              string        `env:"MESSENGER_S3_REGION" envDefault:"us-east-1" desc:"the bucket's region"`
+	S3AccessKey           string        `env:"MESSENGER_S3_ACCESS_KEY" desc:"S3 access key"`
+	S3SecretKey           string        `env:"MESSENGER_S3_SECRET_KEY" desc:"S3 secret key"`
+	S3Insecure            bool          `env:"MESSENGER_S3_INSECURE" envDefault:"false" desc:"plain HTTP to the store (a local one); HTTPS otherwise"`
+	S3CreateBucket        bool          `env:"MESSENGER_S3_CREATE_BUCKET" envDefault:"false" desc:"create the bucket at start when it is missing"`
 }
 
 // Embedded reports whether no external dependency is configured.

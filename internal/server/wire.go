@@ -132,7 +132,7 @@ func wire(ctx context.Context, cfg Config, logger *slog.Logger) (_ *deps, err er
 	if err := wireRedis(ctx, cfg, d, logger); err != nil {
 		return nil, err
 	}
-	if err := wireAttachments(cfg, d, logger); err != nil {
+	if err := wireAttachments(ctx, cfg, d, logger); err != nil {
 		return nil, err
 	}
 	observeChecks(d.metrics(), d.config.Checks)
