@@ -162,3 +162,40 @@ func RunBlobStore(t *testing.T, newStore func(t *testing.T) BlobTarget) {
 		}
 	})
 }
+
+// BenchmarkBlobRoundTrip measures what one attachment costs a BlobStore
+// and its clients: signing an upload, the upload of size bytes over HTTP,
+// the stat of the send check, signing a download and the download.
+func BenchmarkBlobRoundTrip(b *testing.B, target BlobTarget, size int) {
+	body := make([]byte, size)
+	_, _ = rand.Read(body)
+	ctx := b.Context()
+	b.SetBytes(int64(2 * size))
+	b.ResetTimer()
+	for b.Loop() {
+		key := domain.NewUUID()
+		expires := time.Now().Add(time.Minute)
+		up, err := target.Store.UploadURL(ctx, key, ports.BlobUpload{ContentType: "image/png", Size: int64(size), Expires: expires})
+		require.NoError(b, err)
+		req, err := http.NewRequestWithContext(ctx, up.Method, up.URL, bytes.NewReader(body))
+		require.NoError(b, err)
+		for k, v := range up.Headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := target.Client.Do(req)
+		require.NoError(b, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		require.Equal(b, http.StatusOK, resp.StatusCode)
+		info, err := target.Store.Stat(ctx, key)
+		require.NoError(b, err)
+		require.Equal(b, int64(size), info.Size)
+		url, err := target.Store.DownloadURL(ctx, key, ports.BlobDownload{ContentType: "image/png", Expires: expires})
+		require.NoError(b, err)
+		resp, err = target.Client.Get(url)
+		require.NoError(b, err)
+		n, _ := io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		require.Equal(b, int64(size), n)
+	}
+}
