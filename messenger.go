@@ -361,7 +361,11 @@ func New(cfg Config) (*Messenger, error) {
 		patterns = append(patterns, "GET "+bs.Prefix()+"{key}", "PUT "+bs.Prefix()+"{key}")
 	}
 	if !cfg.DisableWebClient {
-		client, err := web.New(web.Config{})
+		var connect []string
+		if o, ok := cfg.Blobs.(interface{ Origin() string }); ok {
+			connect = append(connect, o.Origin()) // the browser uploads and downloads there
+		}
+		client, err := web.New(web.Config{ConnectSources: connect})
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/cors"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/messenger-go/messenger/domain"
@@ -35,12 +36,17 @@ type Config struct {
 	AccessKey, SecretKey string
 	// CreateBucket makes the bucket when it is missing.
 	CreateBucket bool
+	// CORSOrigins, when set, are the browser origins (the web client's)
+	// New allows, in the bucket's CORS configuration, to upload and
+	// download; it replaces the bucket's CORS rules. Empty: left as it is.
+	CORSOrigins []string
 }
 
 // Store is a ports.BlobStore on one bucket. Safe for concurrent use.
 type Store struct {
 	client *minio.Client
 	bucket string
+	origin string
 }
 
 var _ ports.BlobStore = (*Store)(nil)
@@ -62,7 +68,11 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
 	}
-	s := &Store{client: client, bucket: cfg.Bucket}
+	scheme := "https://"
+	if cfg.Insecure {
+		scheme = "http://"
+	}
+	s := &Store{client: client, bucket: cfg.Bucket, origin: scheme + cfg.Endpoint}
 	if cfg.CreateBucket {
 		exists, err := client.BucketExists(ctx, cfg.Bucket)
 		if err != nil {
@@ -74,8 +84,24 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 			}
 		}
 	}
+	if len(cfg.CORSOrigins) > 0 {
+		rules := cors.NewConfig([]cors.Rule{{
+			AllowedOrigin: cfg.CORSOrigins,
+			AllowedMethod: []string{http.MethodPut, http.MethodGet, http.MethodHead},
+			AllowedHeader: []string{"*"},
+			ExposeHeader:  []string{"Content-Type", "Content-Disposition", "Content-Length", "ETag"},
+			MaxAgeSeconds: 3600,
+		}})
+		if err := client.SetBucketCors(ctx, cfg.Bucket, rules); err != nil {
+			return nil, fmt.Errorf("s3: CORS of bucket %s: %w", cfg.Bucket, err)
+		}
+	}
 	return s, nil
 }
+
+// Origin is where clients reach the store (scheme://host[:port]): a web
+// client's Content-Security-Policy must let it connect there.
+func (s *Store) Origin() string { return s.origin }
 
 // Ping checks that the bucket answers, for readiness.
 func (s *Store) Ping(ctx context.Context) error {

@@ -27,6 +27,7 @@ func wireAttachments(ctx context.Context, cfg Config, d *deps, logger *slog.Logg
 		store, err := s3.New(ctx, s3.Config{
 			Endpoint: cfg.S3Endpoint, Insecure: cfg.S3Insecure, Region: cfg.S3Region, Bucket: cfg.S3Bucket,
 			AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey, CreateBucket: cfg.S3CreateBucket,
+			CORSOrigins: cfg.S3CORSOrigins,
 		})
 		if err != nil {
 			return err

@@ -24,6 +24,21 @@ import (
 // sees one refused.
 const clusterDownloadTTL = 3 * time.Second
 
+// withS3 stores the stack's attachments in a new bucket of the S3 server,
+// which allows any origin to upload and download (the browsers' pages).
+func (s *stack) withS3(t *testing.T) testenv.S3Env {
+	t.Helper()
+	e := testenv.S3(t)
+	for k, v := range map[string]string{
+		"MESSENGER_S3_ENDPOINT": e.Endpoint, "MESSENGER_S3_BUCKET": e.Bucket, "MESSENGER_S3_REGION": e.Region,
+		"MESSENGER_S3_ACCESS_KEY": e.AccessKey, "MESSENGER_S3_SECRET_KEY": e.SecretKey,
+		"MESSENGER_S3_INSECURE": "true", "MESSENGER_S3_CREATE_BUCKET": "true", "MESSENGER_S3_CORS_ORIGINS": "*",
+	} {
+		s.env[k] = v
+	}
+	return e
+}
+
 // declareAttachment asks base for an upload of u's.
 func declareAttachment(t *testing.T, u *user, name, contentType string, size int) (ports.AttachmentUpload, error) {
 	t.Helper()
@@ -86,16 +101,9 @@ func fetch(t *testing.T, url string) (int, []byte, http.Header) {
 // and an oversized upload are each refused.
 func TestClusterAttachmentThroughS3(t *testing.T) {
 	s := newStack(t)
-	e := testenv.S3(t)
-	for k, v := range map[string]string{
-		"MESSENGER_S3_ENDPOINT": e.Endpoint, "MESSENGER_S3_BUCKET": e.Bucket, "MESSENGER_S3_REGION": e.Region,
-		"MESSENGER_S3_ACCESS_KEY": e.AccessKey, "MESSENGER_S3_SECRET_KEY": e.SecretKey,
-		"MESSENGER_S3_INSECURE": "true", "MESSENGER_S3_CREATE_BUCKET": "true",
-		"MESSENGER_ATTACHMENT_MAX_BYTES":    "1048576",
-		"MESSENGER_ATTACHMENT_DOWNLOAD_TTL": clusterDownloadTTL.String(),
-	} {
-		s.env[k] = v
-	}
+	e := s.withS3(t)
+	s.env["MESSENGER_ATTACHMENT_MAX_BYTES"] = "1048576"
+	s.env["MESSENGER_ATTACHMENT_DOWNLOAD_TTL"] = clusterDownloadTTL.String()
 	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
 	alice, bob, eve := register(t, n1.base, "Alice"), register(t, n2.base, "Bob"), register(t, n2.base, "Eve")
 	befriend(t, alice, bob)

@@ -29,13 +29,10 @@ func writePNG(t *testing.T, dir, name string, w, h int) string {
 	return path
 }
 
-// TestBrowserAttachment has alice attach an image and a PDF in the web
-// client: bob's client shows the image inline, decoded from the bytes it
-// downloaded, and the PDF as a link.
-func TestBrowserAttachment(t *testing.T) {
-	browser, base, aliceAPI, bobAPI := twoFriends(t, nil)
-	alice := newPage(t, browser, "alice", base)
-	bob := newPage(t, browser, "bob", base)
+// attachmentScenario has alice attach an image and a PDF in the web client:
+// bob's client shows the image inline, decoded from the bytes it downloaded,
+// and the PDF as a link.
+func attachmentScenario(t *testing.T, alice, bob *page, aliceAPI, bobAPI *user) {
 	alice.login("Alice Tester", aliceAPI.email)
 	bob.login("Bob Tester", bobAPI.email)
 	alice.route("#/chat/" + string(bobAPI.id))
@@ -62,4 +59,25 @@ func TestBrowserAttachment(t *testing.T) {
 	require.Equal(t, 1, eval[int](bob, `document.querySelectorAll('li.msg.theirs img.attachment').length`), "only the image is inline")
 	alice.noCSPViolation()
 	bob.noCSPViolation()
+}
+
+// TestBrowserAttachment runs the attachment scenario on the embedded
+// default: the files are on the node's filesystem, served under /blobs/.
+func TestBrowserAttachment(t *testing.T) {
+	browser, base, aliceAPI, bobAPI := twoFriends(t, nil)
+	attachmentScenario(t, newPage(t, browser, "alice", base), newPage(t, browser, "bob", base), aliceAPI, bobAPI)
+}
+
+// TestBrowserAttachmentS3 runs it with alice on one node and bob on another
+// of the real stack, the browsers uploading to and downloading from the S3
+// server itself (its origin in the page's policy, theirs in the bucket's
+// CORS).
+func TestBrowserAttachmentS3(t *testing.T) {
+	browser := startBrowser(t)
+	s := newStack(t)
+	s.withS3(t)
+	n1, n2 := s.start(t, "node-1"), s.start(t, "node-2")
+	aliceAPI, bobAPI := register(t, n1.base, "Alice"), register(t, n2.base, "Bob")
+	befriend(t, aliceAPI, bobAPI)
+	attachmentScenario(t, newPage(t, browser, "alice", n1.base), newPage(t, browser, "bob", n2.base), aliceAPI, bobAPI)
 }

@@ -121,6 +121,7 @@ type Config struct {
 	S3SecretKey           string        `env:"MESSENGER_S3_SECRET_KEY" desc:"S3 secret key"`
 	S3Insecure            bool          `env:"MESSENGER_S3_INSECURE" envDefault:"false" desc:"plain HTTP to the store (a local one); HTTPS otherwise"`
 	S3CreateBucket        bool          `env:"MESSENGER_S3_CREATE_BUCKET" envDefault:"false" desc:"create the bucket at start when it is missing"`
+	S3CORSOrigins         []string      `env:"MESSENGER_S3_CORS_ORIGINS" desc:"comma-separated browser origins (where the web client is served) set at start as the bucket's CORS rules for uploads and downloads; empty: the bucket's rules are left alone"`
 }
 
 // Embedded reports whether no external dependency is configured.
