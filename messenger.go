@@ -173,7 +173,8 @@ type Messenger struct {
 	hub      *realtime.Hub
 	sio      *socketio.Handler
 	log      Log
-	ownLog   bool // the node made log and closes it
+	ownLog   bool   // the node made log and closes it
+	blobDir  string // the temporary directory the node made for files, removed at Shutdown
 	fanout   Fanout
 	metrics  *prometheus.Metrics
 	handler  nethttp.Handler
@@ -238,6 +239,7 @@ func New(cfg Config) (*Messenger, error) {
 	if cfg.Presence == nil {
 		cfg.Presence = memory.NewPresence(memory.PresenceConfig{})
 	}
+	var blobDir string
 	if cfg.Blobs == nil {
 		dir, err := os.MkdirTemp("", "messenger-blobs-")
 		if err != nil {
@@ -246,7 +248,8 @@ func New(cfg Config) (*Messenger, error) {
 		if cfg.Blobs, err = fs.New(fs.Config{Dir: dir, Logger: cfg.Logger}); err != nil {
 			return nil, err
 		}
-		cfg.Logger.Warn("attachments: files kept in a temporary directory", "dir", dir)
+		blobDir = dir
+		cfg.Logger.Warn("attachments: files kept in a temporary directory, removed at shutdown", "dir", dir)
 	}
 	cfg.Attachments.Store, cfg.Attachments.Blobs = cfg.Store, cfg.Blobs
 
@@ -372,7 +375,7 @@ func New(cfg Config) (*Messenger, error) {
 		client.Routes(mux) // GET / and GET /app/; every other path stays the API's
 	}
 	return &Messenger{
-		app: a, hub: hub, sio: sio, log: cfg.Log, ownLog: ownLog, fanout: fanout, metrics: cfg.Metrics,
+		app: a, hub: hub, sio: sio, log: cfg.Log, ownLog: ownLog, blobDir: blobDir, fanout: fanout, metrics: cfg.Metrics,
 		handler: cfg.Metrics.Instrument(mux), patterns: patterns, logger: cfg.Logger,
 	}, nil
 }
@@ -450,6 +453,11 @@ func (m *Messenger) Shutdown(ctx context.Context) error {
 		case <-done:
 		case <-ctx.Done():
 			errs = append(errs, fmt.Errorf("messenger: consumers still running: %w", ctx.Err()))
+		}
+	}
+	if m.blobDir != "" {
+		if err := os.RemoveAll(m.blobDir); err != nil {
+			errs = append(errs, fmt.Errorf("messenger: remove the attachments' temporary directory: %w", err))
 		}
 	}
 	if c, ok := m.log.(io.Closer); ok && m.ownLog {
