@@ -2,8 +2,11 @@ package domain_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -104,4 +107,39 @@ func TestAttachRules(t *testing.T) {
 	_, ok, err = domain.AttachmentOf(text)
 	assert.False(t, ok)
 	assert.NoError(t, err)
+}
+
+// FuzzNewAttachment checks what any declaration that passes becomes: a
+// file name of one path element, valid UTF-8, without control characters
+// or quotes, within the limit; a type of the policy; a size within it.
+func FuzzNewAttachment(f *testing.F) {
+	for _, seed := range []struct {
+		name, typ string
+		size      int64
+	}{
+		{"cat.png", "image/png", 10}, {`..\..\a"b.pdf`, "Application/PDF; q=1", 1}, {"a\x00\r\n.txt", "text/plain", 25 << 20},
+		{"\xff", "image/svg+xml", 5}, {"/", "text/html", -1}, {"x", "image/png; charset=\"", 1},
+	} {
+		f.Add(seed.name, seed.typ, seed.size)
+	}
+	p, err := domain.NewAttachmentPolicy(0, nil)
+	require.NoError(f, err)
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, name, typ string, size int64) {
+		a, err := domain.NewAttachment(p, domain.NewUserID(), domain.AttachmentRequest{FileName: name, ContentType: typ, Size: size}, now, time.Minute)
+		if err != nil {
+			require.Contains(t, []domain.Kind{domain.KindInvalid, domain.KindTooLarge}, domain.KindOf(err))
+			return
+		}
+		require.True(t, utf8.ValidString(a.FileName))
+		require.NotEmpty(t, a.FileName)
+		require.LessOrEqual(t, len(a.FileName), domain.MaxFileNameBytes)
+		require.False(t, strings.ContainsAny(a.FileName, "/\\\""), a.FileName)
+		for _, r := range a.FileName {
+			require.False(t, unicode.IsControl(r), "%q", a.FileName)
+		}
+		require.Contains(t, p.Types(), a.ContentType)
+		require.Positive(t, a.Size)
+		require.LessOrEqual(t, a.Size, p.MaxBytes())
+	})
 }
