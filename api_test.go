@@ -132,6 +132,16 @@ func (a api) call(method, path, pattern, token string, body any) (int, map[strin
 	return resp.StatusCode, out
 }
 
+// register creates a user with the tests' password and returns its id and
+// access token.
+func (a api) register(first, email string) (string, string) {
+	a.t.Helper()
+	status, s := a.call("POST", "/auth/register", "/auth/register", "", map[string]string{
+		"firstName": first, "lastName": "Test", "email": email, "password": "correct horse battery"})
+	require.Equal(a.t, http.StatusCreated, status)
+	return s["user"].(map[string]any)["id"].(string), s["accessToken"].(string)
+}
+
 // TestAnswersMatchTheDocument goes through the contract on a real node and
 // checks every answer and WebSocket frame against the documents' schemas.
 func TestAnswersMatchTheDocument(t *testing.T) {

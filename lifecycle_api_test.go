@@ -22,12 +22,7 @@ func TestLifecycleAnswersMatchTheDocument(t *testing.T) {
 	_, srv := newNode(t)
 	a := api{t, d, srv}
 
-	register := func(first, email string) (string, string) {
-		status, s := a.call("POST", "/auth/register", "/auth/register", "", map[string]string{
-			"firstName": first, "lastName": "Test", "email": email, "password": "correct horse battery"})
-		require.Equal(t, http.StatusCreated, status)
-		return s["user"].(map[string]any)["id"].(string), s["accessToken"].(string)
-	}
+	register := a.register
 	adaID, ada := register("Ada", "ada@example.com")
 	charlesID, charles := register("Charles", "charles@example.com")
 
@@ -92,12 +87,7 @@ func TestMessageChangesMatchTheDocument(t *testing.T) {
 	_, srv := newNode(t)
 	a := api{t, d, srv}
 	ctx := t.Context()
-	register := func(first, email string) (string, string) {
-		status, s := a.call("POST", "/auth/register", "/auth/register", "", map[string]string{
-			"firstName": first, "lastName": "Test", "email": email, "password": "correct horse battery"})
-		require.Equal(t, http.StatusCreated, status)
-		return s["user"].(map[string]any)["id"].(string), s["accessToken"].(string)
-	}
+	register := a.register
 	adaID, ada := register("Ada", "ada@example.com")
 	charlesID, charles := register("Charles", "charles@example.com")
 	status, _ := a.call("POST", "/friends/send-request", "/friends/send-request", ada, map[string]string{"friendId": charlesID})

@@ -8,12 +8,14 @@ import (
 	"io"
 	"log/slog"
 	nethttp "net/http"
+	"os"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/messenger-go/messenger/adapters/auth"
+	"github.com/messenger-go/messenger/adapters/fs"
 	"github.com/messenger-go/messenger/adapters/http"
 	"github.com/messenger-go/messenger/adapters/memory"
 	"github.com/messenger-go/messenger/adapters/prometheus"
@@ -36,6 +38,7 @@ type Store interface {
 	ports.MessageStore
 	ports.ReceiptStore
 	ports.InboxStore
+	ports.AttachmentStore
 }
 
 // Log is the message log; memory.Log and the Kafka adapter implement it.
@@ -111,6 +114,15 @@ type Config struct {
 	Sockets SocketLimits
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
+	// Blobs keeps the files of attachments. Default: the fs adapter in a
+	// new directory under os.TempDir(), whose signed URLs this node serves.
+	// A BlobStore that is also a ports.BlobServer is served under its
+	// Prefix.
+	Blobs ports.BlobStore
+	// Attachments are the limits of attachments (size, types, how long
+	// upload and download URLs work); its Store and Blobs are the node's.
+	// Zero fields take app's defaults.
+	Attachments app.Attachments
 	// DisableWebClient stops the node from serving the browser client at
 	// GET / and GET /app/ (an embedder with a client of its own). Default:
 	// served.
@@ -161,7 +173,8 @@ type Messenger struct {
 	hub      *realtime.Hub
 	sio      *socketio.Handler
 	log      Log
-	ownLog   bool // the node made log and closes it
+	ownLog   bool   // the node made log and closes it
+	blobDir  string // the temporary directory the node made for files, removed at Shutdown
 	fanout   Fanout
 	metrics  *prometheus.Metrics
 	handler  nethttp.Handler
@@ -226,6 +239,19 @@ func New(cfg Config) (*Messenger, error) {
 	if cfg.Presence == nil {
 		cfg.Presence = memory.NewPresence(memory.PresenceConfig{})
 	}
+	var blobDir string
+	if cfg.Blobs == nil {
+		dir, err := os.MkdirTemp("", "messenger-blobs-")
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Blobs, err = fs.New(fs.Config{Dir: dir, Logger: cfg.Logger}); err != nil {
+			return nil, err
+		}
+		blobDir = dir
+		cfg.Logger.Warn("attachments: files kept in a temporary directory, removed at shutdown", "dir", dir)
+	}
+	cfg.Attachments.Store, cfg.Attachments.Blobs = cfg.Store, cfg.Blobs
 
 	// The hub tells the App of users' first and last sockets; the App is made
 	// after the hub (its notifier), and before any socket can open.
@@ -256,7 +282,7 @@ func New(cfg Config) (*Messenger, error) {
 		Unread: cfg.UnreadCache, Limiter: cfg.RateLimiter, FriendshipChanges: changes, AccountChanges: accounts,
 		Metrics: cfg.Metrics, Logger: cfg.Logger, RefreshTTL: cfg.RefreshTTL,
 		RefreshReuseGrace: cfg.RefreshReuseGrace, Guards: cfg.Guards,
-		Presence: cfg.Presence, Node: cfg.Node,
+		Presence: cfg.Presence, Node: cfg.Node, Attachments: cfg.Attachments,
 	})
 	if err != nil {
 		return nil, err
@@ -333,15 +359,23 @@ func New(cfg Config) (*Messenger, error) {
 	}
 	mux.Handle("/", api)
 	patterns = append(patterns, api.Patterns()...)
+	if bs, ok := cfg.Blobs.(ports.BlobServer); ok {
+		mux.Handle(bs.Prefix(), bs.Handler())
+		patterns = append(patterns, "GET "+bs.Prefix()+"{key}", "PUT "+bs.Prefix()+"{key}")
+	}
 	if !cfg.DisableWebClient {
-		client, err := web.New(web.Config{})
+		var connect []string
+		if o, ok := cfg.Blobs.(interface{ Origin() string }); ok {
+			connect = append(connect, o.Origin()) // the browser uploads and downloads there
+		}
+		client, err := web.New(web.Config{ConnectSources: connect})
 		if err != nil {
 			return nil, err
 		}
 		client.Routes(mux) // GET / and GET /app/; every other path stays the API's
 	}
 	return &Messenger{
-		app: a, hub: hub, sio: sio, log: cfg.Log, ownLog: ownLog, fanout: fanout, metrics: cfg.Metrics,
+		app: a, hub: hub, sio: sio, log: cfg.Log, ownLog: ownLog, blobDir: blobDir, fanout: fanout, metrics: cfg.Metrics,
 		handler: cfg.Metrics.Instrument(mux), patterns: patterns, logger: cfg.Logger,
 	}, nil
 }
@@ -383,6 +417,7 @@ func (m *Messenger) Run(ctx context.Context) error {
 	g.Go(func() error { return m.app.RunConsumers(gctx, m.log) })
 	g.Go(func() error { return m.app.RunPresence(gctx) })
 	g.Go(func() error { return m.hub.Run(gctx) })
+	g.Go(func() error { return m.app.RunAttachmentSweep(gctx) })
 	if m.fanout != nil {
 		g.Go(func() error { return m.fanout.Run(gctx) })
 	}
@@ -418,6 +453,11 @@ func (m *Messenger) Shutdown(ctx context.Context) error {
 		case <-done:
 		case <-ctx.Done():
 			errs = append(errs, fmt.Errorf("messenger: consumers still running: %w", ctx.Err()))
+		}
+	}
+	if m.blobDir != "" {
+		if err := os.RemoveAll(m.blobDir); err != nil {
+			errs = append(errs, fmt.Errorf("messenger: remove the attachments' temporary directory: %w", err))
 		}
 	}
 	if c, ok := m.log.(io.Closer); ok && m.ownLog {

@@ -81,6 +81,7 @@ func (a *App) DeleteAccount(ctx context.Context, user domain.UserID, password st
 	if err := a.cfg.Users.DeleteUser(ctx, user, a.now().UTC()); err != nil {
 		return err
 	}
+	a.releaseAttachments(ctx, "", user)
 	var friends []domain.UserID
 	for _, f := range relations {
 		other := f.Other(user)

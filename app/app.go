@@ -92,6 +92,11 @@ type Config struct {
 	// Guards limit logins, registrations and searches, and refuse the tokens
 	// of users that do not exist (guard.go).
 	Guards Guards
+
+	// Attachments configure files sent in messages (attachment.go).
+	// Optional: without its stores, POST /attachments answers unavailable
+	// and image and file messages carry whatever metadata the client gives.
+	Attachments Attachments
 }
 
 // App implements ports.Service.
@@ -169,6 +174,11 @@ func New(cfg Config) (*App, error) {
 	default:
 		cfg.FriendshipCacheTTL = DefaultFriendshipCacheTTL
 	}
+	attachments, err := cfg.Attachments.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Attachments = attachments
 	guards, err := cfg.Guards.withDefaults()
 	if err != nil {
 		return nil, err

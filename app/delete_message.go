@@ -22,5 +22,9 @@ func (a *App) DeleteMessage(ctx context.Context, caller domain.UserID, id domain
 	if m.DeletedAt != nil {
 		return nil
 	}
-	return a.publishChange(ctx, c)
+	if err := a.publishChange(ctx, c); err != nil {
+		return err
+	}
+	a.releaseAttachments(ctx, m.ID, "")
+	return nil
 }

@@ -25,6 +25,9 @@ func (a *App) SendMessage(ctx context.Context, d domain.Draft) (ports.SendReceip
 	if err := a.canMessage(ctx, m.SenderID, m.ReceiverID); err != nil {
 		return ports.SendReceipt{}, err
 	}
+	if err := a.attach(ctx, m); err != nil {
+		return ports.SendReceipt{}, err
+	}
 	value, err := json.Marshal(m)
 	if err != nil {
 		return ports.SendReceipt{}, err

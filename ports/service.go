@@ -18,6 +18,7 @@ type Service interface {
 	Social
 	Messaging
 	Realtime
+	Attachments
 }
 
 // Tokens are the credentials a login yields.

@@ -5,10 +5,11 @@
 #   PostgreSQL 15    a throwaway cluster, trust auth, fsync off unless durable
 #   Redis            master + replica + three Sentinels (quorum 2, "mymaster")
 #   Apache Kafka 4.x one combined KRaft broker+controller, or three, jars from Maven Central
+#   S3               versitygw (posix backend), built with `go install` into the cache
 #
 # Usage:
-#   scripts/services.sh up [postgres] [redis] [kafka]   start (default: all), print exports
-#   scripts/services.sh down [postgres] [redis] [kafka] stop (default: all) and remove state
+#   scripts/services.sh up [postgres] [redis] [kafka] [s3]   start (default: all), print exports
+#   scripts/services.sh down [postgres] [redis] [kafka] [s3] stop (default: all) and remove state
 #   scripts/services.sh env                             print the exports of what is running
 #   scripts/services.sh status [service...]             human readable; exit 1 if something is down
 #   scripts/services.sh kafka-stop | kafka-start [N]    stop / restart the brokers, or node N (same storage, ports)
@@ -34,6 +35,7 @@
 #                                    factor 3, min.insync.replicas 2)
 #   MESSENGER_POSTGRES_DURABLE       1: fsync, synchronous_commit, full_page_writes on, as in
 #                                    production (default 0: off, fast, not crash safe)
+#   MESSENGER_VERSITYGW_VERSION      github.com/versity/versitygw version (default v1.8.0)
 #   MESSENGER_REDIS_PASSWORD         optional requirepass/masterauth for Redis and Sentinels
 #   MESSENGER_REDIS_DOWN_AFTER_MS    Sentinel down-after-milliseconds (default 1000)
 #   MESSENGER_REDIS_FAILOVER_TIMEOUT_MS  Sentinel failover-timeout (default 10000)
@@ -62,7 +64,7 @@ REDIS_DOWN_AFTER_MS="${MESSENGER_REDIS_DOWN_AFTER_MS:-1000}"
 REDIS_FAILOVER_TIMEOUT_MS="${MESSENGER_REDIS_FAILOVER_TIMEOUT_MS:-10000}"
 WAIT_TIMEOUT="${MESSENGER_SERVICES_TIMEOUT:-120}"
 REDIS_MASTER_NAME="mymaster"
-ALL_SERVICES=(postgres redis kafka)
+ALL_SERVICES=(postgres redis kafka s3)
 MARKER=".messenger-services"
 
 export DEBIAN_FRONTEND=noninteractive
@@ -1031,6 +1033,81 @@ kafka_up() {
 }
 
 # ---------------------------------------------------------------------------
+# S3 (versitygw over a directory)
+
+S3_DIR="$DIR/s3"
+VERSITYGW_VERSION="${MESSENGER_VERSITYGW_VERSION:-v1.8.0}"
+S3_BIN="$CACHE_DIR/versitygw-$VERSITYGW_VERSION/bin/versitygw"
+S3_REGION="us-east-1"
+
+# Builds the gateway once per version into the cache, with the Go toolchain
+# the project builds with.
+s3_fetch() {
+	[ -x "$S3_BIN" ] && return 0
+	command -v go >/dev/null || die "s3: go is needed to build versitygw"
+	log "s3: building versitygw $VERSITYGW_VERSION into $(dirname "$S3_BIN")"
+	mkdir -p "$(dirname "$S3_BIN")"
+	GOBIN="$(dirname "$S3_BIN")" GOFLAGS=-buildvcs=false go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >&2 ||
+		die "s3: building versitygw failed"
+}
+
+s3_port() { cat "$S3_DIR/port" 2>/dev/null; }
+
+s3_healthy() {
+	local port
+	port="$(s3_port)"
+	[ -n "$port" ] && pid_alive "$DIR/s3.pid" && tcp_open "$port"
+}
+
+s3_stop() {
+	if [ -s "$DIR/s3.pid" ]; then
+		log "s3: stopping"
+		stop_pidfile "$DIR/s3.pid" 10
+	fi
+	rm -rf "$S3_DIR"
+	rm -f "$DIR/s3.env"
+}
+
+s3_up() {
+	local t=$SECONDS port access secret pid
+	if s3_healthy; then
+		port="$(s3_port)"
+		log "s3: already running on 127.0.0.1:$port"
+	else
+		s3_stop
+		s3_fetch
+		mkdir -p "$S3_DIR/data" "$S3_DIR/meta"
+		port="$(pick_port)"
+		echo "$port" >"$S3_DIR/port"
+		printf 'messenger%s\n' "$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$S3_DIR/access"
+		head -c 24 /dev/urandom | base64 | tr -d '+/=\n' >"$S3_DIR/secret"
+		log "s3: starting versitygw on 127.0.0.1:$port"
+		# shellcheck disable=SC2016
+		ROOT_ACCESS_KEY_ID="$(cat "$S3_DIR/access")" ROOT_SECRET_ACCESS_KEY="$(cat "$S3_DIR/secret")" \
+			setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$DIR/s3.pid" \
+			"$S3_BIN" --port "127.0.0.1:$port" --region "$S3_REGION" --quiet \
+			posix --sidecar "$S3_DIR/meta" "$S3_DIR/data" \
+			>>"$S3_DIR/versitygw.log" 2>&1 </dev/null 9>&- &
+		disown $! 2>/dev/null || true
+		wait_until 10 test -s "$DIR/s3.pid" || die "s3: no pidfile"
+		pid="$(pid_of "$DIR/s3.pid")"
+		if ! wait_until "$WAIT_TIMEOUT" s3_healthy; then
+			tail -n 30 "$S3_DIR/versitygw.log" >&2
+			die "s3: not ready after ${WAIT_TIMEOUT}s (pid $pid, log: $S3_DIR/versitygw.log)"
+		fi
+		log "s3: ready in $((SECONDS - t))s"
+	fi
+	access="$(cat "$S3_DIR/access")"
+	secret="$(cat "$S3_DIR/secret")"
+	{
+		echo "MESSENGER_TEST_S3_ENDPOINT=127.0.0.1:$port"
+		echo "MESSENGER_TEST_S3_ACCESS_KEY=$access"
+		echo "MESSENGER_TEST_S3_SECRET_KEY=$secret"
+		echo "MESSENGER_TEST_S3_REGION=$S3_REGION"
+	} >"$DIR/s3.env"
+}
+
+# ---------------------------------------------------------------------------
 # env output
 
 # A shell command line that runs this script on this state dir, for the
@@ -1050,7 +1127,7 @@ print_env() {
 	local f line name value
 	{
 		echo "MESSENGER_SERVICES_DIR=$DIR"
-		for f in "$DIR/postgres.env" "$DIR/redis.env" "$DIR/kafka.env"; do
+		for f in "$DIR/postgres.env" "$DIR/redis.env" "$DIR/kafka.env" "$DIR/s3.env"; do
 			if [ -f "$f" ]; then cat "$f"; fi
 		done
 	} | while IFS= read -r line; do
@@ -1088,6 +1165,7 @@ parse_services() { # args... -> SERVICES array
 		postgres | postgresql | pg) SERVICES+=(postgres) ;;
 		redis) SERVICES+=(redis) ;;
 		kafka) SERVICES+=(kafka) ;;
+		s3) SERVICES+=(s3) ;;
 		*) die "unknown service '$s' (want: ${ALL_SERVICES[*]})" ;;
 		esac
 	done
@@ -1113,6 +1191,7 @@ cmd_up() {
 		postgres) pg_up ;;
 		redis) redis_up ;;
 		kafka) kafka_up ;;
+		s3) s3_up ;;
 		esac
 	done
 	write_env
@@ -1134,6 +1213,7 @@ cmd_down() {
 		postgres) pg_stop ;;
 		redis) redis_stop ;;
 		kafka) kafka_stop ;;
+		s3) s3_stop ;;
 		esac
 	done
 	if [ "$#" -eq 0 ]; then
@@ -1190,6 +1270,14 @@ cmd_status() {
 					rc=1
 				fi
 			done
+			;;
+		s3)
+			if s3_healthy; then
+				echo "s3: running on 127.0.0.1:$(s3_port) (pid $(pid_of "$DIR/s3.pid"))"
+			else
+				echo "s3: down"
+				rc=1
+			fi
 			;;
 		esac
 	done

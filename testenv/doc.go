@@ -26,6 +26,10 @@
 //	MESSENGER_TEST_KAFKA_BROKERS     bootstrap servers
 //	MESSENGER_TEST_KAFKA_STOP        command stopping the broker
 //	MESSENGER_TEST_KAFKA_START       command starting it again (same storage, ports)
+//	MESSENGER_TEST_S3_ENDPOINT       S3-compatible server host:port (plain HTTP)
+//	MESSENGER_TEST_S3_ACCESS_KEY     its access key
+//	MESSENGER_TEST_S3_SECRET_KEY     its secret key
+//	MESSENGER_TEST_S3_REGION         its region (us-east-1)
 //	MESSENGER_SERVICES_DIR           state dir with pidfiles and logs
 //
 // so `eval "$(scripts/services.sh up)" && go test ./...` works, and so does

@@ -163,6 +163,9 @@ func (h *Handler) routes() []route {
 		{method: http.MethodPatch, path: "/messages/{messageId}", handler: h.private(h.editMessage)},
 		{method: http.MethodDelete, path: "/messages/{messageId}", handler: h.private(h.deleteMessage)},
 
+		{method: http.MethodPost, path: "/attachments", handler: h.private(h.createAttachment)},
+		{method: http.MethodGet, path: "/attachments/{attachmentId}", handler: h.private(h.attachment)},
+
 		{method: http.MethodGet, path: "/healthz", handler: http.HandlerFunc(h.healthz), quiet: true},
 		{method: http.MethodGet, path: "/readyz", handler: http.HandlerFunc(h.readyz), quiet: true},
 	}

@@ -37,6 +37,9 @@ type Store struct {
 	convIndex map[domain.ConversationID]int // into convList
 	messages  map[uuid.UUID]msgRef          // by message id
 	userConvs map[domain.UserID]map[domain.ConversationID]*conversation
+
+	attMu       sync.Mutex
+	attachments map[domain.AttachmentID]domain.Attachment
 }
 
 var (
@@ -61,6 +64,7 @@ func NewStore() *Store {
 		convIndex:   map[domain.ConversationID]int{},
 		messages:    map[uuid.UUID]msgRef{},
 		userConvs:   map[domain.UserID]map[domain.ConversationID]*conversation{},
+		attachments: map[domain.AttachmentID]domain.Attachment{},
 	}
 }
 

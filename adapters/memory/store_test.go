@@ -177,3 +177,7 @@ func TestAccountStore(t *testing.T) {
 		return portstest.AccountStores{Users: s, Friends: s, Tokens: s, Messages: s, Receipts: s, Inbox: s}
 	})
 }
+
+func TestAttachmentStore(t *testing.T) {
+	portstest.RunAttachmentStore(t, func(t *testing.T) ports.AttachmentStore { return memory.NewStore() })
+}

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
+	"strings"
 	"time"
 )
 
@@ -29,12 +31,17 @@ type Config struct {
 	// Files holds the client: index.html at its root, the assets under app/.
 	// Default: the client embedded in this package.
 	Files fs.FS
+	// ConnectSources are origins (scheme://host[:port]) besides the page's
+	// that the client may fetch from: an S3 store its attachments are
+	// uploaded to and downloaded from. Added to the policy's connect-src.
+	ConnectSources []string
 }
 
 // Handler serves the client. Files are read once, when it is made.
 type Handler struct {
 	files map[string]file // by URL path: "/" and "/app/..."
 	mux   *http.ServeMux
+	csp   string
 }
 
 // file is one asset, ready to serve.
@@ -62,7 +69,11 @@ func New(cfg Config) (*Handler, error) {
 	if files == nil {
 		files = Files()
 	}
-	h := &Handler{files: map[string]file{}}
+	csp, err := policy(cfg.ConnectSources)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{files: map[string]file{}, csp: csp}
 	index, err := load(files, "index.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: the client needs index.html: %w", err)
@@ -85,6 +96,22 @@ func New(cfg Config) (*Handler, error) {
 	h.mux = http.NewServeMux()
 	h.Routes(h.mux)
 	return h, nil
+}
+
+// policy is ContentSecurityPolicy with sources added to its connect-src.
+func policy(sources []string) (string, error) {
+	if len(sources) == 0 {
+		return ContentSecurityPolicy, nil
+	}
+	for _, s := range sources {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" ||
+			strings.ContainsAny(s, " ;'") {
+			return "", fmt.Errorf("web: connect source %q must be an origin like https://host[:port]", s)
+		}
+	}
+	const connect = "connect-src 'self' ws: wss:"
+	return strings.Replace(ContentSecurityPolicy, connect, connect+" "+strings.Join(sources, " "), 1), nil
 }
 
 func load(files fs.FS, name string) (file, error) {
@@ -112,7 +139,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
-	securityHeaders(hdr)
+	securityHeaders(hdr, h.csp)
 	f, ok := h.files[r.URL.Path]
 	if !ok {
 		hdr.Set("Content-Type", "text/plain; charset=utf-8")
@@ -130,8 +157,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // securityHeaders sets the headers every answer of the client carries.
-func securityHeaders(hdr http.Header) {
-	hdr.Set("Content-Security-Policy", ContentSecurityPolicy)
+func securityHeaders(hdr http.Header, csp string) {
+	hdr.Set("Content-Security-Policy", csp)
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Referrer-Policy", "no-referrer")
 	hdr.Set("X-Frame-Options", "DENY")

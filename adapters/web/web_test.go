@@ -11,6 +11,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/messenger-go/messenger/adapters/web"
@@ -171,4 +172,19 @@ func TestClientSources(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, modules, 5)
+}
+
+func TestConnectSourcesJoinThePolicy(t *testing.T) {
+	h, err := web.New(web.Config{ConnectSources: []string{"https://s3.example.com", "http://127.0.0.1:9000"}})
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	csp := rec.Header().Get("Content-Security-Policy")
+	assert.Contains(t, csp, "connect-src 'self' ws: wss: https://s3.example.com http://127.0.0.1:9000;")
+	assert.Contains(t, csp, "script-src 'self';", "the rest of the policy stays")
+
+	for _, bad := range []string{"s3.example.com", "https://s3.example.com/path", "https://a.example 'unsafe-inline'", "javascript:x", "https://a;b"} {
+		_, err := web.New(web.Config{ConnectSources: []string{bad}})
+		assert.Error(t, err, bad)
+	}
 }

@@ -113,6 +113,21 @@ type Config struct {
 	WSReadTimeout    time.Duration `env:"MESSENGER_WS_READ_TIMEOUT" envDefault:"65s" desc:"a WebSocket from which nothing (no frame, no pong to the pings sent every 25s) came for this long is dropped"`
 	ThrottledDelay   time.Duration `env:"MESSENGER_THROTTLED_DELAY" envDefault:"1s" desc:"a login, registration or WebSocket open refused by its limit (429) is answered this much later, so that one connection cannot repeat refused attempts quickly (0: at once)"`
 	TypingInterval   time.Duration `env:"MESSENGER_TYPING_INTERVAL" envDefault:"2s" desc:"a typing start of one sender to one receiver goes out at most this often, and one stop per start; the rest are dropped (0: all go out)"`
+
+	AttachmentMaxBytes    int64         `env:"MESSENGER_ATTACHMENT_MAX_BYTES" envDefault:"26214400" desc:"largest attachment an upload may declare (25 MiB)"`
+	AttachmentTypes       []string      `env:"MESSENGER_ATTACHMENT_TYPES" docDefault:"images, PDF, office documents" desc:"comma-separated content types attachments may have (see attachments.md); HTML, SVG, XML and JavaScript are refused"`
+	AttachmentUploadTTL   time.Duration `env:"MESSENGER_ATTACHMENT_UPLOAD_TTL" envDefault:"15m" desc:"how long an upload URL works; an attachment no message took by then is removed"`
+	AttachmentDownloadTTL time.Duration `env:"MESSENGER_ATTACHMENT_DOWNLOAD_TTL" envDefault:"5m" desc:"how long the download URL GET /attachments/{id} redirects to works"`
+	BlobDir               string        `env:"MESSENGER_BLOB_DIR" docDefault:"a new temporary directory" desc:"directory of attachments' files when no S3 is configured; the server serves their signed URLs under /blobs/"`
+	BlobSecret            string        `env:"MESSENGER_BLOB_SECRET" docDefault:"random at start" desc:"key (32 bytes or more) signing the URLs under /blobs/; nodes sharing MESSENGER_BLOB_DIR must share it"`
+	S3Endpoint            string        `env:"MESSENGER_S3_ENDPOINT" desc:"host[:port] of an S3-compatible store for attachments' files; setting it selects S3. Clients upload and download there with presigned URLs, so it must be reachable by them under this name"`
+	S3Bucket              string        `env:"MESSENGER_S3_BUCKET" envDefault:"messenger-attachments" desc:"the bucket of attachments' files"`
+	S3Region              string        `env:"MESSENGER_S3_REGION" envDefault:"us-east-1" desc:"the bucket's region"`
+	S3AccessKey           string        `env:"MESSENGER_S3_ACCESS_KEY" desc:"S3 access key"`
+	S3SecretKey           string        `env:"MESSENGER_S3_SECRET_KEY" desc:"S3 secret key"`
+	S3Insecure            bool          `env:"MESSENGER_S3_INSECURE" envDefault:"false" desc:"plain HTTP to the store (a local one); HTTPS otherwise"`
+	S3CreateBucket        bool          `env:"MESSENGER_S3_CREATE_BUCKET" envDefault:"false" desc:"create the bucket at start when it is missing"`
+	S3CORSOrigins         []string      `env:"MESSENGER_S3_CORS_ORIGINS" desc:"comma-separated browser origins (where the web client is served) set at start as the bucket's CORS rules for uploads and downloads; empty: the bucket's rules are left alone"`
 }
 
 // Embedded reports whether no external dependency is configured.

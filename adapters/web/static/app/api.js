@@ -228,8 +228,37 @@ export class Api extends EventTarget {
     if (limit) q.set('limit', limit);
     return this.call('GET', `/messages/history/${encodeURIComponent(id)}?${q}`);
   }
-  sendMessage(receiverId, message, clientMessageId) {
-    return this.call('POST', '/messages/send', {receiverId, message, messageType: 'text', clientMessageId});
+  sendMessage(receiverId, message, clientMessageId, messageType = 'text', metadata = undefined) {
+    return this.call('POST', '/messages/send', {receiverId, message, messageType, metadata, clientMessageId});
+  }
+
+  // upload declares file, sends it where the server says (this server, or
+  // a presigned URL of an object store) and returns its attachmentId.
+  async upload(file) {
+    const up = await this.call('POST', '/attachments', {fileName: file.name, contentType: file.type, size: file.size});
+    let res;
+    try {
+      res = await fetch(new URL(up.uploadUrl, this.base || location.origin), {
+        method: up.uploadMethod, headers: up.uploadHeaders, body: file, cache: 'no-store', credentials: 'omit'});
+    } catch {
+      throw new ApiError(0, 'network', 'The upload did not reach the server');
+    }
+    if (!res.ok) throw new ApiError(res.status, 'upload', `Upload refused (${res.status})`);
+    return up.attachmentId;
+  }
+
+  // attachment fetches an attachment's bytes, following the server's
+  // redirect to its short-lived download URL.
+  async attachment(id) {
+    let res;
+    try {
+      res = await fetch(`${this.base}/attachments/${encodeURIComponent(id)}`, {
+        headers: {Authorization: `Bearer ${await this.token()}`}, cache: 'no-store', credentials: 'omit'});
+    } catch {
+      throw new ApiError(0, 'network', 'The server cannot be reached');
+    }
+    if (!res.ok) throw new ApiError(res.status, 'attachment', `Attachment not available (${res.status})`);
+    return res.blob();
   }
   markRead(conversationId, upToSequenceId) {
     return this.call('POST', '/messages/mark-read', {conversationId, upToSequenceId});

@@ -13,6 +13,8 @@ import {FriendsView} from './views/friends.js';
 const PAGE_SIZE = 30;
 const ACK_DELAY_MS = 50;
 const BLOCKED_KEY = 'messenger.blocked.';
+// INLINE_TYPES are the images sent as image messages and shown inline.
+const INLINE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 
 export class App {
   constructor(root) {
@@ -30,6 +32,7 @@ export class App {
     this.side = null;
     this.ackTimer = null;
     this.leaving = false; // the person signed out (no notice needed)
+    this.attachments = new Map(); // attachmentId -> Promise of an object URL
     this.api.addEventListener('logout', () => this.signedOut('You were signed out.'));
     window.addEventListener('hashchange', () => this.navigate());
     this.store.addEventListener('change', (e) => {
@@ -381,6 +384,27 @@ export class App {
     this.deliver(chat, p);
   }
 
+  // sendFile uploads file and sends it: an image the browser shows inline
+  // as an image message, anything else as a file message (a link).
+  sendFile(chat, file) {
+    const p = {clientMessageId: randomId(), message: file.name || 'file', senderId: this.store.me.id, receiverId: chat.peerId,
+      conversationId: chat.id, status: 'pending', localTime: Date.now(),
+      messageType: INLINE_TYPES.has(file.type) ? 'image' : 'file', file};
+    chat.pending.set(p.clientMessageId, p);
+    this.store.changed(`chat:${chat.id}`);
+    this.deliver(chat, p);
+  }
+
+  // attachmentURL is an object URL of an attachment's bytes, fetched once.
+  attachmentURL(id) {
+    if (!this.attachments.has(id)) {
+      const url = this.api.attachment(id).then((blob) => URL.createObjectURL(blob));
+      url.catch(() => this.attachments.delete(id));
+      this.attachments.set(id, url);
+    }
+    return this.attachments.get(id);
+  }
+
   // retry sends a failed message again with the same clientMessageId, so the
   // server stores it once however many attempts reached it.
   retry(chat, clientMessageId) {
@@ -394,7 +418,8 @@ export class App {
 
   async deliver(chat, p) {
     try {
-      const r = await this.api.sendMessage(p.receiverId, p.message, p.clientMessageId);
+      if (p.file && !p.metadata) p.metadata = {attachmentId: await this.api.upload(p.file)};
+      const r = await this.api.sendMessage(p.receiverId, p.message, p.clientMessageId, p.messageType, p.metadata);
       p.status = 'sent';
       p.messageId = r.messageId;
     } catch (err) {

@@ -34,7 +34,11 @@ export class ChatView {
     this.scroller = h('div', {class: 'messages', role: 'log', tabindex: '0', 'aria-labelledby': 'chat-title', 'aria-live': 'polite'},
       this.older, this.list);
     this.input = h('textarea', {id: 'composer-input', rows: 1, placeholder: 'Write a message', autocomplete: 'off', maxlength: 8000});
+    this.file = h('input', {type: 'file', id: 'composer-file', class: 'visually-hidden', accept: ACCEPT});
     this.composer = h('form', {class: 'composer'},
+      h('label', {for: 'composer-file', class: 'attach button', title: 'Attach a file'}, '📎',
+        h('span', {class: 'visually-hidden'}, 'Attach a file')),
+      this.file,
       h('label', {for: 'composer-input', class: 'visually-hidden'}, 'Message'),
       this.input,
       h('button', {type: 'submit', class: 'primary send'}, 'Send'));
@@ -57,6 +61,10 @@ export class ChatView {
       }
     });
     this.input.addEventListener('input', () => this.typed());
+    this.file.addEventListener('change', () => {
+      for (const f of this.file.files) this.app.sendFile(this.chat, f);
+      this.file.value = '';
+    });
     this.input.addEventListener('blur', () => this.stopTyping());
     // Whoever reads the newest messages keeps reading them when the view
     // changes size (a phone's keyboard, a rotation).
@@ -191,7 +199,9 @@ export class ChatView {
     li.dataset.seq = m.sequenceId || '';
     if (status) li.dataset.status = status;
     const text = m.deletedAt ? 'Message deleted' : m.message;
+    const attachment = m.deletedAt ? '' : attachmentOf(m);
     const parts = [h('p', {class: 'text'}, text)];
+    if (attachment) parts.unshift(this.attachment(m, attachment));
     const meta = [timeEl(m.timestamp || new Date(m.localTime).toISOString())];
     if (m.editedAt && !m.deletedAt) meta.unshift(h('span', {class: 'edited'}, 'edited'));
     if (mine) {
@@ -206,10 +216,43 @@ export class ChatView {
     }
     // Replacing the children of a message the person is tabbing through
     // would lose focus: keep the retry button when nothing changed.
-    const signature = JSON.stringify([text, status, m.timestamp, m.editedAt, m.error]);
+    const signature = JSON.stringify([text, status, m.timestamp, m.editedAt, m.error, attachment]);
     if (li.dataset.signature === signature) return;
     li.dataset.signature = signature;
     replace(li, parts);
+  }
+
+  // attachment shows an image inline, from the file itself while it is
+  // being sent, and any other file as a link that downloads it.
+  attachment(m, id) {
+    if (m.messageType === 'image') {
+      const img = h('img', {class: 'attachment', alt: m.message});
+      if (m.file) {
+        m.localURL ||= URL.createObjectURL(m.file);
+        img.src = m.localURL;
+      } else {
+        this.app.attachmentURL(id).then((url) => {
+          img.src = url;
+        }, () => {
+          img.alt = `${m.message} (not available)`;
+        });
+      }
+      return img;
+    }
+    const link = h('a', {class: 'attachment file', href: '#', download: m.message}, `📎 ${m.message}`);
+    link.addEventListener('click', async (e) => {
+      if (link.dataset.ready) return;
+      e.preventDefault();
+      if (m.file) return;
+      try {
+        link.href = await this.app.attachmentURL(id);
+        link.dataset.ready = 'true';
+        link.click();
+      } catch (err) {
+        this.app.toast(err.message);
+      }
+    });
+    return link;
   }
 
   send() {
@@ -241,6 +284,17 @@ export class ChatView {
     this.typingSentAt = 0;
     this.app.typing(this.peerId, false);
   }
+}
+
+// ACCEPT are the types the file picker offers: those the server accepts
+// by default.
+const ACCEPT = 'image/jpeg,image/png,image/gif,image/webp,application/pdf,text/plain,text/csv,.doc,.docx,.xls,.xlsx,.ppt,.pptx,.odt,.ods,.odp,.rtf';
+
+// attachmentOf is the attachment an image or file message carries: its id,
+// or, while one's own is being sent, the local file's name.
+function attachmentOf(m) {
+  if (m.messageType !== 'image' && m.messageType !== 'file') return '';
+  return m.metadata?.attachmentId || (m.file ? `local:${m.clientMessageId}` : '');
 }
 
 // presenceText shows the peer's presence once the server reports it.
