@@ -58,6 +58,7 @@ type options struct {
 	sourceIPs      string
 	maxInFlight    int
 	messageBytes   int
+	sendOver       string
 	ackEvery       time.Duration
 	quiet          bool
 	logLevel       string
@@ -104,6 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.clientProcs, "client-procs", 1, "with -conns-only: client processes sharing the sockets (one process may hold 20,000 files)")
 	fs.StringVar(&o.sourceIPs, "source-ips", "", "local addresses to connect from, in turn: a list and/or ranges like 127.0.0.2-127.0.0.5")
 	fs.IntVar(&o.maxInFlight, "max-inflight", load.DefaultMaxInFlight, "sends in flight at most")
+	fs.StringVar(&o.sendOver, "send", load.SendOverHTTP, "how messages are sent: http (POST /messages/send) or socket (a send event on the sender's /ws socket, answered by sendResult)")
 	fs.IntVar(&o.messageBytes, "message-bytes", load.DefaultMessageBytes, "length of each message text")
 	fs.DurationVar(&o.ackEvery, "ack-every", 0, "acknowledge deliveries on every socket this often (0: never)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
@@ -181,6 +183,7 @@ func (o options) config(logger *slog.Logger) (load.Config, error) {
 		Register:         o.register && !o.connsOnly && !o.connsChild,
 		TokenTTL:         o.tokenTTL,
 		MessageBytes:     o.messageBytes,
+		SendOver:         o.sendOver,
 		MaxInFlight:      o.maxInFlight,
 		SendTimeout:      o.sendTimeout,
 		SetupConcurrency: o.setupConc,

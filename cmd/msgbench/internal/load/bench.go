@@ -63,6 +63,9 @@ type Bench struct {
 	reconnects atomic.Int64
 	foreign    atomic.Int64
 
+	// answers waits for the answers of sends over sockets, by clientMessageId.
+	answers sync.Map // string -> chan socketAnswer
+
 	mu       sync.Mutex
 	steps    []*stepState
 	sockErrs map[string]int64
@@ -93,9 +96,10 @@ func New(cfg Config) (*Bench, error) {
 		cancel:   cancel,
 		sockErrs: map[string]int64{},
 		result: report.Run{
-			Started: time.Now(),
-			Targets: cfg.Targets,
-			Users:   cfg.Users,
+			Started:  time.Now(),
+			Targets:  cfg.Targets,
+			Users:    cfg.Users,
+			SendOver: cfg.SendOver,
 		},
 	}
 	b.sampler = newSampler(cfg, b.setup, func() int { return int(b.held.Load()) })

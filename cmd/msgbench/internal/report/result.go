@@ -13,9 +13,11 @@ type Run struct {
 	Started time.Time `json:"started"`
 	Targets []string  `json:"targets"`
 	Users   int       `json:"users"`
-	Setup   Setup     `json:"setup"`
-	Steps   []Step    `json:"steps,omitempty"`
-	Conns   *Conns    `json:"connections,omitempty"`
+	// SendOver is how messages were sent: "http" or "socket".
+	SendOver string `json:"sendOver,omitempty"`
+	Setup    Setup  `json:"setup"`
+	Steps    []Step `json:"steps,omitempty"`
+	Conns    *Conns `json:"connections,omitempty"`
 
 	// MissingSequences counts, over every receiver and conversation, the
 	// sequence numbers below the highest one seen that never arrived.
