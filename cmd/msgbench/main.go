@@ -59,6 +59,7 @@ type options struct {
 	maxInFlight    int
 	messageBytes   int
 	sendOver       string
+	group          string
 	ackEvery       time.Duration
 	quiet          bool
 	logLevel       string
@@ -97,6 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.register, "register", true, "create users through /auth/register and befriend them (messages need it)")
 	fs.StringVar(&o.jsonOut, "json", "", "write the result as JSON to this file")
 	fs.StringVar(&o.svgOut, "svg", "", "write latency over time as SVG to this file")
+	fs.StringVar(&o.group, "group", "", "configuration this run repeats: the report gives the median and range over the runs of a group (default: the label)")
 	fs.StringVar(&o.label, "label", "", "name of this run in reports (default: the targets)")
 	fs.StringVar(&o.serverPIDs, "server-pids", "", "server process ids, comma-separated: CPU per message and memory per socket")
 	fs.StringVar(&o.watch, "watch", "", "other process trees to report, name=pid comma-separated (e.g. postgres=123,kafka=456)")
@@ -282,6 +284,7 @@ func runMessages(ctx context.Context, o options, cfg load.Config, stdout io.Writ
 	res := b.Close()
 	res.Mode = report.ModeMessages
 	res.Label = o.labelOr(cfg)
+	res.Group = o.group
 	if ctx.Err() != nil {
 		res.Notes = append(res.Notes, "interrupted")
 	}

@@ -169,6 +169,7 @@ func (b *Bench) Step(ctx context.Context, cfg StepConfig) report.Step {
 		}
 	}
 	st.wg.Wait()
+	load := measure.LoadAverage(b.cfg.ProcRoot)
 
 	// Drain: wait until every accepted message reached both sockets, as
 	// long as deliveries keep coming (a saturated step may be far behind).
@@ -191,6 +192,7 @@ func (b *Bench) Step(ctx context.Context, cfg StepConfig) report.Step {
 	stopProgress()
 
 	res := b.stepResult(st, drained)
+	res.LoadAverage = load
 	res.Profiles = profiled()
 	b.mu.Lock()
 	st.result = &res

@@ -144,3 +144,18 @@ func (p Proc) Tree(pid int) (ProcSample, error) {
 	}
 	return sum, nil
 }
+
+// LoadAverage reads the 1-minute load average from procRoot's loadavg; -1
+// when it cannot.
+func LoadAverage(procRoot string) float64 {
+	data, err := os.ReadFile(filepath.Join(procRoot, "loadavg"))
+	if err != nil {
+		return -1
+	}
+	f, _, _ := strings.Cut(string(data), " ")
+	v, err := strconv.ParseFloat(f, 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}

@@ -120,3 +120,10 @@ func TestProcReadsThisProcess(t *testing.T) {
 	require.NoError(t, err)
 	assert.Greater(t, s.RSS, int64(1<<20), "a Go test binary holds more than 1 MiB")
 }
+
+func TestLoadAverage(t *testing.T) {
+	dir := t.TempDir()
+	assert.Equal(t, -1.0, measure.LoadAverage(dir), "no loadavg")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "loadavg"), []byte("1.73 0.92 0.40 3/512 4242\n"), 0o644))
+	assert.Equal(t, 1.73, measure.LoadAverage(dir))
+}

@@ -8,7 +8,10 @@ import (
 
 // Run is one invocation of the generator against one set of servers.
 type Run struct {
-	Label   string    `json:"label"`
+	Label string `json:"label"`
+	// Group names the configuration a run repeats: the report gives the
+	// median and range over the runs of a group. Empty: the label.
+	Group   string    `json:"group,omitempty"`
 	Mode    string    `json:"mode"` // ModeMessages or ModeConnections
 	Started time.Time `json:"started"`
 	Targets []string  `json:"targets"`
@@ -106,6 +109,9 @@ type Step struct {
 	// the message reached the receiver.
 	DeliveredAfterFailure int64   `json:"deliveredAfterFailure"`
 	DrainSeconds          float64 `json:"drainSeconds"`
+	// LoadAverage is the machine's 1-minute load average at the end of the
+	// measured window (what else was running shows in it).
+	LoadAverage float64 `json:"loadAverage1m"`
 
 	LagAvailable  bool    `json:"lagAvailable"`
 	LagMax        float64 `json:"lagMaxRecords"`
