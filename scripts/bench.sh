@@ -36,6 +36,7 @@
 #                       others [3]
 #   BENCH_EMBEDDED      1: also run the embedded default (one node, memory) [1]
 #   BENCH_RATES         the fixed ladder, messages/s [1000,2000,3000,5000]
+#   BENCH_EMBEDDED_RATES  the embedded default's ladder [BENCH_RATES]
 #   BENCH_RATE_STEP     then add this per step until saturation [2500]
 #   BENCH_RATE_MAX      never beyond [40000]
 #   BENCH_DURATION      measured time per step [60s]
@@ -66,6 +67,7 @@ if [ "${BENCH_REFERENCE:-0}" = 1 ]; then
 	: "${BENCH_USERS:=1000}"
 	: "${BENCH_NODES:=1}"
 	: "${BENCH_RATES:=1000,2000,5000}"
+	: "${BENCH_EMBEDDED_RATES:=5000}"
 	: "${BENCH_RATE_STEP:=0}"
 	: "${BENCH_DURATION:=60s}"
 	: "${BENCH_WARMUP:=5s}"
@@ -90,6 +92,7 @@ USERS_LIST="${BENCH_USERS-1000 10000}"
 NODES_LIST="${BENCH_NODES-1 2}"
 EMBEDDED="${BENCH_EMBEDDED:-1}"
 RATES="${BENCH_RATES:-1000,2000,3000,5000}"
+EMBEDDED_RATES="${BENCH_EMBEDDED_RATES:-$RATES}"
 RATE_STEP="${BENCH_RATE_STEP:-2500}"
 RATE_MAX="${BENCH_RATE_MAX:-40000}"
 DURATION="${BENCH_DURATION:-60s}"
@@ -360,8 +363,9 @@ RESULTS=()
 # now, sending over OVER (socket or http); GROUP names the configuration the
 # run repeats.
 message_run() {
-	local name="$1" users="$2" group="$3" over="$4" flags=()
-	log "run $name: $users users on ${#NODE_URLS[@]} node(s), sent over $over, rates $RATES then +$RATE_STEP, load $(cut -d' ' -f1-3 /proc/loadavg)"
+	local name="$1" users="$2" group="$3" over="$4" rates="$RATES" flags=()
+	[ "${name#embedded}" = "$name" ] || rates="$EMBEDDED_RATES"
+	log "run $name: $users users on ${#NODE_URLS[@]} node(s), sent over $over, rates $rates then +$RATE_STEP, load $(cut -d' ' -f1-3 /proc/loadavg)"
 	[ "$STOP_EARLY" = 1 ] && flags+=(-stop-early)
 	if [ "${name#embedded}" = "$name" ]; then
 		[ -n "$WATCH_FLAG" ] && flags+=(-watch "$WATCH_FLAG")
@@ -375,7 +379,7 @@ message_run() {
 		-targets "$(join "${NODE_URLS[@]}")" \
 		-server-pids "$(join "${NODE_PIDS[@]}")" \
 		-users "$users" \
-		-rates "$RATES" -rate-step "$RATE_STEP" -rate-max "$RATE_MAX" \
+		-rates "$rates" -rate-step "$RATE_STEP" -rate-max "$RATE_MAX" \
 		-duration "$DURATION" -warmup "$WARMUP" \
 		-ack-every "$ACK_EVERY" \
 		-key "$KEY" \
@@ -478,6 +482,6 @@ fi
 	-note "Each configuration ran $REPEATS time(s), sending over: $SEND_OVER, alternating; the repeated steps give the median and [range] over those runs, with the machine's load average at the end of each step." \
 	-note "Everything runs on this one machine: the generator, the server nodes, PostgreSQL, Kafka and Redis share its cores. $SERVICES_NOTE Embedded runs use one node of the default in-memory configuration; real runs use PostgreSQL + Kafka + Redis Sentinel with a fresh database, topic prefix and key prefix each. Users alternate between the nodes, so with two nodes every conversation spans both." \
 	-note "Before the first real run the stack carried 2,000 msg/s for ${STACK_WARMUP} on a throwaway node (0: not warmed), so that Kafka's JVM had compiled its hot paths." \
-	-note "Ladder: $RATES messages/s, each run whatever happens, then +$RATE_STEP while no step saturates (up to $RATE_MAX); each step ${WARMUP} warm-up then ${DURATION} measured; $ACK_NOTE. Message texts are 64 bytes." \
+	-note "Ladder: $RATES messages/s (embedded: $EMBEDDED_RATES), each run whatever happens, then +$RATE_STEP while no step saturates (up to $RATE_MAX); each step ${WARMUP} warm-up then ${DURATION} measured; $ACK_NOTE. Message texts are 64 bytes." \
 	"${RESULTS[@]}"
 log "report: $OUT/report.md"
