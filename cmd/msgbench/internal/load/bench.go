@@ -247,11 +247,12 @@ func parallel(ctx context.Context, n, conc int, f func(ctx context.Context, i in
 	return g.Wait()
 }
 
-// retry calls f up to 3 times while it fails with something other than an
-// answer of the server.
+// retry calls f up to 8 times, pausing longer each time, while it fails with
+// something other than an answer of the server (a 503 of a server busy
+// checking passwords, say).
 func retry(ctx context.Context, f func() error) error {
 	var err error
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; attempt < 8; attempt++ {
 		if err = f(); err == nil {
 			return nil
 		}
@@ -259,7 +260,7 @@ func retry(ctx context.Context, f func() error) error {
 		if errors.As(err, &apiErr) && apiErr.Status < 500 {
 			return err
 		}
-		sleep(ctx, time.Duration(attempt+1)*200*time.Millisecond)
+		sleep(ctx, min(200*time.Millisecond<<attempt, 5*time.Second))
 	}
 	return err
 }

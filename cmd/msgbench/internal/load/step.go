@@ -314,10 +314,16 @@ func (b *Bench) sendOverSocket(ctx context.Context, from, to *User, cid, text st
 	if conn == nil {
 		return time.Time{}, "no socket"
 	}
+	if ctx.Err() != nil {
+		return time.Time{}, "timeout before writing"
+	}
 	answer := make(chan socketAnswer, 1)
 	b.answers.Store(cid, answer)
 	defer b.answers.Delete(cid)
-	if err := conn.Write(ctx, websocket.MessageText, sendBody(to, cid, text, `{"event":"send","data":`, "}")); err != nil {
+	// Not ctx: the library closes a connection whose write outlives its
+	// context, and one late send must not cut the others of the socket. A
+	// server that stops reading is dropped by its own clock.
+	if err := conn.Write(b.ctx, websocket.MessageText, sendBody(to, cid, text, `{"event":"send","data":`, "}")); err != nil {
 		return time.Time{}, "socket write: " + errorKind(err)
 	}
 	select {

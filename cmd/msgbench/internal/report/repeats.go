@@ -91,8 +91,8 @@ func writeRepeats(w io.Writer, runs []Run) {
 	}
 	fmt.Fprintf(w, "\n## Repeated steps\n\n")
 	fmt.Fprintf(w, "Each figure is the median and [range] over the runs of a group (the same configuration run again, alternating with the others). Latencies in ms; lost, errors and saturated are totals and counts over the runs; load is the machine's 1-minute load average at the end of each step.\n\n")
-	fmt.Fprintf(w, "| group | sent over | users | rate/s | runs | accepted/s | send p50 | send p95 | delivery p50 | delivery p99 | lag max s | server µs/msg | server cores | load | errors | lost | saturated |\n")
-	fmt.Fprintf(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| group | sent over | users | rate/s | runs | accepted/s | send p50 | send p95 | delivery p50 | delivery p99 | lag max s | server µs/msg | server writes/msg | server cores | load | errors | lost | saturated |\n")
+	fmt.Fprintf(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, rp := range reps {
 		var errs, lost int64
 		sat := 0
@@ -107,7 +107,7 @@ func writeRepeats(w io.Writer, runs []Run) {
 		if sendOver == "" {
 			sendOver = "http"
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %.0f | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d | %d |\n",
+		fmt.Fprintf(w, "| %s | %s | %d | %.0f | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d | %d |\n",
 			rp.group, sendOver, rp.users, rp.rate, len(rp.steps),
 			rp.of(func(s Step) float64 { return s.AcceptedRate }).format(0),
 			rp.of(func(s Step) float64 { return s.Send.P50 }).format(1),
@@ -116,6 +116,7 @@ func writeRepeats(w io.Writer, runs []Run) {
 			rp.of(func(s Step) float64 { return s.Delivery.P99 }).format(1),
 			rp.of(func(s Step) float64 { return s.LagMaxSeconds }).format(2),
 			rp.of(func(s Step) float64 { return s.ServerCPUPerMessage }).format(0),
+			rp.of(func(s Step) float64 { return s.ServerWritesPerMessage }).format(2),
 			rp.of(func(s Step) float64 { return s.ServerCPUCores }).format(2),
 			rp.of(func(s Step) float64 { return s.LoadAverage }).format(1),
 			errs, lost, sat)

@@ -175,8 +175,8 @@ func TestMarkdownRepeats(t *testing.T) {
 		run("s2", "socket", "socket", 10, 1), run("h2", "http", "http", 70, 0),
 		run("s3", "socket", "socket", 20, 2), run("alone", "", "", 5, 0))
 	assert.Contains(t, md, "## Repeated steps")
-	assert.Contains(t, md, "| socket | socket | 1000 | 2000 | 3 | 2000 [2000-2000] | 1.0 [1.0-1.0] | 4.0 [4.0-4.0] | 3.0 [3.0-3.0] | 20.0 [10.0-30.0] | 0.10 [0.10-0.10] | 0 [0-0] | 0.00 [0.00-0.00] | 2.0 [1.0-3.0] | 0 | 3 | 0 |")
+	assert.Contains(t, md, "| socket | socket | 1000 | 2000 | 3 | 2000 [2000-2000] | 1.0 [1.0-1.0] | 4.0 [4.0-4.0] | 3.0 [3.0-3.0] | 20.0 [10.0-30.0] | 0.10 [0.10-0.10] | 0 [0-0] | 0.00 [0.00-0.00] | 0.00 [0.00-0.00] | 2.0 [1.0-3.0] | 0 | 3 | 0 |")
 	assert.Contains(t, md, "| http | http | 1000 | 2000 | 2 | 2000 [2000-2000] |")
 	assert.Contains(t, md, "| 80.0 [70.0-90.0] |", "two runs: the mean of both")
-	assert.Contains(t, md, "| alone | http | 1000 | 2000 | 1 | 2000 | 1.0 | 4.0 | 3.0 | 5.0 |", "one run: no range")
+	assert.Contains(t, md, "| alone | http | 1000 | 2000 | 1 | 2000 | 1.0 | 4.0 | 3.0 | 5.0 | 0.10 | 0 | 0.00 | 0.00 |", "one run: no range")
 }

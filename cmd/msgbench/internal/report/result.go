@@ -123,11 +123,14 @@ type Step struct {
 	ServerCPUCores float64 `json:"serverCpuCores"`
 	// ServerCPUPerMessage is server CPU time per accepted message, in
 	// microseconds (every server process summed).
-	ServerCPUPerMessage float64     `json:"serverCpuPerMessageMicros"`
-	ServerRSS           int64       `json:"serverRssBytes"`
-	RSSPerSocket        float64     `json:"serverRssPerSocketBytes"` // ServerRSS / sockets
-	ClientCPUCores      float64     `json:"clientCpuCores"`
-	Components          []Component `json:"components,omitempty"`
+	ServerCPUPerMessage float64 `json:"serverCpuPerMessageMicros"`
+	// ServerWritesPerMessage is the servers' write system calls per
+	// accepted message (answers, frames, produce requests, queries).
+	ServerWritesPerMessage float64     `json:"serverWritesPerMessage"`
+	ServerRSS              int64       `json:"serverRssBytes"`
+	RSSPerSocket           float64     `json:"serverRssPerSocketBytes"` // ServerRSS / sockets
+	ClientCPUCores         float64     `json:"clientCpuCores"`
+	Components             []Component `json:"components,omitempty"`
 
 	// Profiles are the servers' CPU profiles of the window (files).
 	Profiles []string `json:"profiles,omitempty"`
