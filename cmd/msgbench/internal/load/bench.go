@@ -247,9 +247,9 @@ func parallel(ctx context.Context, n, conc int, f func(ctx context.Context, i in
 	return g.Wait()
 }
 
-// retry calls f up to 8 times, pausing longer each time, while it fails with
-// something other than an answer of the server (a 503 of a server busy
-// checking passwords, say).
+// retry calls f up to 8 times, pausing longer each time, while it fails
+// with something other than a refusal: no answer, a 5xx (a server busy
+// checking passwords, say) or a 429 (one pacing registrations).
 func retry(ctx context.Context, f func() error) error {
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
@@ -257,7 +257,7 @@ func retry(ctx context.Context, f func() error) error {
 			return nil
 		}
 		var apiErr *client.Error
-		if errors.As(err, &apiErr) && apiErr.Status < 500 {
+		if errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusTooManyRequests {
 			return err
 		}
 		sleep(ctx, min(200*time.Millisecond<<attempt, 5*time.Second))
