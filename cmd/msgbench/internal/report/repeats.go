@@ -75,12 +75,25 @@ func groups(runs []Run) []*repeated {
 
 // of returns the spread of f over the steps.
 func (rp *repeated) of(f func(Step) float64) Spread {
+	return rp.where(func(Step) bool { return true }, f)
+}
+
+// where returns the spread of f over the steps for which ok holds: a step
+// without a figure (no delivery in the window, lag not sampled) is left
+// out, not counted as zero.
+func (rp *repeated) where(ok func(Step) bool, f func(Step) float64) Spread {
 	vs := make([]float64, 0, len(rp.steps))
 	for _, st := range rp.steps {
-		vs = append(vs, f(st))
+		if ok(st) {
+			vs = append(vs, f(st))
+		}
 	}
 	return SpreadOf(vs)
 }
+
+func sent(s Step) bool      { return s.Send.Count > 0 }
+func delivered(s Step) bool { return s.Delivery.Count > 0 }
+func lagged(s Step) bool    { return s.LagAvailable }
 
 // writeRepeats writes the table of repeated steps: every figure as the
 // median and range over the runs of a group.
@@ -90,7 +103,7 @@ func writeRepeats(w io.Writer, runs []Run) {
 		return
 	}
 	fmt.Fprintf(w, "\n## Repeated steps\n\n")
-	fmt.Fprintf(w, "Each figure is the median and [range] over the runs of a group (the same configuration run again, alternating with the others). Latencies in ms; lost, errors and saturated are totals and counts over the runs; load is the machine's 1-minute load average at the end of each step.\n\n")
+	fmt.Fprintf(w, "Each figure is the median and [range] over the runs of a group (the same configuration run again, alternating with the others). Latencies in ms, over the runs that have them (a step in which nothing was delivered has no delivery latency); lost, errors and saturated are totals and counts over the runs; load is the machine's 1-minute load average at the end of each step.\n\n")
 	fmt.Fprintf(w, "| group | sent over | users | rate/s | runs | accepted/s | send p50 | send p95 | delivery p50 | delivery p99 | lag max s | server µs/msg | server writes/msg | server cores | load | errors | lost | saturated |\n")
 	fmt.Fprintf(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, rp := range reps {
@@ -110,11 +123,11 @@ func writeRepeats(w io.Writer, runs []Run) {
 		fmt.Fprintf(w, "| %s | %s | %d | %.0f | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d | %d |\n",
 			rp.group, sendOver, rp.users, rp.rate, len(rp.steps),
 			rp.of(func(s Step) float64 { return s.AcceptedRate }).format(0),
-			rp.of(func(s Step) float64 { return s.Send.P50 }).format(1),
-			rp.of(func(s Step) float64 { return s.Send.P95 }).format(1),
-			rp.of(func(s Step) float64 { return s.Delivery.P50 }).format(1),
-			rp.of(func(s Step) float64 { return s.Delivery.P99 }).format(1),
-			rp.of(func(s Step) float64 { return s.LagMaxSeconds }).format(2),
+			rp.where(sent, func(s Step) float64 { return s.Send.P50 }).format(1),
+			rp.where(sent, func(s Step) float64 { return s.Send.P95 }).format(1),
+			rp.where(delivered, func(s Step) float64 { return s.Delivery.P50 }).format(1),
+			rp.where(delivered, func(s Step) float64 { return s.Delivery.P99 }).format(1),
+			rp.where(lagged, func(s Step) float64 { return s.LagMaxSeconds }).format(2),
 			rp.of(func(s Step) float64 { return s.ServerCPUPerMessage }).format(0),
 			rp.of(func(s Step) float64 { return s.ServerWritesPerMessage }).format(2),
 			rp.of(func(s Step) float64 { return s.ServerCPUCores }).format(2),

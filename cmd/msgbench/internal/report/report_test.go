@@ -179,4 +179,11 @@ func TestMarkdownRepeats(t *testing.T) {
 	assert.Contains(t, md, "| http | http | 1000 | 2000 | 2 | 2000 [2000-2000] |")
 	assert.Contains(t, md, "| 80.0 [70.0-90.0] |", "two runs: the mean of both")
 	assert.Contains(t, md, "| alone | http | 1000 | 2000 | 1 | 2000 | 1.0 | 4.0 | 3.0 | 5.0 | 0.10 | 0 | 0.00 | 0.00 |", "one run: no range")
+
+	// A run that delivered nothing has no delivery latency: it is left out
+	// of the spread, not counted as 0.
+	none := run("n2", "starved", "socket", 7, 0)
+	none.Steps[0].Delivery = report.Latency{}
+	md = markdown(t, run("n1", "starved", "socket", 40, 0), none)
+	assert.Contains(t, md, "| starved | socket | 1000 | 2000 | 2 | 2000 [2000-2000] | 1.0 [1.0-1.0] | 4.0 [4.0-4.0] | 3.0 | 40.0 |")
 }
