@@ -80,7 +80,7 @@ func (c *clock) run() {
 // step does one tick's work at now. It reports false, and the clock stops
 // running, when it has no socket left.
 func (c *clock) step(now time.Time) bool {
-	var expired, stuck, silent []*Socket
+	var expired, stuck, silent, ping []*Socket
 	stamp := c.stamp(now)
 	c.mu.Lock()
 	if len(c.sockets) == 0 {
@@ -101,13 +101,13 @@ func (c *clock) step(now time.Time) bool {
 		}
 		if !now.Before(due) {
 			c.sockets[s] = now.Add(cfg.PingInterval)
-			select {
-			case s.pingDue <- struct{}{}:
-			default: // the last one is not taken yet
-			}
+			ping = append(ping, s)
 		}
 	}
 	c.mu.Unlock()
+	for _, s := range ping {
+		s.askPing()
+	}
 	for _, s := range expired {
 		s.Close(CloseExpired)
 	}

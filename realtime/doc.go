@@ -16,7 +16,11 @@
 // Everything a socket must send, whether from Hub.Notify or from its reader
 // (replies, errors, resume requests), goes through one bounded queue that
 // only the socket's writer drains, so frames leave in the order they were
-// queued. A ping's wait for its answer runs beside the writer (one ping in
+// queued. The writer is a goroutine only while there is work (frames
+// queued, a ping due, the end of a resume's hold, a close): an idle socket
+// costs its transport's reader alone. A transport that implements Flusher
+// has each batch the writer takes sent in as few system calls as its
+// protocol allows. A ping's wait for its answer runs beside the writer (one ping in
 // flight at a time), so frames never queue behind a round trip. One clock per
 // Endpoint, a goroutine that runs while the endpoint has sockets, asks each
 // writer for its pings, closes sockets whose token expired (CloseExpired)

@@ -17,10 +17,7 @@ func (s *Socket) Enqueue(f *Frame) {
 		s.overflow("queue full")
 		return
 	}
-	select {
-	case s.wake <- struct{}{}:
-	default: // the writer has been told already
-	}
+	s.kick()
 }
 
 // overflow closes a socket that cannot keep up with CloseTooSlow.

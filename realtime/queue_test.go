@@ -16,7 +16,7 @@ import (
 func TestQueueBoundsWhatTheWriterHasNotWritten(t *testing.T) {
 	hub, err := NewHub(HubConfig{QueueSize: 40})
 	require.NoError(t, err)
-	s := &Socket{ep: &Endpoint{cfg: Config{Hub: hub}, log: hub.log}, wake: make(chan struct{}, 1)}
+	s := &Socket{ep: &Endpoint{cfg: Config{Hub: hub}, log: hub.log}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	t.Cleanup(s.cancel)
 
@@ -35,8 +35,7 @@ func TestQueueBoundsWhatTheWriterHasNotWritten(t *testing.T) {
 	var batch []*Frame
 	for round := range 10 {
 		want := offer(30, "r"+strconv.Itoa(round)+"-")
-		require.Len(t, s.wake, 1, "round %d: the writer was told", round)
-		<-s.wake
+		require.True(t, s.hasWork(), "round %d: work for a writer", round)
 		batch = s.take(batch)
 		require.Equal(t, want, batch, "round %d: every frame, in order", round)
 		for range batch {
@@ -54,7 +53,6 @@ func TestQueueBoundsWhatTheWriterHasNotWritten(t *testing.T) {
 	// The writer took 30 and wrote 5 of them: 15 more fit, the 16th
 	// overflows.
 	offer(30, "taken-")
-	<-s.wake
 	batch = s.take(batch)
 	require.Len(t, batch, 30)
 	for range 5 {

@@ -14,8 +14,9 @@ import (
 )
 
 // Transport is the transport-specific half of a socket: it moves frames and
-// ends the connection. The writer goroutine calls Write and End; Ping runs
-// on a goroutine of its own, one at a time, concurrently with Write.
+// ends the connection. The writer calls Write, Flush (a Flusher's) and End;
+// Ping runs on a goroutine of its own, one at a time, concurrently with
+// Write.
 type Transport interface {
 	// Write sends one frame: an event (Frame.JSON, or Frame.Name and
 	// Frame.Data) or a frame of the transport's own (Frame.JSON). It may
@@ -76,12 +77,10 @@ type Socket struct {
 	// pending counts them together with those the writer took and has not
 	// written yet, and is what QueueSize bounds. The queue grows with what
 	// arrives, so an idle socket keeps a buffer of at most keptBatch frames
-	// for every garbage collection to scan, not one of QueueSize. wake tells
-	// the writer that the queue has frames.
+	// for every garbage collection to scan, not one of QueueSize.
 	qmu     sync.Mutex
 	queue   []*Frame
 	pending atomic.Int64
-	wake    chan struct{}
 
 	// ctx is cancelled when the socket starts closing; it bounds the service
 	// calls made on the socket's behalf.
@@ -92,14 +91,27 @@ type Socket struct {
 	closing Close         // how to close; set by the first Close call
 	sends   chan struct{} // the slots of the sends in flight; made by the first send
 
-	writerDone chan struct{}
+	// The writer runs only while there is work (kick): wmu guards whether
+	// the socket started and whether a writer runs. pingDue and graceDue
+	// are work for it: a ping the clock asked for, the end of a resume's
+	// hold. writerDone is closed once the writer closed the connection.
+	wmu           sync.Mutex
+	started       bool
+	writerRunning bool
+	pingDue       atomic.Bool
+	graceDue      atomic.Bool
+	pinging       atomic.Bool // a ping waits for its pong
+	writerDone    chan struct{}
 
-	// pingDue carries the endpoint clock's requests for a ping; writing holds
-	// when (a clock stamp) the frame write in progress started, 0 when none
-	// is, for the clock to drop a connection that stopped taking frames;
-	// heard holds when the last frame or pong came in, for the clock to drop
-	// one that stopped sending.
-	pingDue chan struct{}
+	// Writer only: the emptied buffer of the last batch, and the timer of
+	// a resume's hold.
+	spare []*Frame
+	grace *time.Timer
+
+	// writing holds when (a clock stamp) the frame write in progress
+	// started, 0 when none is, for the clock to drop a connection that
+	// stopped taking frames; heard holds when the last frame or pong came
+	// in, for the clock to drop one that stopped sending.
 	writing atomic.Int64
 	heard   atomic.Int64
 
@@ -125,11 +137,9 @@ func (s *Socket) Init(ep *Endpoint, t Transport, user domain.UserID, expires tim
 		ep:         ep,
 		t:          t,
 		user:       user,
-		wake:       make(chan struct{}, 1),
 		ctx:        ctx,
 		cancel:     cancel,
 		writerDone: make(chan struct{}),
-		pingDue:    make(chan struct{}, 1),
 		limiter:    wire.NewFrameLimiter(ep.cfg.FrameLimit, ep.clock.now()),
 	}
 	if !expires.IsZero() {
@@ -155,14 +165,19 @@ func (s *Socket) User() domain.UserID { return s.user }
 func (s *Socket) Context() context.Context { return s.ctx }
 
 // Start registers s in the hub, so that Notify reaches it from now on, and
-// starts its writer, which sends what was queued before (registered first).
-// It returns false, and s must be dropped, once the hub is shutting down;
-// first is true when s is its user's only socket on this node (pass it to
-// Serve).
+// lets its writer send what was queued before (registered first). It
+// returns false, and s must be dropped, once the hub is shutting down; first
+// is true when s is its user's only socket on this node (pass it to Serve).
 func (s *Socket) Start() (ok, first bool) {
 	ok, first = s.ep.cfg.Hub.add(s)
 	if ok {
-		go s.writeLoop()
+		// Pings, the token's expiry and the write timeout are paced by the
+		// endpoint's clock.
+		s.ep.clock.add(s, s.ep.cfg.PingInterval)
+		s.wmu.Lock()
+		s.started = true
+		s.wmu.Unlock()
+		s.kick()
 	}
 	return ok, first
 }
@@ -216,12 +231,14 @@ func (s *Socket) release() {
 // decides; it reports whether this call was it.
 func (s *Socket) Close(c Close) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.ctx.Err() != nil {
+		s.mu.Unlock()
 		return false
 	}
 	s.closing = c
 	s.cancel()
+	s.mu.Unlock()
+	s.kick()
 	return true
 }
 

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The messenger benchmark: starts the local stack (scripts/services.sh), runs
-# cmd/msgbench against the embedded default and against one and then two real
-# server nodes (PostgreSQL + Kafka + Redis Sentinel), with 1,000 and 10,000
-# connected users, up a ladder of rates until a step saturates, then holds
-# 50,000 sockets on several nodes without sending, and writes a report. The
-# fixed steps always run; past them the rate grows until a step saturates.
+# The messenger benchmark: starts the local stack (scripts/services.sh),
+# switches its PostgreSQL to durable settings (fsync, synchronous_commit and
+# full_page_writes on, checked before measuring), runs cmd/msgbench against the
+# embedded default and against one and then two real server nodes (PostgreSQL
+# + Kafka + Redis Sentinel), with 1,000 and 10,000 connected users, up a ladder
+# of rates until a step saturates, sending over the sockets and over HTTP in
+# turn, each configuration BENCH_REPEATS times, then holds 50,000 sockets on
+# several nodes without sending, and writes a report with the median and range
+# of every repeated step. The fixed steps always run; past them the rate grows
+# until a step saturates.
 #
 # Usage:
-#   scripts/bench.sh            the full ladder (about 45 minutes on 2 cores)
+#   scripts/bench.sh            the full ladder (hours on 2 cores)
+#   BENCH_REFERENCE=1 scripts/bench.sh   the published reference steps (one
+#                               real node, 1,000 users; about an hour)
 #   BENCH_QUICK=1 scripts/bench.sh   a smoke run of a few minutes
 #
 # Output (not committed): $BENCH_OUT, default bench/out/<UTC time>/, with
@@ -23,8 +29,14 @@
 #   BENCH_USERS         connected users of each run, space-separated; empty for
 #                       none (only the connections step) [1000 10000]
 #   BENCH_NODES         real-stack node counts, space-separated [1 2]
+#   BENCH_SEND_OVER     how messages are sent, space-separated, alternated
+#                       within each repeat: socket (send events) and/or http
+#                       [socket http]
+#   BENCH_REPEATS       runs of each configuration, alternating with the
+#                       others [3]
 #   BENCH_EMBEDDED      1: also run the embedded default (one node, memory) [1]
 #   BENCH_RATES         the fixed ladder, messages/s [1000,2000,3000,5000]
+#   BENCH_EMBEDDED_RATES  the embedded default's ladder [BENCH_RATES]
 #   BENCH_RATE_STEP     then add this per step until saturation [2500]
 #   BENCH_RATE_MAX      never beyond [40000]
 #   BENCH_DURATION      measured time per step [60s]
@@ -51,6 +63,16 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 cd "$REPO_ROOT"
 
+if [ "${BENCH_REFERENCE:-0}" = 1 ]; then
+	: "${BENCH_USERS:=1000}"
+	: "${BENCH_NODES:=1}"
+	: "${BENCH_RATES:=1000,2000,5000}"
+	: "${BENCH_EMBEDDED_RATES:=5000}"
+	: "${BENCH_RATE_STEP:=0}"
+	: "${BENCH_DURATION:=60s}"
+	: "${BENCH_WARMUP:=5s}"
+	: "${BENCH_STACK_WARMUP:=20s}"
+fi
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	: "${BENCH_USERS:=200 1000}"
 	: "${BENCH_RATES:=500,1000}"
@@ -62,6 +84,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	: "${BENCH_CONNS_PROCS:=2}"
 	: "${BENCH_CONNS_HOLD:=5s}"
 	: "${BENCH_STACK_WARMUP:=0}"
+	: "${BENCH_REPEATS:=1}"
 fi
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="${BENCH_OUT:-bench/out/$STAMP}"
@@ -69,6 +92,7 @@ USERS_LIST="${BENCH_USERS-1000 10000}"
 NODES_LIST="${BENCH_NODES-1 2}"
 EMBEDDED="${BENCH_EMBEDDED:-1}"
 RATES="${BENCH_RATES:-1000,2000,3000,5000}"
+EMBEDDED_RATES="${BENCH_EMBEDDED_RATES:-$RATES}"
 RATE_STEP="${BENCH_RATE_STEP:-2500}"
 RATE_MAX="${BENCH_RATE_MAX:-40000}"
 DURATION="${BENCH_DURATION:-60s}"
@@ -82,6 +106,8 @@ SOURCE_IPS="${BENCH_SOURCE_IPS:-127.0.0.2-127.0.0.9}"
 PORT="${BENCH_BASE_PORT:-3101}"
 ACK_EVERY="${BENCH_ACK_EVERY:-0}"
 STOP_EARLY="${BENCH_STOP_EARLY:-0}"
+SEND_OVER="${BENCH_SEND_OVER:-socket http}"
+REPEATS="${BENCH_REPEATS:-3}"
 read -r -a EXTRA <<<"${BENCH_EXTRA:-}"
 KEY="$REPO_ROOT/testdata/jwt-test-key.pem"
 OWN_SERVICES=0
@@ -241,10 +267,12 @@ drop_state() {
 	PREFIXES=()
 }
 
+RESTORE_PG=0
 cleanup() {
 	local rc=$?
 	stop_nodes
 	drop_state
+	[ "$RESTORE_PG" = 1 ] && restore_postgres
 	if [ "$OWN_SERVICES" = 1 ] && [ "${BENCH_KEEP_SERVICES:-0}" != 1 ]; then
 		log "stopping the stack this run started"
 		bash scripts/services.sh down >>"$OUT/logs/services.log" 2>&1 || true
@@ -283,6 +311,43 @@ WATCH_FLAG="$(
 )"
 KAFKA_LIBS="${MESSENGER_CACHE_DIR:-$REPO_ROOT/.cache}/kafka-${MESSENGER_KAFKA_VERSION:-4.1.2}/libs"
 
+# The published figures are the durable ones: what an operator runs. The
+# local stack starts PostgreSQL with fsync, synchronous_commit and
+# full_page_writes off (fast tests); ALTER SYSTEM overrides its configuration
+# file, and a reload applies all three without a restart.
+DURABLE_SETTINGS="fsync synchronous_commit full_page_writes"
+pg_settings() {
+	local k out=()
+	for k in $DURABLE_SETTINGS; do
+		out+=("$k=$(psql "$MESSENGER_TEST_POSTGRES_DSN" -qAtc "SHOW $k")")
+	done
+	echo "${out[*]}"
+}
+durable_postgres() {
+	local k i want=() args=()
+	for k in $DURABLE_SETTINGS; do
+		args+=(-c "ALTER SYSTEM SET $k = on")
+		want+=("$k=on")
+	done
+	psql "$MESSENGER_TEST_POSTGRES_DSN" -qAt "${args[@]}" -c "SELECT pg_reload_conf()" >/dev/null ||
+		die "cannot change PostgreSQL's settings"
+	for ((i = 0; i < 50; i++)); do
+		[ "$(pg_settings)" = "${want[*]}" ] && return 0
+		sleep 0.1
+	done
+	die "PostgreSQL is not durable after the reload: $(pg_settings)"
+}
+# A stack this script did not start goes back to the settings it had.
+restore_postgres() {
+	local k args=()
+	for k in $DURABLE_SETTINGS; do args+=(-c "ALTER SYSTEM RESET $k"); done
+	psql "$MESSENGER_TEST_POSTGRES_DSN" -qAt "${args[@]}" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
+}
+log "PostgreSQL before: $(pg_settings)"
+durable_postgres
+[ "$OWN_SERVICES" = 1 ] || RESTORE_PG=1
+log "PostgreSQL durable: $(pg_settings)"
+
 
 join() {
 	local IFS=,
@@ -294,10 +359,13 @@ join() {
 
 RESULTS=()
 
-# message_run NAME USERS: the ladder against the nodes running now.
+# message_run NAME USERS GROUP OVER: the ladder against the nodes running
+# now, sending over OVER (socket or http); GROUP names the configuration the
+# run repeats.
 message_run() {
-	local name="$1" users="$2" flags=()
-	log "run $name: $users users on ${#NODE_URLS[@]} node(s), rates $RATES then +$RATE_STEP"
+	local name="$1" users="$2" group="$3" over="$4" rates="$RATES" flags=()
+	[ "${name#embedded}" = "$name" ] || rates="$EMBEDDED_RATES"
+	log "run $name: $users users on ${#NODE_URLS[@]} node(s), sent over $over, rates $rates then +$RATE_STEP, load $(cut -d' ' -f1-3 /proc/loadavg)"
 	[ "$STOP_EARLY" = 1 ] && flags+=(-stop-early)
 	if [ "${name#embedded}" = "$name" ]; then
 		[ -n "$WATCH_FLAG" ] && flags+=(-watch "$WATCH_FLAG")
@@ -307,11 +375,11 @@ message_run() {
 		flags+=(-after-setup "psql '$REAL_DSN' -qAtc ANALYZE")
 	fi
 	"$MSGBENCH" \
-		-label "$name" \
+		-label "$name" -group "$group" -send "$over" \
 		-targets "$(join "${NODE_URLS[@]}")" \
 		-server-pids "$(join "${NODE_PIDS[@]}")" \
 		-users "$users" \
-		-rates "$RATES" -rate-step "$RATE_STEP" -rate-max "$RATE_MAX" \
+		-rates "$rates" -rate-step "$RATE_STEP" -rate-max "$RATE_MAX" \
 		-duration "$DURATION" -warmup "$WARMUP" \
 		-ack-every "$ACK_EVERY" \
 		-key "$KEY" \
@@ -346,20 +414,28 @@ if [ "$STACK_WARMUP" != 0 ] && [ -n "$NODES_LIST" ] && [ -n "$USERS_LIST" ]; the
 fi
 
 for users in $USERS_LIST; do
-	if [ "$EMBEDDED" = 1 ]; then
-		start_node "embedded-u$users"
-		message_run "embedded-1node-u$users" "$users"
-		stop_nodes
-	fi
-	for nodes in $NODES_LIST; do
-		name="real-${nodes}node-u$users"
-		new_real_env "$name"
-		for ((k = 1; k <= nodes; k++)); do
-			start_node "$name-n$k" "${REAL_ENV[@]}"
+	for ((rep = 1; rep <= REPEATS; rep++)); do
+		if [ "$EMBEDDED" = 1 ]; then
+			for over in $SEND_OVER; do
+				group="embedded-1node-u$users-$over"
+				start_node "$group-r$rep"
+				message_run "$group-r$rep" "$users" "$group" "$over"
+				stop_nodes
+			done
+		fi
+		for nodes in $NODES_LIST; do
+			for over in $SEND_OVER; do
+				group="real-${nodes}node-u$users-$over"
+				name="$group-r$rep"
+				new_real_env "$name"
+				for ((k = 1; k <= nodes; k++)); do
+					start_node "$name-n$k" "${REAL_ENV[@]}"
+				done
+				message_run "$name" "$users" "$group" "$over"
+				stop_nodes
+				drop_state
+			done
 		done
-		message_run "$name" "$users"
-		stop_nodes
-		drop_state
 	done
 done
 
@@ -402,8 +478,10 @@ else
 fi
 "$MSGBENCH" report -o "$OUT/report.md" -title "Messenger benchmark $STAMP" \
 	-note "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(go version | cut -d' ' -f3); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified tree)'); load average at the end $(cut -d' ' -f1-3 /proc/loadavg)." \
+	-note "PostgreSQL ran with durable settings, checked before the first run: $(pg_settings)." \
+	-note "Each configuration ran $REPEATS time(s), sending over: $SEND_OVER, alternating; the repeated steps give the median and [range] over those runs, with the machine's load average at the end of each step." \
 	-note "Everything runs on this one machine: the generator, the server nodes, PostgreSQL, Kafka and Redis share its cores. $SERVICES_NOTE Embedded runs use one node of the default in-memory configuration; real runs use PostgreSQL + Kafka + Redis Sentinel with a fresh database, topic prefix and key prefix each. Users alternate between the nodes, so with two nodes every conversation spans both." \
 	-note "Before the first real run the stack carried 2,000 msg/s for ${STACK_WARMUP} on a throwaway node (0: not warmed), so that Kafka's JVM had compiled its hot paths." \
-	-note "Ladder: $RATES messages/s, each run whatever happens, then +$RATE_STEP while no step saturates (up to $RATE_MAX); each step ${WARMUP} warm-up then ${DURATION} measured; $ACK_NOTE. Message texts are 64 bytes." \
+	-note "Ladder: $RATES messages/s (embedded: $EMBEDDED_RATES), each run whatever happens, then +$RATE_STEP while no step saturates (up to $RATE_MAX); each step ${WARMUP} warm-up then ${DURATION} measured; $ACK_NOTE. Message texts are 64 bytes." \
 	"${RESULTS[@]}"
 log "report: $OUT/report.md"

@@ -16,9 +16,13 @@ type HijackRecorder struct {
 	// bytes; 0: the system's.
 	ReadBuffer int
 	Conn       net.Conn // set by Hijack
+	// Cork, set by Hijack, is what the WebSocket library writes to: Conn,
+	// whose writes a socket's writer can hold back for a batch of frames.
+	Cork *CorkConn
 }
 
-// Hijack hijacks the connection of the ResponseWriter underneath and keeps it.
+// Hijack hijacks the connection of the ResponseWriter underneath and keeps it,
+// and hands the caller a CorkConn over it.
 // It also clears the deadlines the HTTP server set on the connection for the
 // request (its ReadTimeout and WriteTimeout), which would otherwise end the
 // socket that long after it opened: from here the endpoint's clock bounds
@@ -45,8 +49,18 @@ func (r *HijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			_ = rb.SetReadBuffer(r.ReadBuffer)
 		}
 	}
-	r.Conn = conn
-	return conn, brw, err
+	if err != nil {
+		return conn, brw, err
+	}
+	// The library writes through brw's writer, which net/http made for conn:
+	// point it, empty, at the corkable connection instead.
+	if err := brw.Writer.Flush(); err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	r.Conn, r.Cork = conn, NewCorkConn(conn)
+	brw.Writer.Reset(r.Cork)
+	return r.Cork, brw, nil
 }
 
 // Unwrap returns the ResponseWriter underneath.

@@ -23,8 +23,8 @@ const (
 	DefaultDeliveryTimeout = 30 * time.Second
 	DefaultMaxMessageBytes = 1 << 20
 	DefaultBatchMaxRecords = 500
-	DefaultBatchMaxWait    = 5 * time.Millisecond
-	DefaultFetchWait       = 10 * time.Millisecond
+	DefaultBatchMaxWait    = time.Duration(0)
+	DefaultFetchWait       = time.Duration(0)
 	DefaultFetchMinBytes   = 64 << 10
 	DefaultSessionTimeout  = 10 * time.Second
 	DefaultCommitInterval  = time.Second
@@ -41,11 +41,11 @@ const (
 )
 
 // DefaultBatchedTopics returns the topics whose fetches wait for records to
-// pile up by default: the message flow, the one topic with volume.
+// pile up when FetchWait is set: the message flow, the one topic with volume.
 func DefaultBatchedTopics() []string { return []string{ports.TopicChatMessages} }
 
-// idleFetchWait is how long a fetch of a topic not in BatchedTopics waits
-// for a first record.
+// idleFetchWait is how long a fetch that is answered as soon as a record is
+// there waits for a first one.
 const idleFetchWait = 100 * time.Millisecond
 
 // Config configures Publisher, Subscriber and EnsureTopics. Only Brokers is
@@ -98,28 +98,29 @@ type Config struct {
 
 	// BatchMaxWait is how long a consumer keeps collecting records after the
 	// first one of a batch arrived, before handing over a batch that is not full.
-	// Zero means DefaultBatchMaxWait; a negative value means no wait (hand over
-	// what is already fetched). Each batch is one database transaction and one
-	// round of notifications, so below saturation this wait sets how many
-	// records share that cost; it adds at most its length to delivery latency,
-	// and when CPU is the limit the fewer, larger transactions it makes can
-	// lower the latency instead (docs/benchmarks-history.md).
+	// Zero (DefaultBatchMaxWait) or negative means no wait: a batch is what the
+	// client has fetched when the previous batch is done. The client keeps
+	// fetching while a batch is stored, so batches stay small when the system
+	// is idle and grow with the load, and each batch (one database transaction
+	// and one round of notifications) shares its cost among more records
+	// exactly when that matters. A wait adds up to its length to delivery
+	// latency (docs/benchmarks-history.md).
 	BatchMaxWait time.Duration
 
-	// FetchWait and FetchMinBytes shape the fetches of the BatchedTopics: the
-	// broker answers once FetchMinBytes are ready or FetchWait has passed
-	// (fetch.wait.max.ms, fetch.min.bytes). Answering every fetch as soon as a
-	// record is there, as librdkafka does by default, costs the broker one
-	// fetch per produce request and every consumer a wake-up per few records;
-	// a short wait lets records pile up instead, and adds at most its length
-	// to delivery latency. An idle consumer of such a topic fetches every
-	// FetchWait. Defaults DefaultFetchWait and DefaultFetchMinBytes.
+	// FetchWait and FetchMinBytes shape the fetches of the BatchedTopics. Zero
+	// FetchWait (DefaultFetchWait) answers their fetches as soon as a record is
+	// there, like every other topic's. A positive one lets records pile up:
+	// the broker answers once FetchMinBytes are ready or FetchWait has passed
+	// (fetch.wait.max.ms, fetch.min.bytes), which saves the broker a fetch
+	// per produce request and the consumer a wake-up per few records, but
+	// adds up to FetchWait to delivery latency, and an idle consumer then
+	// fetches every FetchWait. FetchMinBytes defaults to DefaultFetchMinBytes.
 	FetchWait     time.Duration
 	FetchMinBytes int
 
-	// BatchedTopics are the topics (unprefixed) consumed with FetchWait and
-	// FetchMinBytes. The others' fetches are answered as soon as a record is
-	// there, and wait idleFetchWait when there is none. Nil means
+	// BatchedTopics are the topics (unprefixed) consumed with a positive
+	// FetchWait and FetchMinBytes. The others' fetches are answered as soon as
+	// a record is there, and wait idleFetchWait when there is none. Nil means
 	// DefaultBatchedTopics (the messages); empty means none.
 	BatchedTopics []string
 
@@ -206,8 +207,8 @@ func (c Config) withDefaults() (Config, error) {
 	c.MaxMessageBytes = positiveOr(c.MaxMessageBytes, DefaultMaxMessageBytes)
 	c.TopicWait = positiveOr(c.TopicWait, DefaultTopicWait)
 	c.BatchMaxRecords = positiveOr(c.BatchMaxRecords, DefaultBatchMaxRecords)
-	c.BatchMaxWait = unsetOr(c.BatchMaxWait, DefaultBatchMaxWait)
-	c.FetchWait = positiveOr(c.FetchWait, DefaultFetchWait)
+	c.BatchMaxWait = max(c.BatchMaxWait, 0)
+	c.FetchWait = max(c.FetchWait, 0)
 	c.FetchMinBytes = positiveOr(c.FetchMinBytes, DefaultFetchMinBytes)
 	if c.BatchedTopics == nil {
 		c.BatchedTopics = DefaultBatchedTopics()
@@ -309,7 +310,7 @@ func (c Config) producerConfig(logs chan ckafka.LogEvent) *ckafka.ConfigMap {
 func (c Config) consumerConfig(group, topic string, logs chan ckafka.LogEvent) *ckafka.ConfigMap {
 	m := c.base(logs)
 	fetchWait, fetchMin := idleFetchWait, 1
-	if slices.Contains(c.BatchedTopics, topic) {
+	if c.FetchWait > 0 && slices.Contains(c.BatchedTopics, topic) {
 		fetchWait, fetchMin = c.FetchWait, c.FetchMinBytes
 	}
 	if c.GroupProtocol == GroupProtocolConsumer {

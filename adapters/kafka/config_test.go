@@ -17,18 +17,20 @@ import (
 	"github.com/messenger-go/messenger/ports"
 )
 
-func TestOnlyBatchedTopicsWaitForRecordsToPileUp(t *testing.T) {
+func TestOnlyBatchedTopicsWithAWaitLetRecordsPileUp(t *testing.T) {
 	tests := []struct {
 		name         string
 		cfg          kafka.Config
 		topic        string
 		wait, minLen any
 	}{
-		{"messages by default", kafka.Config{}, ports.TopicChatMessages, 10, 64 << 10},
+		{"messages answered at once by default", kafka.Config{}, ports.TopicChatMessages, 100, 1},
 		{"typing by default", kafka.Config{}, ports.TopicTyping, 100, 1},
 		{"configured wait", kafka.Config{FetchWait: 25 * time.Millisecond, FetchMinBytes: 1 << 10}, ports.TopicChatMessages, 25, 1 << 10},
-		{"no batched topics", kafka.Config{BatchedTopics: []string{}}, ports.TopicChatMessages, 100, 1},
-		{"another batched topic", kafka.Config{BatchedTopics: []string{ports.TopicTyping}}, ports.TopicTyping, 10, 64 << 10},
+		{"configured wait, default size", kafka.Config{FetchWait: 10 * time.Millisecond}, ports.TopicChatMessages, 10, 64 << 10},
+		{"typing not batched with a wait", kafka.Config{FetchWait: 10 * time.Millisecond}, ports.TopicTyping, 100, 1},
+		{"no batched topics", kafka.Config{FetchWait: 10 * time.Millisecond, BatchedTopics: []string{}}, ports.TopicChatMessages, 100, 1},
+		{"another batched topic", kafka.Config{FetchWait: 10 * time.Millisecond, BatchedTopics: []string{ports.TopicTyping}}, ports.TopicTyping, 10, 64 << 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

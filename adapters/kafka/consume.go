@@ -58,8 +58,11 @@ func (m *member) abandon() {
 }
 
 // fill collects the next batch: it waits for a first record (checking ctx
-// every 100 ms), then takes what arrives within BatchMaxWait, up to
-// BatchMaxRecords. It returns no records when ctx ends.
+// every 100 ms), then takes what is already fetched and what arrives within
+// BatchMaxWait, up to BatchMaxRecords. librdkafka goes on fetching while a
+// batch is handled, so with no wait an idle consumer hands over each record
+// at once and a loaded one hands over what piled up meanwhile. It returns no
+// records when ctx ends.
 func (m *member) fill(ctx context.Context) ([]item, error) {
 	m.mu.Lock()
 	batch := m.keepOwned(m.pending)

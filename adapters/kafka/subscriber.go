@@ -51,8 +51,9 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 }
 
 // Consume joins group on topic and feeds batches to h until ctx ends; see
-// ports.Subscriber. Batches hold up to BatchMaxRecords records, collected for
-// at most BatchMaxWait after the first. When h fails, the same batch (less the
+// ports.Subscriber. Batches hold up to BatchMaxRecords records: what the
+// client fetched while the previous batch was handled, and what arrives within
+// BatchMaxWait after the first (none by default). When h fails, the same batch (less the
 // records of partitions revoked meanwhile) is retried with exponential backoff
 // between RetryBackoff and RetryMaxBackoff. Rejected records are produced to
 // the dead-letter topic before the batch's offsets are stored. Consume returns

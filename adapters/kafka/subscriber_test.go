@@ -166,8 +166,9 @@ func TestConsumeOrderPerKeyAndBatches(t *testing.T) {
 		maxWait    time.Duration
 		multi      bool // some batch must hold several records
 	}{
-		{name: "batches of up to 64 records", maxRecords: 64, multi: true},
-		{name: "no batch wait", maxRecords: 64, maxWait: -1},
+		// With no wait, records fetched together still make one batch.
+		{name: "batches of up to 64 records, no wait", maxRecords: 64, multi: true},
+		{name: "batch wait", maxRecords: 64, maxWait: 5 * time.Millisecond, multi: true},
 		{name: "batches of one record", maxRecords: 1},
 	}
 	for _, tt := range tests {
@@ -458,10 +459,8 @@ func TestRebalanceTwoMembers(t *testing.T) {
 		return func(_ context.Context, batch []ports.Record) ([]ports.Rejection, error) {
 			start := time.Now()
 			time.Sleep(2 * time.Millisecond) // make overlaps visible
-			db.add(batch)
 			end := time.Now()
 			mu.Lock()
-			defer mu.Unlock()
 			seen := map[int32]bool{}
 			for _, r := range batch {
 				if !seen[r.Partition] {
@@ -470,6 +469,9 @@ func TestRebalanceTwoMembers(t *testing.T) {
 				}
 				handledBy[name][r.Partition] = true
 			}
+			mu.Unlock()
+			// Last: the test waits for the records, then reads handledBy.
+			db.add(batch)
 			return nil, nil
 		}
 	}

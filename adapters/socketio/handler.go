@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -264,11 +263,11 @@ func (h *Handler) handshake(w http.ResponseWriter, r *http.Request, transport st
 	}
 	s := h.newSession(r, hold)
 	if transport == "websocket" {
-		conn, raw, ok := h.accept(w, r)
+		conn, rec, ok := h.accept(w, r)
 		if !ok {
 			return
 		}
-		s.ws, s.raw = conn, raw
+		s.ws, s.raw, s.cork = conn, rec.Conn, rec.Cork
 		s.startTimer()
 		if err := s.sendPacket(r.Context(), s.openPacket(false)); err != nil {
 			s.end()
@@ -289,17 +288,17 @@ func (h *Handler) handshake(w http.ResponseWriter, r *http.Request, transport st
 	writePayload(w, s.openPacket(true))
 }
 
-// accept upgrades r to a WebSocket limited to ReadLimit. On failure the
-// response is written and ok is false.
-func (h *Handler) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, net.Conn, bool) {
-	rec := &wire.HijackRecorder{ResponseWriter: w, ReadBuffer: int(min(2*h.cfg.ReadLimit, 1<<30))}
+// accept upgrades r to a WebSocket limited to ReadLimit; rec holds the
+// connection under it. On failure the response is written and ok is false.
+func (h *Handler) accept(w http.ResponseWriter, r *http.Request) (conn *websocket.Conn, rec *wire.HijackRecorder, ok bool) {
+	rec = &wire.HijackRecorder{ResponseWriter: w, ReadBuffer: int(min(2*h.cfg.ReadLimit, 1<<30))}
 	conn, err := websocket.Accept(rec, r, &h.opts)
 	if err != nil {
 		h.log.Debug("socketio: upgrade refused", "err", err)
 		return nil, nil, false // Accept wrote the response
 	}
 	conn.SetReadLimit(h.cfg.ReadLimit)
-	return conn, rec.Conn, true
+	return conn, rec, true
 }
 
 // allowOrigin checks a long-polling request's Origin as the WebSocket

@@ -30,6 +30,7 @@ type session struct {
 	ended     bool
 	ws        *websocket.Conn // the WebSocket, once it carries the session
 	raw       net.Conn        // the connection under ws
+	cork      *wire.CorkConn  // what ws writes to
 	poll      *poller         // while long-polling
 	switched  chan struct{}   // closed when an upgrade made ws the transport
 	// handoff carries the upgraded WebSocket of a connected long-polling
@@ -50,6 +51,7 @@ type session struct {
 
 var (
 	_ realtime.Transport = (*session)(nil)
+	_ realtime.Flusher   = (*session)(nil)
 	_ realtime.Reader    = (*session)(nil)
 )
 
@@ -172,12 +174,33 @@ func (s *session) sendPacket(ctx context.Context, parts ...[]byte) error {
 }
 
 // Write sends the frame as a Socket.IO event, 42["name",data], or a frame
-// of the session's own as it is.
+// of the session's own as it is. Over a WebSocket it is held back with the
+// rest of the writer's batch until Flush; long-polling sends what piled up
+// with the next answer anyway.
 func (s *session) Write(f *realtime.Frame) error {
+	if c := s.corked(); c != nil {
+		c.Cork()
+	}
 	if f.Event() == "" {
 		return s.sendPacket(context.Background(), f.JSON())
 	}
 	return s.sendPacket(context.Background(), eventHead, f.Name(), comma, f.Data(), closeBracket)
+}
+
+// Flush sends the packets Write held back, in one write.
+func (s *session) Flush() error {
+	if c := s.corked(); c != nil {
+		return c.Uncork()
+	}
+	return nil
+}
+
+// corked is the connection under the session's WebSocket; nil while
+// long-polling.
+func (s *session) corked() *wire.CorkConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cork
 }
 
 // The pieces of an event packet around its name and data.
@@ -212,6 +235,7 @@ func (s *session) Ping(ctx context.Context) error {
 // refreshes its token and connects again), while after the others (too
 // slow, shutdown) it reconnects by itself.
 func (s *session) End(c realtime.Close) {
+	_ = s.Flush() // a batch cut short by the close
 	var last [][]byte
 	if c.Code != 0 {
 		ev, _ := realtime.NewFrame(domain.Event{Name: domain.EventError, Data: domain.ErrorPayload{Code: closeKind(c.Code).String(), Message: c.Reason}})

@@ -32,7 +32,7 @@ func (h *Handler) upgrade(w http.ResponseWriter, r *http.Request, sid string) {
 		wire.WriteHTTPError(w, domain.Errorf(domain.KindInvalid, "the session is upgraded or upgrading"))
 		return
 	}
-	conn, raw, ok := h.accept(w, r)
+	conn, rec, ok := h.accept(w, r)
 	if !ok {
 		s.abandonProbe()
 		return
@@ -61,7 +61,7 @@ func (h *Handler) upgrade(w http.ResponseWriter, r *http.Request, sid string) {
 	s.mu.Lock()
 	ended := s.ended
 	if !ended {
-		s.ws, s.raw = conn, raw
+		s.ws, s.raw, s.cork = conn, rec.Conn, rec.Cork
 	}
 	close(s.switched)
 	connected := s.connected

@@ -14,9 +14,11 @@
 // with `registered {userId}` first. Incoming frames are decoded by
 // wire.DecodeFrame: a frame that is not valid UTF-8, holds NUL, or does not
 // decode is answered with `error` (code invalid) and the socket stays open.
-// Each socket has two goroutines: a reader that hands incoming frames to
-// realtime.Socket.Dispatch, and the realtime writer, which owns every write
-// (data frames, pings, the close frame). Pings are WebSocket pings.
+// Each socket has a reader goroutine that hands incoming frames to
+// realtime.Socket.Dispatch; the realtime writer, which owns every write (data
+// frames, pings, the close frame), runs only while there is something to
+// write. The frames of one batch of the writer leave in one system call
+// (wire.CorkConn). Pings are WebSocket pings.
 // The deadlines the HTTP server set on the connection for the upgrade
 // request are cleared once it is hijacked; the realtime clock bounds reads
 // (ReadTimeout: nothing, no frame and no pong, heard for that long drops the

@@ -123,7 +123,8 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 }
 
 // ServeHTTP authenticates the request, upgrades it and hands the socket to a
-// reader and a writer goroutine of its own, which serve it until it closes.
+// reader goroutine of its own and to the realtime writer, which serve it
+// until it closes.
 // Errors before the upgrade are JSON: 401 for a missing or invalid token, 400
 // for a resume parameter other than 1 or 0, 429 for a user opening sockets
 // too often (Opens), 403 for a foreign origin, 503 during shutdown.
@@ -155,7 +156,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(h.cfg.ReadLimit)
 
-	s := &socket{conn: conn, raw: rec.Conn}
+	s := &socket{conn: conn, raw: rec.Conn, cork: rec.Cork}
 	if err := s.Init(h.ep, s, user, expires, hold); err != nil {
 		h.log.Error("websocket: new socket", "err", err)
 		_ = conn.Close(websocket.StatusInternalError, "internal error")

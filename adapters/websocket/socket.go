@@ -16,11 +16,13 @@ import (
 type socket struct {
 	realtime.Socket
 	conn *websocket.Conn
-	raw  net.Conn // the hijacked connection under conn; nil if unknown
+	raw  net.Conn       // the hijacked connection under conn; nil if unknown
+	cork *wire.CorkConn // what conn writes to; nil if unknown
 }
 
 var (
 	_ realtime.Transport = (*socket)(nil)
+	_ realtime.Flusher   = (*socket)(nil)
 	_ realtime.Reader    = (*socket)(nil)
 )
 
@@ -58,11 +60,23 @@ func (s *socket) ReadLoop() {
 	}
 }
 
-// Write sends the frame's {"event","data"} envelope as one text message.
-// Its time is bounded by the endpoint's clock: a context that never ends costs
-// the library no timer per frame.
+// Write sends the frame's {"event","data"} envelope as one text message,
+// held back with the rest of the writer's batch until Flush. Its time is
+// bounded by the endpoint's clock: a context that never ends costs the
+// library no timer per frame.
 func (s *socket) Write(f *realtime.Frame) error {
+	if s.cork != nil {
+		s.cork.Cork()
+	}
 	return s.conn.Write(context.Background(), websocket.MessageText, f.JSON())
+}
+
+// Flush sends the messages Write held back, in one write.
+func (s *socket) Flush() error {
+	if s.cork == nil {
+		return nil
+	}
+	return s.cork.Uncork()
 }
 
 // Ping sends a WebSocket ping and waits for its pong.
@@ -70,6 +84,7 @@ func (s *socket) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
 
 // End closes the connection with c's code and reason, or drops it.
 func (s *socket) End(c realtime.Close) {
+	_ = s.Flush() // a batch cut short by the close
 	if c.Code == 0 {
 		_ = s.conn.CloseNow()
 		return

@@ -58,6 +58,8 @@ type options struct {
 	sourceIPs      string
 	maxInFlight    int
 	messageBytes   int
+	sendOver       string
+	group          string
 	ackEvery       time.Duration
 	quiet          bool
 	logLevel       string
@@ -96,6 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.register, "register", true, "create users through /auth/register and befriend them (messages need it)")
 	fs.StringVar(&o.jsonOut, "json", "", "write the result as JSON to this file")
 	fs.StringVar(&o.svgOut, "svg", "", "write latency over time as SVG to this file")
+	fs.StringVar(&o.group, "group", "", "configuration this run repeats: the report gives the median and range over the runs of a group (default: the label)")
 	fs.StringVar(&o.label, "label", "", "name of this run in reports (default: the targets)")
 	fs.StringVar(&o.serverPIDs, "server-pids", "", "server process ids, comma-separated: CPU per message and memory per socket")
 	fs.StringVar(&o.watch, "watch", "", "other process trees to report, name=pid comma-separated (e.g. postgres=123,kafka=456)")
@@ -104,6 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.clientProcs, "client-procs", 1, "with -conns-only: client processes sharing the sockets (one process may hold 20,000 files)")
 	fs.StringVar(&o.sourceIPs, "source-ips", "", "local addresses to connect from, in turn: a list and/or ranges like 127.0.0.2-127.0.0.5")
 	fs.IntVar(&o.maxInFlight, "max-inflight", load.DefaultMaxInFlight, "sends in flight at most")
+	fs.StringVar(&o.sendOver, "send", load.SendOverHTTP, "how messages are sent: http (POST /messages/send) or socket (a send event on the sender's /ws socket, answered by sendResult)")
 	fs.IntVar(&o.messageBytes, "message-bytes", load.DefaultMessageBytes, "length of each message text")
 	fs.DurationVar(&o.ackEvery, "ack-every", 0, "acknowledge deliveries on every socket this often (0: never)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
@@ -181,6 +185,7 @@ func (o options) config(logger *slog.Logger) (load.Config, error) {
 		Register:         o.register && !o.connsOnly && !o.connsChild,
 		TokenTTL:         o.tokenTTL,
 		MessageBytes:     o.messageBytes,
+		SendOver:         o.sendOver,
 		MaxInFlight:      o.maxInFlight,
 		SendTimeout:      o.sendTimeout,
 		SetupConcurrency: o.setupConc,
@@ -279,6 +284,7 @@ func runMessages(ctx context.Context, o options, cfg load.Config, stdout io.Writ
 	res := b.Close()
 	res.Mode = report.ModeMessages
 	res.Label = o.labelOr(cfg)
+	res.Group = o.group
 	if ctx.Err() != nil {
 		res.Notes = append(res.Notes, "interrupted")
 	}

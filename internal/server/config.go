@@ -54,9 +54,9 @@ type Config struct {
 
 	KafkaBrokers           string         `env:"KAFKA_BROKERS" desc:"bootstrap brokers, comma-separated (guide)"`
 	KafkaPartitions        map[string]int `env:"MESSENGER_KAFKA_PARTITIONS" docDefault:"the guide's" desc:"partitions of the topics created at start, e.g. chat-messages=10,typing-indicators=5"`
-	KafkaLinger            time.Duration  `env:"MESSENGER_KAFKA_LINGER" envDefault:"3ms" desc:"producer batching delay; fewer, larger produce requests for that much send latency (0: none)"`
-	KafkaFetchWait         time.Duration  `env:"MESSENGER_KAFKA_FETCH_WAIT" envDefault:"10ms" desc:"how long the message consumer's fetches wait for records to pile up"`
-	KafkaBatchWait         time.Duration  `env:"MESSENGER_KAFKA_BATCH_WAIT" envDefault:"5ms" desc:"how long a consumer collects records after the first before storing them as one batch (0: none)"`
+	KafkaLinger            time.Duration  `env:"MESSENGER_KAFKA_LINGER" envDefault:"0" desc:"producer batching delay; fewer, larger produce requests for that much send latency (0: none; records still batch while requests are in flight)"`
+	KafkaFetchWait         time.Duration  `env:"MESSENGER_KAFKA_FETCH_WAIT" envDefault:"0" desc:"how long the message consumer's fetches wait for 64 KiB of records to pile up (0: answered as soon as a record is there)"`
+	KafkaBatchWait         time.Duration  `env:"MESSENGER_KAFKA_BATCH_WAIT" envDefault:"0" desc:"how long a consumer collects records after the first before storing them as one batch (0: none; a batch is what was fetched while the previous one was stored)"`
 	KafkaPrefix            string         `env:"MESSENGER_KAFKA_TOPIC_PREFIX" desc:"prefix of topics and consumer groups (several deployments on one cluster)"`
 	KafkaDebug             string         `env:"MESSENGER_KAFKA_DEBUG" desc:"librdkafka debug contexts logged at debug level, e.g. broker,topic,msg; for diagnosis"`
 	KafkaReplicationFactor int            `env:"MESSENGER_KAFKA_REPLICATION_FACTOR" envDefault:"0" desc:"replication factor of the topics created at start (0: the brokers' default.replication.factor); 3 with three brokers or more"`

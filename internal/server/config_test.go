@@ -93,19 +93,19 @@ func TestLoadConfigKafkaWaits(t *testing.T) {
 	c, err := server.LoadConfig(env(map[string]string{"KAFKA_BROKERS": "kafka:9092"}))
 	require.NoError(t, err)
 	kc := server.KafkaConfig(c, nil)
-	assert.Equal(t, 3*time.Millisecond, kc.Linger)
-	assert.Equal(t, 10*time.Millisecond, kc.FetchWait)
-	assert.Equal(t, 5*time.Millisecond, kc.BatchMaxWait)
+	assert.Equal(t, time.Duration(0), kc.Linger, "no wait when idle")
+	assert.Equal(t, time.Duration(0), kc.FetchWait, "no wait when idle")
+	assert.Equal(t, time.Duration(0), kc.BatchMaxWait, "no wait when idle")
 	assert.Empty(t, kc.Debug)
 
 	c, err = server.LoadConfig(env(map[string]string{"KAFKA_BROKERS": "kafka:9092",
-		"MESSENGER_KAFKA_LINGER": "0", "MESSENGER_KAFKA_FETCH_WAIT": "50ms", "MESSENGER_KAFKA_BATCH_WAIT": "0",
+		"MESSENGER_KAFKA_LINGER": "3ms", "MESSENGER_KAFKA_FETCH_WAIT": "50ms", "MESSENGER_KAFKA_BATCH_WAIT": "5ms",
 		"MESSENGER_KAFKA_DEBUG": "broker,msg"}))
 	require.NoError(t, err)
 	kc = server.KafkaConfig(c, nil)
-	assert.Equal(t, time.Duration(0), kc.Linger)
+	assert.Equal(t, 3*time.Millisecond, kc.Linger)
 	assert.Equal(t, 50*time.Millisecond, kc.FetchWait)
-	assert.Negative(t, kc.BatchMaxWait, "0 means no wait, which the adapter spells negative")
+	assert.Equal(t, 5*time.Millisecond, kc.BatchMaxWait)
 	assert.Equal(t, "broker,msg", kc.Debug)
 }
 

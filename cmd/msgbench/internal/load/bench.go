@@ -63,6 +63,9 @@ type Bench struct {
 	reconnects atomic.Int64
 	foreign    atomic.Int64
 
+	// answers waits for the answers of sends over sockets, by clientMessageId.
+	answers sync.Map // string -> chan socketAnswer
+
 	mu       sync.Mutex
 	steps    []*stepState
 	sockErrs map[string]int64
@@ -93,9 +96,10 @@ func New(cfg Config) (*Bench, error) {
 		cancel:   cancel,
 		sockErrs: map[string]int64{},
 		result: report.Run{
-			Started: time.Now(),
-			Targets: cfg.Targets,
-			Users:   cfg.Users,
+			Started:  time.Now(),
+			Targets:  cfg.Targets,
+			Users:    cfg.Users,
+			SendOver: cfg.SendOver,
 		},
 	}
 	b.sampler = newSampler(cfg, b.setup, func() int { return int(b.held.Load()) })
@@ -243,19 +247,20 @@ func parallel(ctx context.Context, n, conc int, f func(ctx context.Context, i in
 	return g.Wait()
 }
 
-// retry calls f up to 3 times while it fails with something other than an
-// answer of the server.
+// retry calls f up to 8 times, pausing longer each time, while it fails
+// with something other than a refusal: no answer, a 5xx (a server busy
+// checking passwords, say) or a 429 (one pacing registrations).
 func retry(ctx context.Context, f func() error) error {
 	var err error
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; attempt < 8; attempt++ {
 		if err = f(); err == nil {
 			return nil
 		}
 		var apiErr *client.Error
-		if errors.As(err, &apiErr) && apiErr.Status < 500 {
+		if errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusTooManyRequests {
 			return err
 		}
-		sleep(ctx, time.Duration(attempt+1)*200*time.Millisecond)
+		sleep(ctx, min(200*time.Millisecond<<attempt, 5*time.Second))
 	}
 	return err
 }

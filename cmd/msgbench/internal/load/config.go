@@ -25,6 +25,12 @@ const (
 	DefaultPassword         = "msgbench-password"
 )
 
+// Ways a message is sent (Config.SendOver).
+const (
+	SendOverHTTP   = "http"   // POST /messages/send, answered 202
+	SendOverSocket = "socket" // a send event on the sender's /ws socket, answered sendResult
+)
+
 // Watched is a process tree whose CPU and memory are reported beside the
 // servers' (PostgreSQL, Kafka, Redis, ...).
 type Watched struct {
@@ -64,6 +70,11 @@ type Config struct {
 	SourceIPs []net.IP
 	// MessageBytes is the length of each message text. Default DefaultMessageBytes.
 	MessageBytes int
+	// SendOver is how messages are sent: SendOverHTTP (the default) or
+	// SendOverSocket. A send over the socket is matched with its sendResult
+	// (or error) by clientMessageId; one whose socket drops before the answer
+	// fails when SendTimeout passes.
+	SendOver string
 	// MaxInFlight bounds the sends in flight at once; a send waiting for a
 	// slot is late, and its latency says so. Default DefaultMaxInFlight.
 	MaxInFlight int
@@ -151,6 +162,13 @@ func (c Config) withDefaults() (Config, error) {
 		if *v <= 0 {
 			*v = d
 		}
+	}
+	switch c.SendOver {
+	case "":
+		c.SendOver = SendOverHTTP
+	case SendOverHTTP, SendOverSocket:
+	default:
+		return c, fmt.Errorf("send over %q: want %s or %s", c.SendOver, SendOverHTTP, SendOverSocket)
 	}
 	def(&c.MessageBytes, DefaultMessageBytes)
 	def(&c.MaxInFlight, DefaultMaxInFlight)

@@ -3,8 +3,12 @@ package load_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,6 +102,57 @@ func TestStepAgainstEmbeddedNode(t *testing.T) {
 	assert.EqualValues(t, 0, r.Reconnects)
 	assert.Len(t, r.Steps, 2)
 	assert.Equal(t, 20, r.Setup.SocketsHeld)
+}
+
+// Sends over the sockets: each is answered by its sendResult and delivered
+// once, in order, to both members, with no HTTP send in the step.
+func TestSocketSendsAgainstEmbeddedNode(t *testing.T) {
+	url, metricsURL := startEmbedded(t)
+	pem, err := os.ReadFile(testKey)
+	require.NoError(t, err)
+	b := newBench(t, load.Config{
+		Targets: []string{url}, MetricsTargets: []string{metricsURL}, Users: 20, Register: true, KeyPEM: pem,
+		SendOver: load.SendOverSocket, SampleEvery: 200 * time.Millisecond,
+	})
+	posted := accepted202(t, metricsURL)
+	st := runStep(t, b, 300, 300*time.Millisecond, time.Second)
+	assert.Equal(t, posted, accepted202(t, metricsURL), "no send went over HTTP")
+	assert.EqualValues(t, 300, st.Scheduled)
+	assert.Equal(t, st.Scheduled, st.Accepted, "errors: %v", st.Errors)
+	assert.Empty(t, st.Errors)
+	assert.Equal(t, 300, st.Send.Count, "every send answered by its sendResult")
+	assert.Greater(t, st.Send.P50, 0.0)
+	assert.EqualValues(t, 0, st.Lost+st.Duplicated+st.OutOfOrder+st.NotEchoed+st.WarmupErrors)
+	assert.Equal(t, 300, st.Delivery.Count)
+	r := b.Close()
+	assert.Equal(t, load.SendOverSocket, r.SendOver)
+	assert.EqualValues(t, 0, r.MissingSequences)
+	assert.Empty(t, r.SocketErrors)
+}
+
+// accepted202 reads the node's count of HTTP requests answered 202.
+func accepted202(t *testing.T, metricsURL string) float64 {
+	t.Helper()
+	resp, err := http.Get(metricsURL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	for line := range strings.Lines(string(body)) {
+		if strings.HasPrefix(line, "messenger_http_request_duration_seconds_count{") && strings.Contains(line, `code="202"`) {
+			n, err := strconv.ParseFloat(strings.TrimSpace(line[strings.LastIndexByte(line, ' ')+1:]), 64)
+			require.NoError(t, err)
+			return n
+		}
+	}
+	t.Fatalf("no 202 count in the metrics")
+	return 0
+}
+
+func TestSendOverIsChecked(t *testing.T) {
+	_, err := load.New(load.Config{Targets: []string{"http://127.0.0.1:9"}, Users: 2, Register: true, SendOver: "carrier-pigeon"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "carrier-pigeon")
 }
 
 // Sockets of users the node never registered, with minted tokens.

@@ -92,6 +92,9 @@ func (b *Bench) stepResult(st *stepState, drained time.Duration) report.Step {
 		if s0.serverOK && s1.serverOK {
 			res.ServerCPUCores = (s1.server.CPU - s0.server.CPU).Seconds() / dt
 			res.ServerCPUPerMessage = perMsg(res.ServerCPUCores)
+			if s0.server.Writes >= 0 && s1.server.Writes >= 0 && res.AcceptedRate > 0 {
+				res.ServerWritesPerMessage = float64(s1.server.Writes-s0.server.Writes) / dt / res.AcceptedRate
+			}
 			res.ServerRSS = s1.server.RSS
 			if h := s1.held; h > 0 {
 				res.RSSPerSocket = float64(s1.server.RSS) / float64(h)

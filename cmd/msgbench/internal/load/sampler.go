@@ -134,6 +134,7 @@ func (s *sampler) serverNow() measure.ProcSample {
 		}
 		sum.CPU += p.CPU
 		sum.RSS += p.RSS
+		sum.Writes = measure.AddWrites(sum.Writes, p.Writes)
 	}
 	return sum
 }

@@ -152,8 +152,12 @@ func (b *Bench) readFrames(u *User, conn *websocket.Conn) error {
 		switch f.Event {
 		case "newMessage":
 			b.onMessage(u, &f, now)
+		case "sendResult":
+			b.onAnswer(&f, now)
 		case "error":
-			b.countSocketError("error event: " + f.Data.Code)
+			if !b.onAnswer(&f, now) {
+				b.countSocketError("error event: " + f.Data.Code)
+			}
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/messenger-go/messenger/cmd/msgbench/internal/measure"
 	"github.com/messenger-go/messenger/cmd/msgbench/internal/report"
 )
@@ -167,6 +169,7 @@ func (b *Bench) Step(ctx context.Context, cfg StepConfig) report.Step {
 		}
 	}
 	st.wg.Wait()
+	load := measure.LoadAverage(b.cfg.ProcRoot)
 
 	// Drain: wait until every accepted message reached both sockets, as
 	// long as deliveries keep coming (a saturated step may be far behind).
@@ -189,6 +192,7 @@ func (b *Bench) Step(ctx context.Context, cfg StepConfig) report.Step {
 	stopProgress()
 
 	res := b.stepResult(st, drained)
+	res.LoadAverage = load
 	res.Profiles = profiled()
 	b.mu.Lock()
 	st.result = &res
@@ -229,7 +233,7 @@ func padding(n int) string {
 	return string(b)
 }
 
-// sendOne sends message i of st over HTTP and records the outcome.
+// sendOne sends message i of st and records the outcome.
 func (b *Bench) sendOne(st *stepState, i int64, text string) {
 	defer st.wg.Done()
 	from, to := b.pair(i)
@@ -244,28 +248,112 @@ func (b *Bench) sendOne(st *stepState, i int64, text string) {
 	}
 	defer func() { <-b.sem }()
 
-	body := make([]byte, 0, 160+len(text))
+	cid := clientMessageID(b.cfg.RunID, st.index, i)
+	var (
+		done time.Time
+		fail string
+	)
+	if b.cfg.SendOver == SendOverSocket {
+		done, fail = b.sendOverSocket(ctx, from, to, cid, text)
+	} else {
+		fail = b.sendOverHTTP(ctx, from, to, cid, text)
+		done = time.Now()
+	}
+	if fail != "" {
+		st.fail(i, fail)
+		return
+	}
+	st.accept(i, done)
+}
+
+// sendBody is a send's payload, the same over HTTP and inside a send event.
+func sendBody(to *User, cid, text string, prefix, suffix string) []byte {
+	body := make([]byte, 0, 160+len(prefix)+len(text))
+	body = append(body, prefix...)
 	body = append(body, `{"receiverId":"`...)
 	body = append(body, to.ID...)
 	body = append(body, `","messageType":"text","clientMessageId":"`...)
-	body = append(body, clientMessageID(b.cfg.RunID, st.index, i)...)
+	body = append(body, cid...)
 	body = append(body, `","message":`...)
 	body = strconv.AppendQuote(body, text)
 	body = append(body, '}')
+	body = append(body, suffix...)
+	return body
+}
 
-	status, data, err := b.send.post(ctx, from.Target, "/messages/send", from.auth, body)
-	done := time.Now()
+// sendOverHTTP posts one message and returns why it failed, or "".
+func (b *Bench) sendOverHTTP(ctx context.Context, from, to *User, cid, text string) string {
+	status, data, err := b.send.post(ctx, from.Target, "/messages/send", from.auth, sendBody(to, cid, text, "", ""))
 	if err != nil {
-		st.fail(i, errorKind(err))
-		return
+		return errorKind(err)
 	}
 	if status != http.StatusAccepted {
 		var e struct {
 			Error struct{ Code string } `json:"error"`
 		}
 		_ = json.Unmarshal(data, &e)
-		st.fail(i, fmt.Sprintf("http %d %s", status, e.Error.Code))
-		return
+		return fmt.Sprintf("http %d %s", status, e.Error.Code)
 	}
-	st.accept(i, done)
+	return ""
+}
+
+// socketAnswer is the answer to a send over a socket: the error code of an
+// error event, or "" for sendResult, and when it was read.
+type socketAnswer struct {
+	code string
+	at   time.Time
+}
+
+// sendOverSocket writes one send event on from's socket and waits for its
+// answer, matched by clientMessageId; it returns when the answer was read
+// and why the send failed, or "".
+func (b *Bench) sendOverSocket(ctx context.Context, from, to *User, cid, text string) (time.Time, string) {
+	from.mu.Lock()
+	conn := from.conn
+	from.mu.Unlock()
+	if conn == nil {
+		return time.Time{}, "no socket"
+	}
+	if ctx.Err() != nil {
+		return time.Time{}, "timeout before writing"
+	}
+	answer := make(chan socketAnswer, 1)
+	b.answers.Store(cid, answer)
+	defer b.answers.Delete(cid)
+	// Not ctx: the library closes a connection whose write outlives its
+	// context, and one late send must not cut the others of the socket. A
+	// server that stops reading is dropped by its own clock.
+	if err := conn.Write(b.ctx, websocket.MessageText, sendBody(to, cid, text, `{"event":"send","data":`, "}")); err != nil {
+		return time.Time{}, "socket write: " + errorKind(err)
+	}
+	select {
+	case a := <-answer:
+		if a.code != "" {
+			return a.at, "error event " + a.code
+		}
+		return a.at, ""
+	case <-ctx.Done():
+		return time.Time{}, "timeout waiting for sendResult"
+	}
+}
+
+// onAnswer hands the answer to a send over a socket, read at now, to its
+// sender; it reports whether one was waiting.
+func (b *Bench) onAnswer(f *inFrame, now time.Time) bool {
+	if f.Data.ClientMessageID == "" {
+		return false
+	}
+	v, ok := b.answers.Load(f.Data.ClientMessageID)
+	if !ok {
+		return false
+	}
+	code := ""
+	if f.Event == "error" {
+		code = f.Data.Code
+	}
+	select {
+	case v.(chan socketAnswer) <- socketAnswer{code: code, at: now}:
+	default: // answered already
+	}
+	return true
 }

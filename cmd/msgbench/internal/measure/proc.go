@@ -19,6 +19,9 @@ const ClockTick = 10 * time.Millisecond
 type ProcSample struct {
 	CPU time.Duration // user + system time consumed so far
 	RSS int64         // resident set size in bytes
+	// Writes counts the write system calls made so far (syscw of
+	// /proc/<pid>/io: write, writev, sendmsg...); -1 when unreadable.
+	Writes int64
 }
 
 // ParseStat reads the CPU time of a /proc/<pid>/stat line: utime and stime,
@@ -76,6 +79,23 @@ func ParseStatusRSS(status []byte) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS (a kernel thread or a zombie?)")
 }
 
+// ParseIOWrites reads syscw, the count of write system calls, from a
+// /proc/<pid>/io file.
+func ParseIOWrites(io []byte) (int64, error) {
+	for line := range strings.Lines(string(io)) {
+		rest, ok := strings.CutPrefix(line, "syscw:")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("malformed syscw line %q", strings.TrimSpace(line))
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("no syscw")
+}
+
 // Proc reads processes from a /proc tree (root "/proc" on a live system).
 type Proc struct {
 	Root string
@@ -100,7 +120,22 @@ func (p Proc) Sample(pid int) (ProcSample, error) {
 	if err != nil {
 		return ProcSample{}, fmt.Errorf("pid %d: %w", pid, err)
 	}
-	return ProcSample{CPU: cpu, RSS: rss}, nil
+	writes := int64(-1) // another user's process, or no task I/O accounting
+	if io, err := os.ReadFile(filepath.Join(dir, "io")); err == nil {
+		if n, err := ParseIOWrites(io); err == nil {
+			writes = n
+		}
+	}
+	return ProcSample{CPU: cpu, RSS: rss, Writes: writes}, nil
+}
+
+// AddWrites adds two counts of write calls, either of which may be unknown
+// (-1).
+func AddWrites(a, b int64) int64 {
+	if a < 0 || b < 0 {
+		return -1
+	}
+	return a + b
 }
 
 // Tree sums pid and every live descendant of it (PostgreSQL's backends, for
@@ -139,8 +174,24 @@ func (p Proc) Tree(pid int) (ProcSample, error) {
 		if s, err := p.Sample(c); err == nil {
 			sum.CPU += s.CPU
 			sum.RSS += s.RSS
+			sum.Writes = AddWrites(sum.Writes, s.Writes)
 		}
 		queue = append(queue, children[c]...)
 	}
 	return sum, nil
+}
+
+// LoadAverage reads the 1-minute load average from procRoot's loadavg; -1
+// when it cannot.
+func LoadAverage(procRoot string) float64 {
+	data, err := os.ReadFile(filepath.Join(procRoot, "loadavg"))
+	if err != nil {
+		return -1
+	}
+	f, _, _ := strings.Cut(string(data), " ")
+	v, err := strconv.ParseFloat(f, 64)
+	if err != nil {
+		return -1
+	}
+	return v
 }

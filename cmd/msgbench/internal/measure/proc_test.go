@@ -87,6 +87,7 @@ func TestProcTreeSumsDescendants(t *testing.T) {
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "stat"), []byte(statLine(pid, "p", ppid, utime, 0)), 0o644))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "status"), []byte("VmRSS:\t"+strconv.Itoa(rssKiB)+" kB\n"), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "io"), []byte("syscr: 1\nsyscw: "+strconv.Itoa(2*utime)+"\n"), 0o644))
 	}
 	write(10, 1, 100, 1000) // postmaster
 	write(11, 10, 10, 100)  // backend
@@ -97,11 +98,16 @@ func TestProcTreeSumsDescendants(t *testing.T) {
 	p := measure.Proc{Root: root}
 	one, err := p.Sample(10)
 	require.NoError(t, err)
-	assert.Equal(t, measure.ProcSample{CPU: time.Second, RSS: 1000 << 10}, one)
+	assert.Equal(t, measure.ProcSample{CPU: time.Second, RSS: 1000 << 10, Writes: 200}, one)
 
 	tree, err := p.Tree(10)
 	require.NoError(t, err)
-	assert.Equal(t, measure.ProcSample{CPU: 1110 * time.Millisecond, RSS: 1110 << 10}, tree)
+	assert.Equal(t, measure.ProcSample{CPU: 1110 * time.Millisecond, RSS: 1110 << 10, Writes: 222}, tree)
+
+	require.NoError(t, os.Remove(filepath.Join(root, "12", "io")))
+	partial, err := p.Tree(10)
+	require.NoError(t, err)
+	assert.EqualValues(t, -1, partial.Writes, "a process whose writes cannot be read makes the sum unknown")
 
 	_, err = p.Sample(99)
 	assert.Error(t, err, "a missing pid is an error")
@@ -119,4 +125,23 @@ func TestProcReadsThisProcess(t *testing.T) {
 	s, err := measure.Proc{Root: "/proc"}.Sample(os.Getpid())
 	require.NoError(t, err)
 	assert.Greater(t, s.RSS, int64(1<<20), "a Go test binary holds more than 1 MiB")
+	assert.Positive(t, s.Writes, "a test binary has written (its output, at least)")
+}
+
+func TestLoadAverage(t *testing.T) {
+	dir := t.TempDir()
+	assert.Equal(t, -1.0, measure.LoadAverage(dir), "no loadavg")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "loadavg"), []byte("1.73 0.92 0.40 3/512 4242\n"), 0o644))
+	assert.Equal(t, 1.73, measure.LoadAverage(dir))
+}
+
+func TestParseIOWrites(t *testing.T) {
+	io := "rchar: 1234\nwchar: 99\nsyscr: 10\nsyscw: 4242\nread_bytes: 0\n"
+	n, err := measure.ParseIOWrites([]byte(io))
+	require.NoError(t, err)
+	assert.EqualValues(t, 4242, n)
+	_, err = measure.ParseIOWrites([]byte("rchar: 1\n"))
+	require.Error(t, err)
+	_, err = measure.ParseIOWrites([]byte("syscw: many\n"))
+	require.Error(t, err)
 }

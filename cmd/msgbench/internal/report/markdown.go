@@ -74,6 +74,8 @@ func Markdown(w io.Writer, o MarkdownOptions) error {
 			p("| run | check | figures | result |\n|---|---|---|---|\n%s", strings.Join(rows, ""))
 		}
 
+		writeRepeats(w, msgRuns)
+
 		p("\n## Every step\n\n")
 		p("Latencies in ms, from the intended send time (open loop). Send: until the 202. Delivery: until `newMessage` on the receiver's socket. ")
 		p("Lost, dup and ooo count every message of the step, warm-up included (each must be 0). Lag: records behind in message-delivery-group, summed over nodes, max over the window (and in seconds at the target rate). CPU per message sums every server process.\n\n")

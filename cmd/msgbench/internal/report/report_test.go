@@ -143,3 +143,47 @@ func TestText(t *testing.T) {
 	assert.Contains(t, out, "saturated: delivered 10/s of 500/s")
 	assert.Contains(t, out, "http 503 unavailable ×2")
 }
+
+func TestSpreadOf(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []float64
+		want report.Spread
+	}{
+		{"none", nil, report.Spread{}},
+		{"one", []float64{4}, report.Spread{N: 1, Median: 4, Min: 4, Max: 4}},
+		{"odd, unsorted", []float64{9, 1, 5}, report.Spread{N: 3, Median: 5, Min: 1, Max: 9}},
+		{"even: mean of the middle two", []float64{8, 2, 4, 6}, report.Spread{N: 4, Median: 5, Min: 2, Max: 8}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, report.SpreadOf(tt.in))
+		})
+	}
+}
+
+// Runs of one group are summed up per rate as median [min-max]; runs of
+// another group, and the ungrouped, stay apart.
+func TestMarkdownRepeats(t *testing.T) {
+	run := func(label, group, over string, p99 float64, lost int64) report.Run {
+		return report.Run{Label: label, Group: group, SendOver: over, Users: 1000, Steps: []report.Step{
+			step(2000, func(s *report.Step) { s.Delivery.P99, s.Lost, s.LoadAverage = p99, lost, p99/10 }),
+		}}
+	}
+	md := markdown(t,
+		run("s1", "socket", "socket", 30, 0), run("h1", "http", "http", 90, 0),
+		run("s2", "socket", "socket", 10, 1), run("h2", "http", "http", 70, 0),
+		run("s3", "socket", "socket", 20, 2), run("alone", "", "", 5, 0))
+	assert.Contains(t, md, "## Repeated steps")
+	assert.Contains(t, md, "| socket | socket | 1000 | 2000 | 3 | 2000 [2000-2000] | 1.0 [1.0-1.0] | 4.0 [4.0-4.0] | 3.0 [3.0-3.0] | 20.0 [10.0-30.0] | 0.10 [0.10-0.10] | 0 [0-0] | 0.00 [0.00-0.00] | 0.00 [0.00-0.00] | 2.0 [1.0-3.0] | 0 | 3 | 0 |")
+	assert.Contains(t, md, "| http | http | 1000 | 2000 | 2 | 2000 [2000-2000] |")
+	assert.Contains(t, md, "| 80.0 [70.0-90.0] |", "two runs: the mean of both")
+	assert.Contains(t, md, "| alone | http | 1000 | 2000 | 1 | 2000 | 1.0 | 4.0 | 3.0 | 5.0 | 0.10 | 0 | 0.00 | 0.00 |", "one run: no range")
+
+	// A run that delivered nothing has no delivery latency: it is left out
+	// of the spread, not counted as 0.
+	none := run("n2", "starved", "socket", 7, 0)
+	none.Steps[0].Delivery = report.Latency{}
+	md = markdown(t, run("n1", "starved", "socket", 40, 0), none)
+	assert.Contains(t, md, "| starved | socket | 1000 | 2000 | 2 | 2000 [2000-2000] | 1.0 [1.0-1.0] | 4.0 [4.0-4.0] | 3.0 | 40.0 |")
+}

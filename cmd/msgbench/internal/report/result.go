@@ -8,14 +8,19 @@ import (
 
 // Run is one invocation of the generator against one set of servers.
 type Run struct {
-	Label   string    `json:"label"`
+	Label string `json:"label"`
+	// Group names the configuration a run repeats: the report gives the
+	// median and range over the runs of a group. Empty: the label.
+	Group   string    `json:"group,omitempty"`
 	Mode    string    `json:"mode"` // ModeMessages or ModeConnections
 	Started time.Time `json:"started"`
 	Targets []string  `json:"targets"`
 	Users   int       `json:"users"`
-	Setup   Setup     `json:"setup"`
-	Steps   []Step    `json:"steps,omitempty"`
-	Conns   *Conns    `json:"connections,omitempty"`
+	// SendOver is how messages were sent: "http" or "socket".
+	SendOver string `json:"sendOver,omitempty"`
+	Setup    Setup  `json:"setup"`
+	Steps    []Step `json:"steps,omitempty"`
+	Conns    *Conns `json:"connections,omitempty"`
 
 	// MissingSequences counts, over every receiver and conversation, the
 	// sequence numbers below the highest one seen that never arrived.
@@ -104,6 +109,9 @@ type Step struct {
 	// the message reached the receiver.
 	DeliveredAfterFailure int64   `json:"deliveredAfterFailure"`
 	DrainSeconds          float64 `json:"drainSeconds"`
+	// LoadAverage is the machine's 1-minute load average at the end of the
+	// measured window (what else was running shows in it).
+	LoadAverage float64 `json:"loadAverage1m"`
 
 	LagAvailable  bool    `json:"lagAvailable"`
 	LagMax        float64 `json:"lagMaxRecords"`
@@ -115,11 +123,14 @@ type Step struct {
 	ServerCPUCores float64 `json:"serverCpuCores"`
 	// ServerCPUPerMessage is server CPU time per accepted message, in
 	// microseconds (every server process summed).
-	ServerCPUPerMessage float64     `json:"serverCpuPerMessageMicros"`
-	ServerRSS           int64       `json:"serverRssBytes"`
-	RSSPerSocket        float64     `json:"serverRssPerSocketBytes"` // ServerRSS / sockets
-	ClientCPUCores      float64     `json:"clientCpuCores"`
-	Components          []Component `json:"components,omitempty"`
+	ServerCPUPerMessage float64 `json:"serverCpuPerMessageMicros"`
+	// ServerWritesPerMessage is the servers' write system calls per
+	// accepted message (answers, frames, produce requests, queries).
+	ServerWritesPerMessage float64     `json:"serverWritesPerMessage"`
+	ServerRSS              int64       `json:"serverRssBytes"`
+	RSSPerSocket           float64     `json:"serverRssPerSocketBytes"` // ServerRSS / sockets
+	ClientCPUCores         float64     `json:"clientCpuCores"`
+	Components             []Component `json:"components,omitempty"`
 
 	// Profiles are the servers' CPU profiles of the window (files).
 	Profiles []string `json:"profiles,omitempty"`
