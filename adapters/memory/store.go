@@ -16,7 +16,8 @@ import (
 //
 // Each kind of data has its own lock; a method that reads users while holding
 // another lock takes the users lock last, so locks are always taken in one
-// order: friendships, tokens, messages, users (DeleteUser holds them all).
+// order: friendships, tokens, messages, devices, users (DeleteUser holds
+// them all).
 type Store struct {
 	usersMu sync.RWMutex
 	users   map[domain.UserID]domain.User // deleted ones as domain.DeletedUser
@@ -37,6 +38,9 @@ type Store struct {
 	convIndex map[domain.ConversationID]int // into convList
 	messages  map[uuid.UUID]msgRef          // by message id
 	userConvs map[domain.UserID]map[domain.ConversationID]*conversation
+
+	devicesMu sync.RWMutex
+	devices   map[domain.DeviceID]domain.Device
 }
 
 var (
@@ -61,6 +65,7 @@ func NewStore() *Store {
 		convIndex:   map[domain.ConversationID]int{},
 		messages:    map[uuid.UUID]msgRef{},
 		userConvs:   map[domain.UserID]map[domain.ConversationID]*conversation{},
+		devices:     map[domain.DeviceID]domain.Device{},
 	}
 }
 

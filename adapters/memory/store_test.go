@@ -177,3 +177,10 @@ func TestAccountStore(t *testing.T) {
 		return portstest.AccountStores{Users: s, Friends: s, Tokens: s, Messages: s, Receipts: s, Inbox: s}
 	})
 }
+
+func TestDeviceStore(t *testing.T) {
+	portstest.RunDeviceStore(t, func(t *testing.T) (ports.UserStore, ports.DeviceStore) {
+		s := memory.NewStore()
+		return s, s
+	})
+}
