@@ -36,6 +36,7 @@ type Store interface {
 	ports.MessageStore
 	ports.ReceiptStore
 	ports.InboxStore
+	ports.DeviceStore
 }
 
 // Log is the message log; memory.Log and the Kafka adapter implement it.
@@ -109,6 +110,9 @@ type Config struct {
 	// Sockets are the limits of the sockets of `GET /ws` and of Socket.IO.
 	// Zero fields take the realtime package's defaults.
 	Sockets SocketLimits
+	// Push notifies the devices of users with no socket open
+	// (app.Push). Default: off.
+	Push app.Push
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
 	// DisableWebClient stops the node from serving the browser client at
@@ -257,6 +261,7 @@ func New(cfg Config) (*Messenger, error) {
 		Metrics: cfg.Metrics, Logger: cfg.Logger, RefreshTTL: cfg.RefreshTTL,
 		RefreshReuseGrace: cfg.RefreshReuseGrace, Guards: cfg.Guards,
 		Presence: cfg.Presence, Node: cfg.Node,
+		Devices: cfg.Store, Push: cfg.Push,
 	})
 	if err != nil {
 		return nil, err

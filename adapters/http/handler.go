@@ -163,6 +163,9 @@ func (h *Handler) routes() []route {
 		{method: http.MethodPatch, path: "/messages/{messageId}", handler: h.private(h.editMessage)},
 		{method: http.MethodDelete, path: "/messages/{messageId}", handler: h.private(h.deleteMessage)},
 
+		{method: http.MethodPost, path: "/devices", handler: h.private(h.registerDevice)},
+		{method: http.MethodDelete, path: "/devices/{deviceId}", handler: h.private(h.removeDevice)},
+
 		{method: http.MethodGet, path: "/healthz", handler: http.HandlerFunc(h.healthz), quiet: true},
 		{method: http.MethodGet, path: "/readyz", handler: http.HandlerFunc(h.readyz), quiet: true},
 	}

@@ -47,6 +47,7 @@ const (
 // Authenticate accepts goodToken as alice unless authenticate is set.
 type fakeService struct {
 	lifecycleFake // the wire contract's second part
+	deviceFake    // push devices
 
 	mu    sync.Mutex
 	calls map[string]int
