@@ -107,6 +107,14 @@ type Config struct {
 	WSReadTimeout    time.Duration `env:"MESSENGER_WS_READ_TIMEOUT" envDefault:"65s" desc:"a WebSocket from which nothing (no frame, no pong to the pings sent every 25s) came for this long is dropped"`
 	ThrottledDelay   time.Duration `env:"MESSENGER_THROTTLED_DELAY" envDefault:"1s" desc:"a login, registration or WebSocket open refused by its limit (429) is answered this much later, so that one connection cannot repeat refused attempts quickly (0: at once)"`
 	TypingInterval   time.Duration `env:"MESSENGER_TYPING_INTERVAL" envDefault:"2s" desc:"a typing start of one sender to one receiver goes out at most this often, and one stop per start; the rest are dropped (0: all go out)"`
+
+	PushWebhookURL      string        `env:"MESSENGER_PUSH_WEBHOOK_URL" desc:"where the signed webhook posts notifications for devices of platform webhook; setting it (or an FCM key) turns push on"`
+	PushWebhookSecret   string        `env:"MESSENGER_PUSH_WEBHOOK_SECRET" desc:"the deployment's HMAC-SHA256 key of the webhook's signatures, at least 16 bytes; required with MESSENGER_PUSH_WEBHOOK_URL"`
+	PushWebhookAttempts int           `env:"MESSENGER_PUSH_WEBHOOK_ATTEMPTS" envDefault:"5" desc:"tries of a webhook call answered 5xx, 408 or 429 or timed out, with backoff from 0.5s, before it is dead-lettered"`
+	PushFCMCredentials  string        `env:"MESSENGER_PUSH_FCM_CREDENTIALS_FILE" desc:"a Firebase service account's JSON key; setting it sends to devices of platform fcm through FCM HTTP v1"`
+	PushCollapse        time.Duration `env:"MESSENGER_PUSH_COLLAPSE" envDefault:"5s" desc:"shortest time between two notifications of one conversation to one user; messages meanwhile are told together with their count"`
+	PushStoredWait      time.Duration `env:"MESSENGER_PUSH_STORED_WAIT" envDefault:"10s" desc:"how long the push group waits for a message to be stored before it gives up telling of it"`
+	PushWorkers         int           `env:"MESSENGER_PUSH_WORKERS" envDefault:"4" desc:"notifications sent at once"`
 }
 
 // Embedded reports whether no external dependency is configured.
