@@ -109,20 +109,18 @@ func newPusher(cfg Push) *pusher {
 // returned, and the consumer retries the batch; counting is idempotent by
 // sequence.
 func (a *App) HandlePush(ctx context.Context, batch []ports.Record) ([]ports.Rejection, error) {
-	var msgs []domain.Message
+	// The receivers first, read alone: most have no device, and their
+	// messages are never decoded whole.
 	receivers := map[domain.UserID]bool{}
 	for _, rec := range batch {
-		if isChange(rec.Value) {
-			continue
+		var head struct {
+			ReceiverID domain.UserID `json:"receiverId"`
 		}
-		m, reason := decodeMessage(rec.Value)
-		if reason != "" || m.Type == domain.MessageSystem {
-			continue
+		if !isChange(rec.Value) && json.Unmarshal(rec.Value, &head) == nil && head.ReceiverID != "" {
+			receivers[head.ReceiverID] = true
 		}
-		msgs = append(msgs, m)
-		receivers[m.ReceiverID] = true
 	}
-	if len(msgs) == 0 {
+	if len(receivers) == 0 {
 		return nil, nil
 	}
 	users := make([]domain.UserID, 0, len(receivers))
@@ -141,8 +139,12 @@ func (a *App) HandlePush(ctx context.Context, batch []ports.Record) ([]ports.Rej
 		offline[u] = !a.online(ctx, u)
 	}
 	var wanted []domain.Message
-	for _, m := range msgs {
-		if offline[m.ReceiverID] {
+	for _, rec := range batch {
+		if isChange(rec.Value) {
+			continue
+		}
+		m, reason := decodeMessage(rec.Value)
+		if reason == "" && m.Type != domain.MessageSystem && offline[m.ReceiverID] {
 			wanted = append(wanted, m)
 		}
 	}
