@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -18,6 +21,7 @@ import (
 	"github.com/messenger-go/messenger/adapters/webhook"
 	"github.com/messenger-go/messenger/client"
 	"github.com/messenger-go/messenger/domain"
+	"github.com/messenger-go/messenger/internal/server"
 )
 
 const pushSecret = "push-test-secret-of-enough-bytes"
@@ -180,4 +184,38 @@ func TestPushOnTheRealStack(t *testing.T) {
 	// The devices go with the account.
 	require.NoError(t, bob.Do(ctx, "DELETE", "/devices/"+string(dev.DeviceID), nil, nil))
 	apiError(t, bob.Do(ctx, "DELETE", "/devices/"+string(dev.DeviceID), nil, nil), http.StatusNotFound, "not_found")
+}
+
+// TestPushConfigurationThatCannotWorkStopsTheStart: a webhook without its
+// secret, a short secret and an FCM key that does not load are each refused
+// at start, naming the variable.
+func TestPushConfigurationThatCannotWorkStopsTheStart(t *testing.T) {
+	notKey := filepath.Join(t.TempDir(), "fcm.json")
+	require.NoError(t, os.WriteFile(notKey, []byte(`{"type":"service_account"}`), 0o600))
+	cases := []struct {
+		name string
+		vars map[string]string
+		want string
+	}{
+		{"webhook without secret", map[string]string{"MESSENGER_PUSH_WEBHOOK_URL": "http://127.0.0.1:1/push"}, "MESSENGER_PUSH_WEBHOOK_SECRET"},
+		{"short secret", map[string]string{"MESSENGER_PUSH_WEBHOOK_URL": "http://127.0.0.1:1/push", "MESSENGER_PUSH_WEBHOOK_SECRET": "short"}, "MESSENGER_PUSH_WEBHOOK_"},
+		{"FCM key that does not load", map[string]string{"MESSENGER_PUSH_FCM_CREDENTIALS_FILE": notKey}, "MESSENGER_PUSH_FCM_CREDENTIALS_FILE"},
+		{"FCM key missing", map[string]string{"MESSENGER_PUSH_FCM_CREDENTIALS_FILE": notKey + ".missing"}, "MESSENGER_PUSH_FCM_CREDENTIALS_FILE"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := map[string]string{
+				"MESSENGER_ADDR": "127.0.0.1:0", "MESSENGER_METRICS_ADDR": "off",
+				"MESSENGER_PASSWORD_MEMORY_KIB": "64", "MESSENGER_PASSWORD_ITERATIONS": "1",
+			}
+			maps.Copy(vars, tc.vars)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			err := server.Serve(ctx, env(vars), io.Discard, func(server.Listening) {
+				t.Error("the server started with a push configuration that cannot work")
+				cancel()
+			})
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
 }
