@@ -144,8 +144,12 @@ func (a *App) HandlePush(ctx context.Context, batch []ports.Record) ([]ports.Rej
 			continue
 		}
 		m, reason := decodeMessage(rec.Value)
-		if reason == "" && m.Type != domain.MessageSystem && offline[m.ReceiverID] {
+		switch {
+		case reason != "" || m.Type == domain.MessageSystem:
+		case offline[m.ReceiverID]:
 			wanted = append(wanted, m)
+		case devices[m.ReceiverID] != nil:
+			a.pushCount("", "receiver_online")
 		}
 	}
 	if len(wanted) == 0 {

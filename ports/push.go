@@ -47,7 +47,8 @@ type Pusher interface {
 }
 
 // PushMetrics counts push notifications by platform and outcome ("sent",
-// "unregistered", "failed", "dropped"). Optional: an App's Metrics that
+// "unregistered", "failed", "dropped"), and the messages not told because
+// their receiver was online ("receiver_online", no platform). Optional: an App's Metrics that
 // implements it is told.
 type PushMetrics interface {
 	Pushed(platform domain.Platform, outcome string)

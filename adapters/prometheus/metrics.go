@@ -68,7 +68,7 @@ func New() *Metrics {
 		}, []string{"method", "code"}),
 		pushed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "messenger_push_notifications_total",
-			Help: "Push notifications by platform and outcome: sent, unregistered, failed, dead_lettered, dropped.",
+			Help: "Push notifications by platform and outcome: sent, unregistered, failed, dead_lettered, dropped; receiver_online counts messages not told because their receiver had a socket open.",
 		}, []string{"platform", "outcome"}),
 	}
 	reg.MustRegister(m.sent, m.stored, m.latency, m.toSocket, m.deadLettered, m.requests, m.pushed,

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -132,7 +133,9 @@ func TestPushOnTheRealStack(t *testing.T) {
 	bob.connect(t, n2.base)
 	send(5, "while online")
 	bob.messages(t, 5)
-	time.Sleep(2 * collapse) // time for the push group to have told of them, were it to
+	require.Eventually(t, func() bool { return receiverOnline(t, n1)+receiverOnline(t, n2) == 5 }, 30*time.Second, 50*time.Millisecond,
+		"the push group has seen the 5 messages and bob online")
+	time.Sleep(collapse) // a notification would have been sent by now, were it due
 	calls, refused := recv.snapshot()
 	require.Empty(t, calls, "bob has a socket open")
 	require.Empty(t, refused)
@@ -218,4 +221,25 @@ func TestPushConfigurationThatCannotWorkStopsTheStart(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// receiverOnline reads from n's metrics how many messages the push group did
+// not tell because their receiver was online.
+func receiverOnline(t *testing.T, n *node) int {
+	t.Helper()
+	resp, err := http.Get(n.metrics + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	total := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "messenger_push_notifications_total{") && strings.Contains(line, `outcome="receiver_online"`) {
+			fields := strings.Fields(line)
+			v, _ := strconv.ParseFloat(fields[len(fields)-1], 64)
+			total += int(v)
+		}
+	}
+	return total
 }
