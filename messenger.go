@@ -39,6 +39,7 @@ type Store interface {
 	ports.ReceiptStore
 	ports.InboxStore
 	ports.AttachmentStore
+	ports.DeviceStore
 }
 
 // Log is the message log; memory.Log and the Kafka adapter implement it.
@@ -112,6 +113,9 @@ type Config struct {
 	// Sockets are the limits of the sockets of `GET /ws` and of Socket.IO.
 	// Zero fields take the realtime package's defaults.
 	Sockets SocketLimits
+	// Push notifies the devices of users with no socket open
+	// (app.Push). Default: off.
+	Push app.Push
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
 	// Blobs keeps the files of attachments. Default: the fs adapter in a
@@ -283,6 +287,7 @@ func New(cfg Config) (*Messenger, error) {
 		Metrics: cfg.Metrics, Logger: cfg.Logger, RefreshTTL: cfg.RefreshTTL,
 		RefreshReuseGrace: cfg.RefreshReuseGrace, Guards: cfg.Guards,
 		Presence: cfg.Presence, Node: cfg.Node, Attachments: cfg.Attachments,
+		Devices: cfg.Store, Push: cfg.Push,
 	})
 	if err != nil {
 		return nil, err

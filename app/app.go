@@ -89,6 +89,15 @@ type Config struct {
 	// Set it on every node or on none.
 	AccountChanges ports.AccountChanges
 
+	// Devices, optional, keeps users' push devices (POST /devices); nil
+	// answers those calls KindUnavailable. MaxDevices caps a user's devices;
+	// default DefaultMaxDevices.
+	Devices    ports.DeviceStore
+	MaxDevices int
+	// Push, optional, notifies the devices of receivers with no socket open
+	// (push.go); with no Pushers the push group does not run.
+	Push Push
+
 	// Guards limit logins, registrations and searches, and refuse the tokens
 	// of users that do not exist (guard.go).
 	Guards Guards
@@ -108,6 +117,7 @@ type App struct {
 	friends  *cachedFriends // also cfg.Friends
 	known    *knownUsers
 	presence chan presenceChange // to RunPresence
+	push     *pusher             // nil: push is off
 	// presenceDrops counts the changes the full queue turned away.
 	presenceDrops atomic.Int64
 
@@ -164,6 +174,9 @@ func New(cfg Config) (*App, error) {
 	if cfg.DeliveryMembers <= 0 {
 		cfg.DeliveryMembers = 2
 	}
+	if cfg.MaxDevices <= 0 {
+		cfg.MaxDevices = DefaultMaxDevices
+	}
 	if cfg.PresenceDebounce <= 0 {
 		cfg.PresenceDebounce = DefaultPresenceDebounce
 	}
@@ -190,8 +203,12 @@ func New(cfg Config) (*App, error) {
 	if cfg.AccountChanges != nil {
 		cfg.AccountChanges.WatchAccountChanges(known.Forget, known.ForgetAll)
 	}
+	push := newPusher(cfg.Push)
+	if push != nil && cfg.Devices == nil {
+		return nil, errors.New("app: Config.Push needs Config.Devices")
+	}
 	return &App{cfg: cfg, logger: cfg.Logger, now: cfg.Clock.Now, friends: friends, known: known,
-		presence: make(chan presenceChange, presenceQueue)}, nil
+		presence: make(chan presenceChange, presenceQueue), push: push}, nil
 }
 
 // participant checks that caller belongs to conv.

@@ -19,6 +19,7 @@ type Service interface {
 	Messaging
 	Realtime
 	Attachments
+	Devices
 }
 
 // Tokens are the credentials a login yields.
@@ -190,6 +191,19 @@ type Realtime interface {
 	// Ack records that caller's device received conv up to upTo and tells the
 	// sender (messageDelivered). Monotonic and idempotent. Errors: KindInvalid, KindForbidden.
 	Ack(ctx context.Context, caller domain.UserID, conv domain.ConversationID, upTo domain.Sequence) (domain.Watermark, error)
+}
+
+// Devices covers the push devices of the caller.
+type Devices interface {
+	// RegisterDevice registers a device of caller for push notifications. A
+	// token registered already is that device (its id is answered again, with
+	// the new preview); one registered by another user moves to caller.
+	// Errors: KindInvalid, KindTooLarge, KindConflict (too many devices),
+	// KindUnavailable (no device store).
+	RegisterDevice(ctx context.Context, caller domain.UserID, r domain.DeviceRegistration) (domain.Device, error)
+	// RemoveDevice unregisters caller's device id. Errors: KindInvalid,
+	// KindNotFound (not caller's device), KindUnavailable.
+	RemoveDevice(ctx context.Context, caller domain.UserID, id domain.DeviceID) error
 }
 
 // ConnectionWatcher hears from a transport when a user's first socket on this

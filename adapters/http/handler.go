@@ -165,6 +165,8 @@ func (h *Handler) routes() []route {
 
 		{method: http.MethodPost, path: "/attachments", handler: h.private(h.createAttachment)},
 		{method: http.MethodGet, path: "/attachments/{attachmentId}", handler: h.private(h.attachment)},
+		{method: http.MethodPost, path: "/devices", handler: h.private(h.registerDevice)},
+		{method: http.MethodDelete, path: "/devices/{deviceId}", handler: h.private(h.removeDevice)},
 
 		{method: http.MethodGet, path: "/healthz", handler: http.HandlerFunc(h.healthz), quiet: true},
 		{method: http.MethodGet, path: "/readyz", handler: http.HandlerFunc(h.readyz), quiet: true},

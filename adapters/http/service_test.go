@@ -48,6 +48,7 @@ const (
 type fakeService struct {
 	lifecycleFake // the wire contract's second part
 	attachmentFake
+	deviceFake // push devices
 
 	mu    sync.Mutex
 	calls map[string]int

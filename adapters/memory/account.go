@@ -48,6 +48,8 @@ func (s *Store) DeleteUser(ctx context.Context, id domain.UserID, at time.Time) 
 	defer s.tokensMu.Unlock()
 	s.msgMu.Lock()
 	defer s.msgMu.Unlock()
+	s.devicesMu.Lock()
+	defer s.devicesMu.Unlock()
 	s.usersMu.Lock()
 	defer s.usersMu.Unlock()
 	u, ok := s.users[id]
@@ -75,6 +77,11 @@ func (s *Store) DeleteUser(ctx context.Context, id domain.UserID, at time.Time) 
 	for hash, t := range s.tokens {
 		if t.UserID == id {
 			delete(s.tokens, hash)
+		}
+	}
+	for key, d := range s.devices {
+		if d.User == id {
+			delete(s.devices, key)
 		}
 	}
 

@@ -16,7 +16,8 @@ import (
 //
 // Each kind of data has its own lock; a method that reads users while holding
 // another lock takes the users lock last, so locks are always taken in one
-// order: friendships, tokens, messages, users (DeleteUser holds them all).
+// order: friendships, tokens, messages, devices, users (DeleteUser holds
+// them all).
 type Store struct {
 	usersMu sync.RWMutex
 	users   map[domain.UserID]domain.User // deleted ones as domain.DeletedUser
@@ -40,6 +41,8 @@ type Store struct {
 
 	attMu       sync.Mutex
 	attachments map[domain.AttachmentID]domain.Attachment
+	devicesMu   sync.RWMutex
+	devices     map[domain.DeviceID]domain.Device
 }
 
 var (
@@ -65,6 +68,7 @@ func NewStore() *Store {
 		messages:    map[uuid.UUID]msgRef{},
 		userConvs:   map[domain.UserID]map[domain.ConversationID]*conversation{},
 		attachments: map[domain.AttachmentID]domain.Attachment{},
+		devices:     map[domain.DeviceID]domain.Device{},
 	}
 }
 

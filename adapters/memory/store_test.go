@@ -181,3 +181,10 @@ func TestAccountStore(t *testing.T) {
 func TestAttachmentStore(t *testing.T) {
 	portstest.RunAttachmentStore(t, func(t *testing.T) ports.AttachmentStore { return memory.NewStore() })
 }
+
+func TestDeviceStore(t *testing.T) {
+	portstest.RunDeviceStore(t, func(t *testing.T) (ports.UserStore, ports.DeviceStore) {
+		s := memory.NewStore()
+		return s, s
+	})
+}

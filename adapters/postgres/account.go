@@ -86,6 +86,7 @@ func (s *Store) DeleteUser(ctx context.Context, id domain.UserID, at time.Time) 
 				WHERE m.conversation_id = ANY($2::text[]) AND m.user_id <> $1`, []any{string(id), convs}},
 			{`DELETE FROM friends WHERE user_id = $1 OR friend_id = $1`, []any{string(id)}},
 			{`DELETE FROM refresh_tokens WHERE user_id = $1`, []any{string(id)}},
+			{`DELETE FROM devices WHERE user_id = $1`, []any{string(id)}},
 			{`UPDATE users SET first_name = $2, last_name = $3, email = NULL, password = '',
 					tokens_valid_after = $4, last_seen_at = NULL, deleted_at = $4
 				WHERE id = $1`, []any{string(id), domain.DeletedUserFirstName, domain.DeletedUserLastName, at}},

@@ -70,3 +70,10 @@ func TestAccountStore(t *testing.T) {
 func TestAttachmentStore(t *testing.T) {
 	portstest.RunAttachmentStore(t, func(t *testing.T) ports.AttachmentStore { return newStore(t) })
 }
+
+func TestDeviceStore(t *testing.T) {
+	portstest.RunDeviceStore(t, func(t *testing.T) (ports.UserStore, ports.DeviceStore) {
+		s := newStore(t)
+		return s, s
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
 )
 
@@ -21,13 +22,17 @@ type Metrics struct {
 	toSocket     prometheus.Histogram
 	deadLettered *prometheus.CounterVec
 	requests     *prometheus.HistogramVec
+	pushed       *prometheus.CounterVec
 
 	// lastStoredSend is the send time (Unix nanoseconds) of the message
 	// stored last, for the consumer's lag in seconds.
 	lastStoredSend atomic.Int64
 }
 
-var _ ports.Metrics = (*Metrics)(nil)
+var (
+	_ ports.Metrics     = (*Metrics)(nil)
+	_ ports.PushMetrics = (*Metrics)(nil)
+)
 
 // New returns Metrics with the Go runtime and process collectors registered.
 func New() *Metrics {
@@ -61,8 +66,12 @@ func New() *Metrics {
 			Help:    "HTTP request durations by method and status code.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"method", "code"}),
+		pushed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "messenger_push_notifications_total",
+			Help: "Push notifications by platform and outcome: sent, unregistered, failed, dead_lettered, dropped; receiver_online counts messages not told because their receiver had a socket open.",
+		}, []string{"platform", "outcome"}),
 	}
-	reg.MustRegister(m.sent, m.stored, m.latency, m.toSocket, m.deadLettered, m.requests,
+	reg.MustRegister(m.sent, m.stored, m.latency, m.toSocket, m.deadLettered, m.requests, m.pushed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -90,6 +99,11 @@ func (m *Metrics) LastStoredSend() time.Time {
 func (m *Metrics) Delivered(sentAt time.Time) { m.toSocket.Observe(time.Since(sentAt).Seconds()) }
 
 func (m *Metrics) DeadLettered(topic string) { m.deadLettered.WithLabelValues(topic).Inc() }
+
+// Pushed implements ports.PushMetrics.
+func (m *Metrics) Pushed(platform domain.Platform, outcome string) {
+	m.pushed.WithLabelValues(string(platform), outcome).Inc()
+}
 
 // GaugeFunc registers a gauge whose value is read from f at scrape time, such
 // as the number of open sockets.

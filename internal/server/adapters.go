@@ -45,7 +45,7 @@ func wireStore(ctx context.Context, cfg Config, d *deps, logger *slog.Logger) er
 
 // kafkaConfig is the Kafka adapter's configuration under cfg.
 func kafkaConfig(cfg Config, logger *slog.Logger) kafka.Config {
-	return kafka.Config{
+	kc := kafka.Config{
 		Brokers: cfg.KafkaBrokers, ClientID: "messenger-" + cfg.NodeID, TopicPrefix: cfg.KafkaPrefix, Logger: logger,
 		Linger: cfg.KafkaLinger, FetchWait: cfg.KafkaFetchWait, BatchMaxWait: cfg.KafkaBatchWait,
 		Debug: cfg.KafkaDebug, ReplicationFactor: cfg.KafkaReplicationFactor, MinInSyncReplicas: cfg.KafkaMinInSyncReplicas,
@@ -60,6 +60,7 @@ func kafkaConfig(cfg Config, logger *slog.Logger) kafka.Config {
 			return '-'
 		}, cfg.NodeID)
 	}
+	return kc
 }
 
 // wireLog picks the message log: Kafka when configured (topics created when

@@ -59,7 +59,7 @@ type stack struct {
 	env map[string]string
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t testing.TB) *stack {
 	t.Helper()
 	pg := testenv.Postgres(t)
 	rd := testenv.Redis(t)

@@ -128,6 +128,13 @@ type Config struct {
 	S3Insecure            bool          `env:"MESSENGER_S3_INSECURE" envDefault:"false" desc:"plain HTTP to the store (a local one); HTTPS otherwise"`
 	S3CreateBucket        bool          `env:"MESSENGER_S3_CREATE_BUCKET" envDefault:"false" desc:"create the bucket at start when it is missing"`
 	S3CORSOrigins         []string      `env:"MESSENGER_S3_CORS_ORIGINS" desc:"comma-separated browser origins (where the web client is served) set at start as the bucket's CORS rules for uploads and downloads; empty: the bucket's rules are left alone"`
+	PushWebhookURL        string        `env:"MESSENGER_PUSH_WEBHOOK_URL" desc:"where the signed webhook posts notifications for devices of platform webhook; setting it (or an FCM key) turns push on"`
+	PushWebhookSecret     string        `env:"MESSENGER_PUSH_WEBHOOK_SECRET" desc:"the deployment's HMAC-SHA256 key of the webhook's signatures, at least 16 bytes; required with MESSENGER_PUSH_WEBHOOK_URL"`
+	PushWebhookAttempts   int           `env:"MESSENGER_PUSH_WEBHOOK_ATTEMPTS" envDefault:"5" desc:"tries of a webhook call answered 5xx, 408 or 429 or timed out, with backoff from 0.5s, before it is dead-lettered"`
+	PushFCMCredentials    string        `env:"MESSENGER_PUSH_FCM_CREDENTIALS_FILE" desc:"a Firebase service account's JSON key; setting it sends to devices of platform fcm through FCM HTTP v1"`
+	PushCollapse          time.Duration `env:"MESSENGER_PUSH_COLLAPSE" envDefault:"5s" desc:"shortest time between two notifications of one conversation to one user; messages meanwhile are told together with their count"`
+	PushStoredWait        time.Duration `env:"MESSENGER_PUSH_STORED_WAIT" envDefault:"10s" desc:"how long the push group waits for a message to be stored before it gives up telling of it"`
+	PushWorkers           int           `env:"MESSENGER_PUSH_WORKERS" envDefault:"4" desc:"notifications sent at once"`
 }
 
 // Embedded reports whether no external dependency is configured.

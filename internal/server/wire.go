@@ -135,6 +135,9 @@ func wire(ctx context.Context, cfg Config, logger *slog.Logger) (_ *deps, err er
 	if err := wireAttachments(ctx, cfg, d, logger); err != nil {
 		return nil, err
 	}
+	if err := wirePush(cfg, d, logger); err != nil {
+		return nil, err
+	}
 	observeChecks(d.metrics(), d.config.Checks)
 	if !cfg.Embedded() && (cfg.DatabaseURL == "" || cfg.KafkaBrokers == "") {
 		logger.Warn("partly embedded: parts without configuration run in memory and are not shared between nodes")
