@@ -1,14 +1,21 @@
 # syntax=docker/dockerfile:1
 # Build: confluent-kafka-go links its bundled librdkafka statically through cgo,
 # so the binary only needs glibc at run time.
-FROM golang:1.26-bookworm AS build
+#
+# The two base images are arguments, so that a machine without a registry can
+# build with local stand-ins (scripts/containers.sh does, with Podman).
+ARG GO_IMAGE=golang:1.26-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/base-debian12:nonroot
+FROM ${GO_IMAGE} AS build
+# GOPROXY=off builds from a module cache lent with --volume.
+ARG GOPROXY
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=1 go build -trimpath -ldflags="-s -w" -o /out/messenger ./cmd/messenger
 
-FROM gcr.io/distroless/base-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
 COPY --from=build /out/messenger /usr/local/bin/messenger
 EXPOSE 3000
 USER nonroot
