@@ -31,6 +31,9 @@
 # Testcontainers' reaper (ryuk) is off (TESTCONTAINERS_RYUK_DISABLED=true): its
 # image is not built here. Instead every container testenv starts carries the
 # label messenger.session=<this up's session>, and `down` removes them.
+# TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1: where /.dockerenv exists (a machine
+# that is itself a container), testcontainers would otherwise look for the
+# published ports on the container network's gateway.
 #
 # Environment:
 #   MESSENGER_CONTAINERS_DIR   state dir (socket, pid, log; default .containers)
@@ -248,7 +251,7 @@ logger.raftserver.level = info
 EOF
 	cat >"$root/opt/kafka/bin/kafka-java" <<'EOF'
 #!/bin/sh
-exec java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m} -XX:+UseG1GC -Djava.awt.headless=true \
+exec java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m -XX:+UseG1GC} -Djava.awt.headless=true \
 	-Dlog4j2.configurationFile=/opt/kafka/config/log4j2.properties -cp '/opt/kafka/libs/*' "$@"
 EOF
 	cat >"$root/opt/kafka/bin/run" <<'EOF'
@@ -268,10 +271,14 @@ grep -q '^log\.dirs=' "$conf" || echo "log.dirs=/var/lib/kafka/data" >>"$conf"
 	-t "${CLUSTER_ID:-5L6g3nShT-eMCtK--X86sw}" -c "$conf"
 exec /opt/kafka/bin/kafka-java kafka.Kafka "$conf"
 EOF
-	printf '#!/bin/sh\nexec /opt/kafka/bin/kafka-java org.apache.kafka.tools.TopicCommand "$@"\n' \
-		>"$root/opt/kafka/bin/kafka-topics.sh"
-	printf '#!/bin/sh\nexec /opt/kafka/bin/kafka-java org.apache.kafka.tools.BrokerApiVersionsCommand "$@"\n' \
-		>"$root/opt/kafka/bin/kafka-broker-api-versions.sh"
+	# The command-line tools: a small heap and the quick JIT, so that a
+	# healthcheck starts its JVM in seconds on a busy machine.
+	local tool
+	for tool in kafka-topics.sh:org.apache.kafka.tools.TopicCommand \
+		kafka-broker-api-versions.sh:org.apache.kafka.tools.BrokerApiVersionsCommand; do
+		printf '#!/bin/sh\nKAFKA_HEAP_OPTS="-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1" exec /opt/kafka/bin/kafka-java %s "$@"\n' \
+			"${tool#*:}" >"$root/opt/kafka/bin/${tool%%:*}"
+	done
 	chmod 755 "$root/opt/kafka/bin/"*
 }
 
@@ -294,9 +301,10 @@ setup_runtime() {
 
 build_server() {
 	local k
+	# What the build copies and compiles: the Go files and what they embed.
 	k="$(cd "$ROOT" && key <(image_hash "$GO_IMAGE") <(image_hash "$RUNTIME_IMAGE") \
-		<(git ls-files -s -- Dockerfile go.mod go.sum '*.go' '*.sql' '*.html' '*.js' '*.css' 2>/dev/null) \
-		<(git diff HEAD -- . 2>/dev/null))"
+		<(git ls-files -co --exclude-standard -- Dockerfile go.mod go.sum '*.go' '*.sql' \
+			'adapters/web/*' 'docs/*.yaml' | grep -v '_test\.go$' | xargs -d '\n' sha256sum))"
 	fresh "$SERVER_IMAGE" "$k" && return 0
 	local t=$SECONDS
 	log "$SERVER_IMAGE: podman build from the Dockerfile (base images: $GO_IMAGE, $RUNTIME_IMAGE)"
@@ -385,6 +393,30 @@ socket_up() {
 	log "Docker API on unix://$SOCK"
 }
 
+# Podman runs healthchecks from systemd timers; where systemd does not run
+# (this machine), nothing runs them and a container stays "starting", which
+# holds up compose's `depends_on: condition: service_healthy`. This loop runs
+# the checks of the containers not yet healthy (or unhealthy) every 2 s.
+health_up() {
+	[ -s "$DIR/health.pid" ] && kill -0 "$(cat "$DIR/health.pid")" 2>/dev/null && return 0
+	# shellcheck disable=SC2016
+	setsid bash -c 'echo $$ >"$1"
+		while sleep 2; do
+			for id in $(podman ps -q --filter health=starting --filter health=unhealthy); do
+				podman healthcheck run "$id" >/dev/null 2>&1 &
+			done
+			wait
+		done' _ "$DIR/health.pid" >/dev/null 2>&1 </dev/null &
+	disown $! 2>/dev/null || true
+}
+
+health_down() {
+	if [ -s "$DIR/health.pid" ]; then
+		kill -- "-$(cat "$DIR/health.pid")" 2>/dev/null || true
+		rm -f "$DIR/health.pid"
+	fi
+}
+
 socket_down() {
 	if [ -s "$DIR/podman.pid" ]; then
 		local pid
@@ -416,6 +448,7 @@ print_env() {
 	cat <<EOF
 export DOCKER_HOST=unix://$SOCK
 export TESTCONTAINERS_RYUK_DISABLED=true
+export TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1
 export MESSENGER_CONTAINERS_DIR=$DIR
 export MESSENGER_TEST_CONTAINER_SESSION=$(cat "$DIR/session")
 export MESSENGER_TEST_POSTGRES_IMAGE=$POSTGRES_IMAGE
@@ -431,10 +464,12 @@ up)
 	install_packages
 	images
 	socket_up
+	health_up
 	print_env
 	;;
 down)
 	remove_session_containers
+	health_down
 	socket_down
 	rm -f "$DIR/session"
 	;;
