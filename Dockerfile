@@ -13,10 +13,13 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=1 go build -trimpath -ldflags="-s -w" -o /out/messenger ./cmd/messenger
+RUN CGO_ENABLED=1 go build -trimpath -ldflags="-s -w" -o /out/messenger ./cmd/messenger && mkdir -p /out/keys
 
 FROM ${RUNTIME_IMAGE}
 COPY --from=build /out/messenger /usr/local/bin/messenger
+# /keys belongs to nonroot, and so does a volume mounted there when first
+# used: the key the keygen service writes (mode 0600) is the servers' to read.
+COPY --from=build --chown=65532:65532 /out/keys /keys
 EXPOSE 3000
 USER nonroot
 ENTRYPOINT ["/usr/local/bin/messenger"]
