@@ -60,7 +60,7 @@ func Redis(t testing.TB) RedisEnv {
 		if env.MasterName == "" {
 			env.MasterName = redisMasterName
 		}
-		if env.ServicesDir != "" {
+		if !useContainers() {
 			env.Start = commandFunc(lookup(EnvRedisStart))
 		}
 		if addr, err := env.currentMaster(); err == nil {
