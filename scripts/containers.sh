@@ -421,7 +421,7 @@ socket_down() {
 	if [ -s "$DIR/podman.pid" ]; then
 		local pid
 		pid="$(cat "$DIR/podman.pid")"
-		if kill -0 "$pid" 2>/dev/null && grep -q 'system.*service' "/proc/$pid/cmdline" 2>/dev/null; then
+		if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'system service'; then
 			kill "$pid" 2>/dev/null || true
 			for _ in $(seq 1 50); do
 				kill -0 "$pid" 2>/dev/null || break
