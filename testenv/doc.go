@@ -37,12 +37,17 @@
 // `scripts/services.sh up` is read: $MESSENGER_SERVICES_DIR/env, or
 // .services/env in the module root found from the working directory.
 //
-// Otherwise, where a Docker engine answers, one container per service is
-// started once per test binary with testcontainers (postgres module, generic
-// redis and apache/kafka images) and shared by all tests in it; the reaper
-// removes them when the process exits. In that mode Redis runs without
-// Sentinel: RedisEnv.Sentinels and MasterName are empty, and
-// KafkaEnv.Stop/Start/Restart and RedisEnv.Start are nil.
+// Otherwise, or always with MESSENGER_TEST_CONTAINERS=1, containers are
+// started with testcontainers where a Docker engine answers (or Podman's
+// Docker API: scripts/containers.sh), once per test binary and shared by its
+// tests: PostgreSQL (the postgres module), a Redis master, replica and three
+// Sentinels (generic containers on the host's network, listening on
+// 127.0.0.1), and one Kafka KRaft node, every port published on 127.0.0.1
+// only. MESSENGER_TEST_{POSTGRES,REDIS,KAFKA}_IMAGE name the images (default
+// postgres:15-alpine, redis:7-alpine, apache/kafka:4.1.1), and
+// MESSENGER_TEST_CONTAINER_SESSION labels the containers
+// (messenger.session) for whoever removes them when the reaper is off. In
+// that mode KafkaEnv.Stop/Start/Restart and RedisEnv.Start are nil.
 //
 // With neither, the helpers fail the test with a message saying to run
 // `scripts/services.sh up` (or `make test`).

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -16,12 +18,49 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 )
 
-// Images used where a Docker engine answers and scripts/services.sh did not run.
+// Variables of the container path (scripts/containers.sh prints them).
+const (
+	// EnvContainers set to 1 makes the helpers start containers even where
+	// the variables of scripts/services.sh are set, so one `go test` runs the
+	// suites against containers beside the local processes.
+	EnvContainers = "MESSENGER_TEST_CONTAINERS"
+	// The images; unset means the public images below.
+	EnvPostgresImage = "MESSENGER_TEST_POSTGRES_IMAGE"
+	EnvRedisImage    = "MESSENGER_TEST_REDIS_IMAGE"
+	EnvKafkaImage    = "MESSENGER_TEST_KAFKA_IMAGE"
+	// EnvContainerSession labels every container started here
+	// (messenger.session=<value>), so that whoever started the engine's
+	// session can remove them when the reaper is off.
+	EnvContainerSession = "MESSENGER_TEST_CONTAINER_SESSION"
+)
+
+// Images used where a Docker engine answers and no image is named.
 const (
 	postgresImage = "postgres:15-alpine"
 	redisImage    = "redis:7-alpine"
 	kafkaImage    = "apache/kafka:4.1.1"
 )
+
+// Sentinel settings of the Redis containers, as scripts/services.sh's.
+const (
+	redisMasterName       = "mymaster"
+	sentinelDownAfterMS   = 1000
+	sentinelFailoverMS    = 10000
+	containerStartTimeout = 3 * time.Minute
+)
+
+// useContainers reports whether the helpers are told to use containers.
+func useContainers() bool {
+	v := os.Getenv(EnvContainers)
+	return v == "1" || v == "true"
+}
+
+func image(env, def string) string {
+	if v := os.Getenv(env); v != "" {
+		return v
+	}
+	return def
+}
 
 var (
 	dockerOnce sync.Once
@@ -43,16 +82,30 @@ func dockerAvailable() error {
 	return dockerErr
 }
 
-// containerOnce starts a container once per process; the result (or the
-// error) is shared by every later call. Containers are left to the
-// testcontainers reaper, which removes them when the process exits.
-type containerOnce struct {
+// requireDocker fails the test when no Docker engine answers.
+func requireDocker(t testing.TB, service, env string) {
+	t.Helper()
+	if err := dockerAvailable(); err != nil {
+		if useContainers() {
+			t.Fatalf("testenv: no %s: %s=1 and no Docker engine answers (%v); run `eval \"$(scripts/containers.sh up)\"` first",
+				service, EnvContainers, err)
+		}
+		t.Fatalf("testenv: no %s: %s is not set and no Docker engine answers (%v); %s",
+			service, env, err, servicesHint)
+	}
+}
+
+// containerOnce starts a container (or a group) once per process; the result
+// (or the error) is shared by every later call. Containers are left to the
+// testcontainers reaper, which removes them when the process exits, or, with
+// the reaper off, to whoever removes the containers of the session label.
+type containerOnce[T any] struct {
 	once sync.Once
-	val  string
+	val  T
 	err  error
 }
 
-func (c *containerOnce) get(start func(context.Context) (string, error)) (string, error) {
+func (c *containerOnce[T]) get(start func(context.Context) (T, error)) (T, error) {
 	c.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
@@ -61,16 +114,55 @@ func (c *containerOnce) get(start func(context.Context) (string, error)) (string
 	return c.val, c.err
 }
 
-var pgContainer, redisContainer, kafkaContainer containerOnce
+var (
+	pgContainer    containerOnce[string]
+	redisContainer containerOnce[RedisEnv]
+	kafkaContainer containerOnce[string]
+)
+
+// common are the options of every container: the session label, and ports
+// published on 127.0.0.1 only (host ports picked by the engine).
+func common(ports ...string) testcontainers.CustomizeRequestOption {
+	return func(req *testcontainers.GenericContainerRequest) error {
+		if s := os.Getenv(EnvContainerSession); s != "" {
+			if req.Labels == nil {
+				req.Labels = map[string]string{}
+			}
+			req.Labels["messenger.session"] = s
+		}
+		prev := req.HostConfigModifier
+		req.HostConfigModifier = func(hc *container.HostConfig) {
+			if prev != nil {
+				prev(hc)
+			}
+			hc.PublishAllPorts = false
+			if hc.PortBindings == nil {
+				hc.PortBindings = network.PortMap{}
+			}
+			for _, p := range ports {
+				port := network.MustParsePort(p)
+				if _, ok := hc.PortBindings[port]; !ok {
+					hc.PortBindings[port] = []network.PortBinding{{HostIP: netip.AddrFrom4([4]byte{127, 0, 0, 1})}}
+				}
+			}
+		}
+		return nil
+	}
+}
 
 func startPostgresContainer(ctx context.Context) (string, error) {
-	c, err := tcpostgres.Run(ctx, postgresImage,
+	c, err := tcpostgres.Run(ctx, image(EnvPostgresImage, postgresImage),
 		tcpostgres.WithDatabase("postgres"),
 		tcpostgres.WithUsername("postgres"),
 		tcpostgres.WithPassword("postgres"),
-		tcpostgres.BasicWaitStrategies(),
+		// The module's BasicWaitStrategies, with room for a busy machine.
+		testcontainers.WithWaitStrategyAndDeadline(containerStartTimeout,
+			wait.ForLog("database system is ready to accept connections").WithOccurrence(2).
+				WithStartupTimeout(containerStartTimeout),
+			wait.ForListeningPort("5432/tcp").WithStartupTimeout(containerStartTimeout)),
 		testcontainers.WithCmdArgs("-c", "fsync=off", "-c", "synchronous_commit=off",
 			"-c", "full_page_writes=off", "-c", "max_connections=300"),
+		common("5432/tcp"),
 	)
 	if err != nil {
 		return "", fmt.Errorf("postgres container: %w", err)
@@ -78,38 +170,98 @@ func startPostgresContainer(ctx context.Context) (string, error) {
 	return c.ConnectionString(ctx, "sslmode=disable")
 }
 
-func startRedisContainer(ctx context.Context) (string, error) {
-	c, err := testcontainers.Run(ctx, redisImage,
-		testcontainers.WithExposedPorts("6379/tcp"),
-		testcontainers.WithCmd("redis-server", "--save", "", "--appendonly", "no"),
-		testcontainers.WithWaitStrategy(wait.ForLog("Ready to accept connections").
-			WithStartupTimeout(2*time.Minute)),
-	)
-	if err != nil {
-		return "", fmt.Errorf("redis container: %w", err)
+// startRedisContainers runs a master, a replica and three Sentinels (quorum
+// 2), as scripts/services.sh does with processes. They share the host's
+// network namespace and listen on 127.0.0.1 only: a Sentinel hands out the
+// master's address as the master announces it, and that address must be the
+// one the tests reach.
+func startRedisContainers(ctx context.Context) (RedisEnv, error) {
+	ports := make([]int, 5)
+	for i := range ports {
+		p, err := freeLocalPort()
+		if err != nil {
+			return RedisEnv{}, err
+		}
+		ports[i] = p
 	}
-	return c.PortEndpoint(ctx, "6379/tcp", "")
+	master, replica := strconv.Itoa(ports[0]), strconv.Itoa(ports[1])
+	run := func(role string, cmd []string, ready string) error {
+		_, err := testcontainers.Run(ctx, image(EnvRedisImage, redisImage),
+			testcontainers.WithCmd(cmd...),
+			testcontainers.WithLabels(map[string]string{"messenger.testenv": role}),
+			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.NetworkMode = "host" }),
+			testcontainers.WithWaitStrategyAndDeadline(containerStartTimeout, wait.ForLog(ready).WithStartupTimeout(containerStartTimeout)),
+			common(),
+		)
+		if err != nil {
+			return fmt.Errorf("redis %s container: %w", role, err)
+		}
+		return nil
+	}
+	node := func(port string) []string {
+		return []string{"redis-server", "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no"}
+	}
+	if err := run("redis-master", node(master), "Ready to accept connections"); err != nil {
+		return RedisEnv{}, err
+	}
+	if err := run("redis-replica", append(node(replica), "--replicaof", "127.0.0.1", master),
+		"MASTER <-> REPLICA sync: Finished with success"); err != nil {
+		return RedisEnv{}, err
+	}
+	env := RedisEnv{Addr: "127.0.0.1:" + master, MasterName: redisMasterName}
+	for i, p := range ports[2:] {
+		conf := fmt.Sprintf("port %d\nbind 127.0.0.1\nsentinel monitor %s 127.0.0.1 %s 2\n"+
+			"sentinel down-after-milliseconds %[2]s %[4]d\nsentinel failover-timeout %[2]s %[5]d\n",
+			p, redisMasterName, master, sentinelDownAfterMS, sentinelFailoverMS)
+		script := fmt.Sprintf("printf '%%s' '%s' >/tmp/sentinel.conf && exec redis-server /tmp/sentinel.conf --sentinel", conf)
+		if err := run(fmt.Sprintf("redis-sentinel-%d", i+1), []string{"sh", "-c", script}, "+monitor master"); err != nil {
+			return RedisEnv{}, err
+		}
+		env.Sentinels = append(env.Sentinels, net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+	}
+	// Sentinels that know each other and the replica, as the local ones do
+	// once scripts/services.sh reports them up.
+	for {
+		if err := sentinelsAgree(ctx, env.Sentinels); err == nil {
+			return env, nil
+		} else if ctx.Err() != nil {
+			return RedisEnv{}, fmt.Errorf("redis sentinels: %w", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// sentinelsAgree checks that every Sentinel sees the two others and one replica.
+func sentinelsAgree(ctx context.Context, sentinels []string) error {
+	for _, s := range sentinels {
+		reply, err := redisDo(ctx, s, "", "SENTINEL", "master", redisMasterName)
+		if err != nil {
+			return err
+		}
+		fields, _ := reply.([]any)
+		info := map[string]string{}
+		for i := 0; i+1 < len(fields); i += 2 {
+			k, _ := fields[i].(string)
+			v, _ := fields[i+1].(string)
+			info[k] = v
+		}
+		if info["num-other-sentinels"] != strconv.Itoa(len(sentinels)-1) || info["num-slaves"] != "1" {
+			return fmt.Errorf("sentinel %s: sees %s other sentinels and %s replicas", s, info["num-other-sentinels"], info["num-slaves"])
+		}
+	}
+	return nil
 }
 
 // startKafkaContainer runs a single KRaft node. The broker must advertise the
 // address clients reach it on, so the host port is chosen up front and bound
-// explicitly instead of letting Docker pick one.
+// explicitly instead of letting the engine pick one.
 func startKafkaContainer(ctx context.Context) (string, error) {
-	p, err := testcontainers.NewDockerProvider()
-	if err != nil {
-		return "", err
-	}
-	host, err := p.DaemonHost(ctx)
-	_ = p.Close()
-	if err != nil {
-		return "", err
-	}
 	hostPort, err := freeLocalPort()
 	if err != nil {
 		return "", err
 	}
-	advertised := net.JoinHostPort(host, strconv.Itoa(hostPort))
-	_, err = testcontainers.Run(ctx, kafkaImage,
+	advertised := net.JoinHostPort("127.0.0.1", strconv.Itoa(hostPort))
+	_, err = testcontainers.Run(ctx, image(EnvKafkaImage, kafkaImage),
 		testcontainers.WithExposedPorts("9092/tcp"),
 		testcontainers.WithEnv(map[string]string{
 			"KAFKA_NODE_ID":                                  "1",
@@ -128,11 +280,12 @@ func startKafkaContainer(ctx context.Context) (string, error) {
 		}),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 			hc.PortBindings = network.PortMap{
-				network.MustParsePort("9092/tcp"): {{HostIP: netip.IPv4Unspecified(), HostPort: strconv.Itoa(hostPort)}},
+				network.MustParsePort("9092/tcp"): {{HostIP: netip.AddrFrom4([4]byte{127, 0, 0, 1}), HostPort: strconv.Itoa(hostPort)}},
 			}
 		}),
-		testcontainers.WithWaitStrategy(wait.ForLog("Kafka Server started").
-			WithStartupTimeout(3*time.Minute)),
+		testcontainers.WithWaitStrategyAndDeadline(containerStartTimeout, wait.ForLog("Kafka Server started").
+			WithStartupTimeout(containerStartTimeout)),
+		common("9092/tcp"),
 	)
 	if err != nil {
 		return "", fmt.Errorf("kafka container: %w", err)

@@ -19,7 +19,7 @@ type KafkaEnv struct {
 	// Stop stops the broker (a controlled shutdown) and Start starts it again
 	// with the same storage, ports and topics; both wait until done. If a
 	// test stops the broker and does not start it, it is started when the
-	// test ends. Nil where the broker cannot be restarted (Docker fallback).
+	// test ends. Nil where the broker cannot be restarted (containers).
 	Stop  func(t testing.TB) error
 	Start func(t testing.TB) error
 	// Restart is Stop then Start, failing the test on error; nil with Stop.
@@ -34,11 +34,8 @@ func Kafka(t testing.TB) KafkaEnv {
 		Brokers:     lookup(EnvKafkaBrokers),
 		TopicPrefix: "t" + randomHex(6) + "-",
 	}
-	if env.Brokers == "" {
-		if err := dockerAvailable(); err != nil {
-			t.Fatalf("testenv: no Kafka: %s is not set and no Docker engine answers (%v); %s",
-				EnvKafkaBrokers, err, servicesHint)
-		}
+	if env.Brokers == "" || useContainers() {
+		requireDocker(t, "Kafka", EnvKafkaBrokers)
 		brokers, err := kafkaContainer.get(startKafkaContainer)
 		if err != nil {
 			t.Fatalf("testenv: %v", err)

@@ -56,13 +56,10 @@ func Postgres(t testing.TB) string {
 
 func postgresAdminDSN(t testing.TB) string {
 	t.Helper()
-	if dsn := lookup(EnvPostgresDSN); dsn != "" {
+	if dsn := lookup(EnvPostgresDSN); dsn != "" && !useContainers() {
 		return dsn
 	}
-	if err := dockerAvailable(); err != nil {
-		t.Fatalf("testenv: no PostgreSQL: %s is not set and no Docker engine answers (%v); %s",
-			EnvPostgresDSN, err, servicesHint)
-	}
+	requireDocker(t, "PostgreSQL", EnvPostgresDSN)
 	dsn, err := pgContainer.get(startPostgresContainer)
 	if err != nil {
 		t.Fatalf("testenv: %v", err)

@@ -17,9 +17,7 @@ type RedisEnv struct {
 	// MasterName is the name the Sentinels monitor the master under
 	// ("mymaster"); empty without Sentinels.
 	MasterName string
-	// Sentinels are the Sentinels' host:port; empty where Redis runs in a
-	// plain container (the Docker fallback), so Sentinel tests need
-	// scripts/services.sh.
+	// Sentinels are the Sentinels' host:port.
 	Sentinels []string
 	// Password is for the Redis nodes and the Sentinels alike; usually empty.
 	Password string
@@ -28,7 +26,7 @@ type RedisEnv struct {
 	Prefix string
 	// ServicesDir is scripts/services.sh's state dir (pidfiles
 	// redis-master.pid, redis-replica.pid, sentinel-{1,2,3}.pid, logs);
-	// empty in the Docker fallback.
+	// empty with containers.
 	ServicesDir string
 	// Start starts again, on their old ports, the Redis and Sentinel
 	// processes a test killed, and waits until master, replica and the three
@@ -47,23 +45,24 @@ func Redis(t testing.TB) RedisEnv {
 		ServicesDir: lookup(EnvServicesDir),
 		Prefix:      "t" + randomHex(6) + ":",
 	}
-	if env.Addr == "" && len(env.Sentinels) == 0 {
-		if err := dockerAvailable(); err != nil {
-			t.Fatalf("testenv: no Redis: %s is not set and no Docker engine answers (%v); %s",
-				EnvRedisAddr, err, servicesHint)
-		}
-		addr, err := redisContainer.get(startRedisContainer)
+	if useContainers() || (env.Addr == "" && len(env.Sentinels) == 0) {
+		requireDocker(t, "Redis", EnvRedisAddr)
+		c, err := redisContainer.get(startRedisContainers)
 		if err != nil {
 			t.Fatalf("testenv: %v", err)
 		}
-		env.Addr, env.Sentinels, env.Password, env.ServicesDir = addr, nil, "", ""
+		env.Addr, env.Sentinels, env.MasterName, env.Password, env.ServicesDir = c.Addr, c.Sentinels, c.MasterName, "", ""
 	}
 	if len(env.Sentinels) > 0 {
-		env.MasterName = lookup(EnvRedisMaster)
 		if env.MasterName == "" {
-			env.MasterName = "mymaster"
+			env.MasterName = lookup(EnvRedisMaster)
 		}
-		env.Start = commandFunc(lookup(EnvRedisStart))
+		if env.MasterName == "" {
+			env.MasterName = redisMasterName
+		}
+		if !useContainers() {
+			env.Start = commandFunc(lookup(EnvRedisStart))
+		}
 		if addr, err := env.currentMaster(); err == nil {
 			env.Addr = addr
 		} else if env.Addr == "" {

@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -36,7 +38,7 @@ func TestComposeStackMatchesTheServer(t *testing.T) {
 	var c composeFile
 	require.NoError(t, yaml.Unmarshal(data, &c))
 
-	for _, name := range []string{"postgres", "redis-master", "redis-replica", "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3", "kafka", "server-1", "server-2"} {
+	for _, name := range []string{"postgres", "redis-master", "redis-replica", "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3", "kafka-1", "kafka-2", "kafka-3", "server-1", "server-2", "lb"} {
 		assert.Contains(t, c.Services, name)
 	}
 	for name := range c.Services {
@@ -45,9 +47,21 @@ func TestComposeStackMatchesTheServer(t *testing.T) {
 	assert.Contains(t, c.Services["redis-master"].Command, "--port 6379")
 	assert.Contains(t, c.Services["redis-replica"].Command, "--replicaof redis-master 6379")
 
-	kafka := c.Services["kafka"].Environment
-	assert.Equal(t, "broker,controller", kafka["KAFKA_PROCESS_ROLES"], "KRaft mode")
-	assert.Equal(t, "PLAINTEXT://kafka:9092", kafka["KAFKA_ADVERTISED_LISTENERS"])
+	for i := 1; i <= 3; i++ {
+		kafka := c.Services[fmt.Sprintf("kafka-%d", i)].Environment
+		assert.Equal(t, "broker,controller", kafka["KAFKA_PROCESS_ROLES"], "KRaft mode")
+		assert.Equal(t, strconv.Itoa(i), kafka["KAFKA_NODE_ID"])
+		assert.Equal(t, fmt.Sprintf("PLAINTEXT://kafka-%d:9092", i), kafka["KAFKA_ADVERTISED_LISTENERS"])
+		assert.Equal(t, "1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093", kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"])
+		assert.Equal(t, "3", kafka["KAFKA_DEFAULT_REPLICATION_FACTOR"])
+		assert.Equal(t, "2", kafka["KAFKA_MIN_INSYNC_REPLICAS"])
+		assert.Equal(t, "3", kafka["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"])
+	}
+	for name, svc := range c.Services {
+		for _, p := range svc.Ports {
+			assert.True(t, strings.HasPrefix(p, "127.0.0.1:"), "%s publishes %s beyond the loopback", name, p)
+		}
+	}
 
 	sentinel := flatten(c.Services["redis-sentinel-1"].Command)
 	for _, line := range []string{
@@ -66,6 +80,7 @@ func TestComposeStackMatchesTheServer(t *testing.T) {
 	} {
 		assert.Contains(t, topics, topic+":"+partitions)
 	}
+	assert.Contains(t, topics, "--replication-factor 3 --config min.insync.replicas=2")
 
 	for _, name := range []string{"server-1", "server-2"} {
 		env := c.Services[name].Environment
@@ -75,7 +90,7 @@ func TestComposeStackMatchesTheServer(t *testing.T) {
 		assert.False(t, cfg.Embedded())
 		assert.Contains(t, cfg.DatabaseURL, "@postgres:5432/messenger")
 		assert.Equal(t, []string{"redis-sentinel-1:26379", "redis-sentinel-2:26379", "redis-sentinel-3:26379"}, cfg.RedisSentinels)
-		assert.Equal(t, "kafka:9092", cfg.KafkaBrokers)
+		assert.Equal(t, "kafka-1:9092,kafka-2:9092,kafka-3:9092", cfg.KafkaBrokers)
 		assert.Equal(t, ":3000", cfg.Addr)
 		assert.Equal(t, name, cfg.NodeID, "each replica has its own node id")
 		assert.Equal(t, c.Services["postgres"].Environment["POSTGRES_PASSWORD"], env["DB_PASSWORD"])
