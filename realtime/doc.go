@@ -91,7 +91,9 @@
 // # Presence
 //
 // The Hub records in ports.Presence that this node holds sockets of a user
-// when the user's first socket opens, removes the record when the last one
+// when the user's first socket opens, before `registered` is written, so that
+// a client that read it misses nothing another node sends from then on; it
+// removes the record when the last one
 // closes, and refreshes the records of all local users every heartbeat so that
 // the records of a crashed node expire. Presence errors are logged and never
 // fail a connection: routing degrades, and clients recover by sequence.

@@ -164,22 +164,31 @@ func (s *Socket) User() domain.UserID { return s.user }
 // Context is cancelled when the socket starts closing.
 func (s *Socket) Context() context.Context { return s.ctx }
 
-// Start registers s in the hub, so that Notify reaches it from now on, and
-// lets its writer send what was queued before (registered first). It
-// returns false, and s must be dropped, once the hub is shutting down; first
-// is true when s is its user's only socket on this node (pass it to Serve).
-func (s *Socket) Start() (ok, first bool) {
-	ok, first = s.ep.cfg.Hub.add(s)
-	if ok {
-		// Pings, the token's expiry and the write timeout are paced by the
-		// endpoint's clock.
-		s.ep.clock.add(s, s.ep.cfg.PingInterval)
-		s.wmu.Lock()
-		s.started = true
-		s.wmu.Unlock()
-		s.kick()
+// Start registers s in the hub, so that Notify reaches it from now on,
+// records the user's presence when s is the user's first socket on this
+// node, and only then lets its writer send what was queued before
+// (registered first). A client that reads registered is thereby reachable
+// from every node: a message stored after that is routed to this socket,
+// and one stored before it is in the history the client reads. Start waits
+// for the presence store (at most HubConfig.PresenceTimeout; a failure is
+// logged and routing degrades, as for every presence error). It returns
+// false, and s must be dropped, once the hub is shutting down.
+func (s *Socket) Start() bool {
+	ok, first := s.ep.cfg.Hub.add(s)
+	if !ok {
+		return false
 	}
-	return ok, first
+	if first {
+		s.ep.cfg.Hub.syncPresence(s.ctx, s.user)
+	}
+	// Pings, the token's expiry and the write timeout are paced by the
+	// endpoint's clock.
+	s.ep.clock.add(s, s.ep.cfg.PingInterval)
+	s.wmu.Lock()
+	s.started = true
+	s.wmu.Unlock()
+	s.kick()
+	return true
 }
 
 // Reader is the reading half of a transport's connection.
@@ -189,18 +198,12 @@ type Reader interface {
 	ReadLoop()
 }
 
-// Serve records the user's presence (for the node's first socket of the
-// user), runs r's ReadLoop until it returns, and then releases the socket:
+// Serve runs r's ReadLoop until it returns, and then releases the socket:
 // closes it, waits for its writer and its sends in flight, and unregisters
 // it. A panic in ReadLoop ends this socket only.
-func (s *Socket) Serve(first bool, r Reader) {
+func (s *Socket) Serve(r Reader) {
 	defer s.release()
 	defer s.recover()
-	// Presence goes before reading, off the writer's path, so a slow presence
-	// store delays neither.
-	if first {
-		s.ep.cfg.Hub.syncPresence(s.ctx, s.user)
-	}
 	r.ReadLoop()
 }
 

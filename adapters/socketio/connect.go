@@ -178,8 +178,7 @@ func (s *session) connect(data []byte) {
 		s.timer = nil // not kept for the socket's life
 	}
 	s.mu.Unlock()
-	ok, first := s.Start()
-	if !ok {
+	if !s.Start() {
 		s.Close(realtime.CloseNow)
 		s.mu.Lock()
 		s.connected = false
@@ -188,10 +187,7 @@ func (s *session) connect(data []byte) {
 		return
 	}
 	s.mu.Lock()
-	s.serve = 1
-	if first {
-		s.serve = 2
-	}
+	s.serve = true
 	s.mu.Unlock()
 }
 

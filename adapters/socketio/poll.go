@@ -222,8 +222,8 @@ func (h *Handler) pollPost(w http.ResponseWriter, r *http.Request, sid string) {
 			return
 		}
 	}
-	if first, ok := s.takeServe(); ok {
-		go s.Serve(first, s)
+	if s.takeServe() {
+		go s.Serve(s)
 	}
 	w.Header().Set("Content-Type", "text/html")
 	w.WriteHeader(http.StatusOK)

@@ -26,7 +26,7 @@ type session struct {
 
 	mu        sync.Mutex
 	connected bool // the realtime.Socket is set up and started
-	serve     int  // 1: a connect started the socket and nobody serves it yet; 2: and it is the user's first here
+	serve     bool // a connect started the socket and nobody serves it yet
 	ended     bool
 	ws        *websocket.Conn // the WebSocket, once it carries the session
 	raw       net.Conn        // the connection under ws
@@ -109,13 +109,13 @@ func (s *session) poller() *poller {
 }
 
 // takeServe reports, once, that a connect started the socket and that the
-// caller must serve it (Serve), and whether it is the user's first here.
-func (s *session) takeServe() (first, ok bool) {
+// caller must serve it (Serve).
+func (s *session) takeServe() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	serve := s.serve
-	s.serve = 0
-	return serve == 2, serve != 0
+	s.serve = false
+	return serve
 }
 
 // isEnded reports whether the session ended.
@@ -386,8 +386,8 @@ func (s *session) run(ws *websocket.Conn) {
 	if !s.readWS(ws, true) {
 		return
 	}
-	if first, ok := s.takeServe(); ok {
-		go s.Serve(first, s)
+	if s.takeServe() {
+		go s.Serve(s)
 	}
 }
 

@@ -236,6 +236,7 @@ func (f *fakeService) calls() ([]typingCall, []joinCall, []ackCall) {
 type fakePresence struct {
 	mu     sync.Mutex
 	err    error
+	delay  time.Duration // how long Register takes
 	online map[domain.UserID]bool
 	regs   map[domain.UserID]int
 	unregs map[domain.UserID]int
@@ -247,6 +248,7 @@ func newFakePresence() *fakePresence {
 }
 
 func (p *fakePresence) Register(_ context.Context, u domain.UserID, node ports.NodeID) error {
+	time.Sleep(p.delay)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.regs[u]++

@@ -164,10 +164,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// registered goes first in an empty queue; it is never full here.
 	s.Reply(domain.Event{Name: domain.EventRegistered, Data: domain.RegisteredPayload{UserID: user}})
-	// registered goes out once the socket is registered: it already receives
-	// local events then.
-	ok, first := s.Start()
-	if !ok {
+	// registered goes out once the socket is registered and its user's
+	// presence recorded: every node's events reach it then.
+	if !s.Start() {
 		_ = conn.Close(websocket.StatusCode(realtime.CloseShutdown.Code), realtime.CloseShutdown.Reason)
 		return
 	}
@@ -175,7 +174,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// hijacked connection no longer needs the HTTP server's goroutine, whose
 	// deep stack, and the request it holds, every garbage collection would
 	// otherwise scan for the socket's whole life.
-	go s.Serve(first, s)
+	go s.Serve(s)
 }
 
 // authenticate verifies the access token of the request, from the

@@ -389,6 +389,20 @@ func TestPresenceFollowsSockets(t *testing.T) {
 	presence.mu.Unlock()
 }
 
+// A client that read registered is reachable through presence: a peer's
+// message routed by presence from then on finds it, even when the presence
+// store is slow.
+func TestRegisteredFollowsPresence(t *testing.T) {
+	presence := newFakePresence()
+	presence.delay = 300 * time.Millisecond
+	e := newEnv(t, func(hc *realtime.HubConfig, _ *ws.HandlerConfig) { hc.Presence = presence })
+	a := domain.NewUserID()
+	e.dial(t, a)
+	online, regs, _ := presence.state(a)
+	assert.True(t, online, "presence recorded before registered was written")
+	assert.Equal(t, 1, regs)
+}
+
 func TestPresenceHeartbeat(t *testing.T) {
 	presence := newFakePresence()
 	e := newEnv(t, func(hc *realtime.HubConfig, _ *ws.HandlerConfig) {
