@@ -806,9 +806,15 @@ kafka_write_config() { # node nodes voters
 	read -r -a ports <<<"$(kafka_ports)"
 	broker="${ports[$((2 * node - 2))]}"
 	controller="${ports[$((2 * node - 1))]}"
+	# With three nodes a dead or frozen one is fenced, and its partitions get
+	# new leaders, after 2 s of missed heartbeats (9 s by default), and a dead
+	# active controller is replaced after 1 s without its log (2 s); a lone node
+	# keeps a wider 3 s margin, since fencing it stops everything.
+	local session=3000 heartbeat=1000 quorum_fetch=2000 election=1000
 	if [ "$nodes" -ge 3 ]; then
 		rf=3
 		isr=2
+		session=2000 heartbeat=500 quorum_fetch=1000 election=500
 	fi
 	mkdir -p "$dir/data" "$KAFKA_DIR/logs"
 	cat >"$dir/server.properties" <<EOF
@@ -841,12 +847,13 @@ num.network.threads=2
 num.io.threads=4
 num.recovery.threads.per.data.dir=1
 controlled.shutdown.enable=true
-# A frozen or killed follower leaves the ISR after 5 s instead of 30 s, so
-# acks=all sends wait at most that long for it; a dead node is fenced after
-# 3 s of missed heartbeats instead of 9 s.
+# A frozen or killed follower leaves the ISR after 5 s instead of 30 s (or
+# when it is fenced, if sooner), so acks=all sends wait at most that long for it.
 replica.lag.time.max.ms=5000
-broker.session.timeout.ms=3000
-broker.heartbeat.interval.ms=1000
+broker.session.timeout.ms=$session
+broker.heartbeat.interval.ms=$heartbeat
+controller.quorum.fetch.timeout.ms=$quorum_fetch
+controller.quorum.election.timeout.ms=$election
 # The new consumer group protocol (KIP-848) with short sessions allowed.
 group.consumer.min.session.timeout.ms=1000
 group.consumer.session.timeout.ms=3000

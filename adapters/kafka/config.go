@@ -32,6 +32,8 @@ const (
 	DefaultRetryMaxBackoff = time.Second
 	DefaultHandlerGrace    = 5 * time.Second
 	DefaultTopicWait       = 3 * time.Second
+	DefaultRequestTimeout  = 3 * time.Second
+	DefaultMetadataRefresh = time.Second
 )
 
 // Consumer group protocols (Config.GroupProtocol).
@@ -91,6 +93,25 @@ type Config struct {
 	// appear in the cluster's metadata before failing its records with
 	// KindInvalid (topic.metadata.propagation.max.ms). Default DefaultTopicWait.
 	TopicWait time.Duration
+
+	// RequestTimeout is how long a request to a broker may go unanswered
+	// before the client drops that connection, fails the requests on it over
+	// to a retry and asks the cluster again who leads each partition
+	// (socket.timeout.ms; a fetch may take FetchWait more). A frozen broker
+	// (a stalled disk, a long pause) keeps its TCP connections open and
+	// answers nothing; the other brokers fence it and elect new leaders after
+	// their broker.session.timeout.ms, and a client follows them only once its
+	// requests to the frozen one time out. Retried records keep their
+	// idempotent sequence numbers, so a request that did reach the broker is
+	// not stored twice. Default DefaultRequestTimeout.
+	RequestTimeout time.Duration
+
+	// MetadataRefresh is how often the clients ask the cluster which broker
+	// leads each partition even when nothing failed
+	// (topic.metadata.refresh.interval.ms), so that a leader that moved (a
+	// broker fenced, a preferred leader restored) is followed within that
+	// time. Default DefaultMetadataRefresh.
+	MetadataRefresh time.Duration
 
 	// BatchMaxRecords is the most records a consumer hands to a BatchHandler at
 	// once. Default DefaultBatchMaxRecords.
@@ -206,6 +227,8 @@ func (c Config) withDefaults() (Config, error) {
 	c.DeliveryTimeout = positiveOr(c.DeliveryTimeout, DefaultDeliveryTimeout)
 	c.MaxMessageBytes = positiveOr(c.MaxMessageBytes, DefaultMaxMessageBytes)
 	c.TopicWait = positiveOr(c.TopicWait, DefaultTopicWait)
+	c.RequestTimeout = positiveOr(c.RequestTimeout, DefaultRequestTimeout)
+	c.MetadataRefresh = positiveOr(c.MetadataRefresh, DefaultMetadataRefresh)
 	c.BatchMaxRecords = positiveOr(c.BatchMaxRecords, DefaultBatchMaxRecords)
 	c.BatchMaxWait = max(c.BatchMaxWait, 0)
 	c.FetchWait = max(c.FetchWait, 0)
@@ -274,8 +297,13 @@ func (c Config) base(logs chan ckafka.LogEvent) ckafka.ConfigMap {
 		// A restarted broker is found again within a second, not ten.
 		"reconnect.backoff.ms":     100,
 		"reconnect.backoff.max.ms": 1000,
-		"go.logs.channel.enable":   true,
-		"go.logs.channel":          logs,
+		// A frozen broker's partitions are followed to their new leaders once
+		// its requests time out, or at the next periodic look at the leaders.
+		"socket.timeout.ms":                  int(c.RequestTimeout.Milliseconds()),
+		"socket.connection.setup.timeout.ms": int(c.RequestTimeout.Milliseconds()),
+		"topic.metadata.refresh.interval.ms": int(c.MetadataRefresh.Milliseconds()),
+		"go.logs.channel.enable":             true,
+		"go.logs.channel":                    logs,
 	}
 	if c.Debug != "" {
 		m["debug"] = c.Debug

@@ -187,8 +187,8 @@ func TestChaos(t *testing.T) {
 			table = append(table, row)
 		})
 	}
-	report := "| scenario | sends acked (retried) | send outage | delivery p99 | delivery max | backlog after the fault | lost | duplicated | out of order |\n" +
-		"|---|---|---|---|---|---|---|---|---|\n" + strings.Join(table, "\n") + "\n"
+	report := "| scenario | sends acked (retried) | send outage | delivery p99 | delivery max | restart | backlog after the fault | lost | duplicated | out of order |\n" +
+		"|---|---|---|---|---|---|---|---|---|---|\n" + strings.Join(table, "\n") + "\n"
 	t.Logf("load %s at %.0f sends/s from %d pairs, faults of %s\n%s", s.load, s.rate, s.pairs, s.fault, report)
 	if f := os.Getenv("MESSENGER_CHAOS_REPORT"); f != "" {
 		require.NoError(t, os.WriteFile(f, []byte(report), 0o644))
@@ -215,9 +215,11 @@ func runScenario(t *testing.T, sc scenario, s settings) string {
 	began := time.Now()
 	r.load(loadCtx, began.Add(s.load+2*s.fault+30*time.Second), &senders)
 
+	// A fault runs from start to end; back is when the command that ends it
+	// returned (a restarted service answering again).
 	type window struct {
-		start, end time.Time
-		err        error
+		start, end, back time.Time
+		err              error
 	}
 	fault := make(chan window, 1)
 	go func() {
@@ -226,6 +228,7 @@ func runScenario(t *testing.T, sc scenario, s settings) string {
 		}
 		var w window
 		w.start, w.end, w.err = sc.inject(t, c, s)
+		w.back = time.Now()
 		fault <- w
 	}()
 	<-loadCtx.Done()
@@ -242,11 +245,11 @@ func runScenario(t *testing.T, sc scenario, s settings) string {
 		res.violations = append(res.violations, fmt.Sprintf("I4: sockets got %d messages under a sequence already sent under another id", n))
 	}
 	t.Logf("%s: fault %s..%s (%s); %d sends answered 202 (%d after a retry), %d definite failures; %d socket reconnects; "+
-		"longest send %s; delivery p99 %s, max %s; backlog delivered %s after the fault; lost %d, duplicated %d, out of order %d",
+		"longest send %s; delivery p99 %s, max %s; backlog delivered %s after the fault (the service answered again after %s); lost %d, duplicated %d, out of order %d",
 		sc.name, w.start.Sub(began).Round(100*time.Millisecond), w.end.Sub(began).Round(100*time.Millisecond),
 		w.end.Sub(w.start).Round(100*time.Millisecond), res.acked, res.retried, res.definite, r.reconnects,
 		res.outage.Round(10*time.Millisecond), res.p99.Round(10*time.Millisecond), res.maxDelivery.Round(10*time.Millisecond),
-		res.backlog.Round(10*time.Millisecond), res.lost, res.duplicated, res.order)
+		res.backlog.Round(10*time.Millisecond), w.back.Sub(w.end).Round(10*time.Millisecond), res.lost, res.duplicated, res.order)
 	for i, v := range res.violations {
 		if i == 20 {
 			t.Errorf("... and %d more", len(res.violations)-20)
@@ -254,7 +257,7 @@ func runScenario(t *testing.T, sc scenario, s settings) string {
 		}
 		t.Error(v)
 	}
-	return fmt.Sprintf("| %s | %d (%d) | %s | %s | %s | %s | %d | %d | %d |", sc.name, res.acked, res.retried,
+	return fmt.Sprintf("| %s | %d (%d) | %s | %s | %s | %s | %s | %d | %d | %d |", sc.name, res.acked, res.retried,
 		res.outage.Round(10*time.Millisecond), res.p99.Round(10*time.Millisecond), res.maxDelivery.Round(10*time.Millisecond),
-		res.backlog.Round(10*time.Millisecond), res.lost, res.duplicated, res.order)
+		w.back.Sub(w.end).Round(10*time.Millisecond), res.backlog.Round(10*time.Millisecond), res.lost, res.duplicated, res.order)
 }

@@ -50,6 +50,7 @@ func kafkaConfig(cfg Config, logger *slog.Logger) kafka.Config {
 		Linger: cfg.KafkaLinger, FetchWait: cfg.KafkaFetchWait, BatchMaxWait: cfg.KafkaBatchWait,
 		Debug: cfg.KafkaDebug, ReplicationFactor: cfg.KafkaReplicationFactor, MinInSyncReplicas: cfg.KafkaMinInSyncReplicas,
 		GroupProtocol: cfg.KafkaGroupProtocol, SessionTimeout: cfg.KafkaSessionTimeout,
+		RequestTimeout: cfg.KafkaRequestTimeout, MetadataRefresh: cfg.KafkaMetadataRefresh,
 	}
 	if cfg.KafkaStaticMembership {
 		// A legal Kafka name: the default node id is host:port.
