@@ -2,6 +2,8 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -53,14 +55,36 @@ func (r *HijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return conn, brw, err
 	}
 	// The library writes through brw's writer, which net/http made for conn:
-	// point it, empty, at the corkable connection instead.
+	// flush it, and give the library smaller buffers of its own, the writer
+	// on the corkable connection instead.
 	if err := brw.Writer.Flush(); err != nil {
 		_ = conn.Close()
 		return nil, nil, err
 	}
 	r.Conn, r.Cork = conn, NewCorkConn(conn)
-	brw.Writer.Reset(r.Cork)
-	return r.Cork, brw, nil
+	return r.Cork, smallBuffers(brw.Reader, conn, r.Cork), nil
+}
+
+// Sizes of the buffers a hijacked socket keeps for its whole life. net/http
+// hands over 4 KiB for reading and 4 KiB for writing; an idle socket needs
+// neither, and a socket's frames are a few hundred bytes. A larger frame is
+// read and written past the buffer, in place; a batch of frames still leaves
+// in one system call, collected by the CorkConn.
+const (
+	hijackedReadBuffer  = 1 << 10
+	hijackedWriteBuffer = 512
+)
+
+// smallBuffers returns a reader of hijackedReadBuffer bytes that first
+// yields what r had already read from conn, and a writer of
+// hijackedWriteBuffer bytes on w. r's own buffer is dropped with it.
+func smallBuffers(r *bufio.Reader, conn net.Conn, w io.Writer) *bufio.ReadWriter {
+	var src io.Reader = conn
+	if n := r.Buffered(); n > 0 {
+		pending, _ := r.Peek(n)
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(pending)), conn)
+	}
+	return bufio.NewReadWriter(bufio.NewReaderSize(src, hijackedReadBuffer), bufio.NewWriterSize(w, hijackedWriteBuffer))
 }
 
 // Unwrap returns the ResponseWriter underneath.
