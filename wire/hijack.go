@@ -2,7 +2,6 @@ package wire
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -75,17 +74,14 @@ const (
 	hijackedWriteBuffer = 512
 )
 
-// smallBuffers returns a reader of hijackedReadBuffer bytes that first
-// yields what r had already read from conn, and a writer of
-// hijackedWriteBuffer bytes on w. r's own buffer is dropped with it.
+// smallBuffers returns a reader of hijackedReadBuffer bytes on conn and a
+// writer of hijackedWriteBuffer bytes on w. When r already holds bytes read
+// past the request (a client that wrote before the upgrade's answer), r is
+// kept: the library takes what r holds and then resets it onto the
+// connection, so those bytes must stay in r.
 func smallBuffers(r *bufio.Reader, conn net.Conn, w io.Writer) *bufio.ReadWriter {
-	var src io.Reader = conn
-	if n := r.Buffered(); n > 0 {
-		pending, _ := r.Peek(n)
-		src = io.MultiReader(bytes.NewReader(bytes.Clone(pending)), conn)
+	if r.Buffered() == 0 {
+		r = bufio.NewReaderSize(conn, hijackedReadBuffer)
 	}
-	return bufio.NewReadWriter(bufio.NewReaderSize(src, hijackedReadBuffer), bufio.NewWriterSize(w, hijackedWriteBuffer))
+	return bufio.NewReadWriter(r, bufio.NewWriterSize(w, hijackedWriteBuffer))
 }
-
-// Unwrap returns the ResponseWriter underneath.
-func (r *HijackRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
