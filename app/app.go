@@ -116,8 +116,9 @@ type App struct {
 
 	friends  *cachedFriends // also cfg.Friends
 	known    *knownUsers
-	presence chan presenceChange // to RunPresence
-	push     *pusher             // nil: push is off
+	presence chan presenceChange   // to RunPresence
+	push     *pusher               // nil: push is off
+	stages   ports.DeliveryMetrics // nil: cfg.Metrics does not time stages
 	// presenceDrops counts the changes the full queue turned away.
 	presenceDrops atomic.Int64
 
@@ -207,8 +208,16 @@ func New(cfg Config) (*App, error) {
 	if push != nil && cfg.Devices == nil {
 		return nil, errors.New("app: Config.Push needs Config.Devices")
 	}
+	stages, _ := cfg.Metrics.(ports.DeliveryMetrics)
 	return &App{cfg: cfg, logger: cfg.Logger, now: cfg.Clock.Now, friends: friends, known: known,
-		presence: make(chan presenceChange, presenceQueue), push: push}, nil
+		presence: make(chan presenceChange, presenceQueue), push: push, stages: stages}, nil
+}
+
+// stage times one stage of the delivery path, when the metrics take it.
+func (a *App) stage(name string, d time.Duration) {
+	if a.stages != nil {
+		a.stages.DeliveryStage(name, d)
+	}
 }
 
 // participant checks that caller belongs to conv.

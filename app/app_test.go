@@ -623,3 +623,59 @@ func TestDeliverAnnouncesABatchInOneCall(t *testing.T) {
 		}
 	}
 }
+
+// stageMetrics keeps what DeliveryMetrics is told.
+type stageMetrics struct {
+	ports.NopMetrics
+	mu      sync.Mutex
+	stages  map[string][]time.Duration
+	batches []int
+}
+
+func (s *stageMetrics) DeliveryStage(stage string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stages == nil {
+		s.stages = map[string][]time.Duration{}
+	}
+	s.stages[stage] = append(s.stages[stage], d)
+}
+
+func (s *stageMetrics) DeliveryBatch(records int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batches = append(s.batches, records)
+}
+
+func TestDeliveryStagesAreTimed(t *testing.T) {
+	metrics := &stageMetrics{}
+	w := newWorld(t, func(c *app.Config) { c.Metrics = metrics })
+	ctx := context.Background()
+	a, b := w.user(t, "ann"), w.user(t, "ben")
+	w.friends(t, a, b)
+	_, err := w.app.SendMessage(ctx, domain.Draft{SenderID: a, ReceiverID: b, Text: "hi", ClientMessageID: "p"})
+	require.NoError(t, err)
+
+	w.appendFn = func(ctx context.Context, batch []ports.Append) ([]ports.Appended, error) {
+		time.Sleep(20 * time.Millisecond)
+		return w.store.AppendBatch(ctx, batch)
+	}
+	old := draft(t, a, b, "old", "o")
+	old.SentAt = time.Now().Add(-time.Second)
+	batch := []ports.Record{record(t, old, 0), record(t, draft(t, b, a, "new", "n"), 1)}
+	_, err = w.app.HandleChatMessages(ctx, batch)
+	require.NoError(t, err)
+
+	metrics.mu.Lock()
+	defer metrics.mu.Unlock()
+	require.Len(t, metrics.stages[ports.StagePublish], 1, "one send published")
+	consume := metrics.stages[ports.StageConsume]
+	require.Len(t, consume, 2, "per message")
+	assert.GreaterOrEqual(t, consume[0], time.Second, "from the message's send time")
+	assert.Less(t, consume[1], time.Second)
+	store := metrics.stages[ports.StageStore]
+	require.Len(t, store, 1, "per batch")
+	assert.GreaterOrEqual(t, store[0], 20*time.Millisecond)
+	assert.Len(t, metrics.stages[ports.StageAnnounce], 1, "per batch")
+	assert.Equal(t, []int{2}, metrics.batches)
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"time"
 
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
@@ -35,7 +36,9 @@ func (a *App) HandleChatMessages(ctx context.Context, batch []ports.Record) ([]p
 		if len(appends) == 0 {
 			return nil
 		}
+		began := time.Now()
 		stored, err := a.cfg.Messages.AppendBatch(ctx, appends)
+		a.stage(ports.StageStore, time.Since(began))
 		if domain.KindOf(err) == domain.KindInvalid {
 			// The store refused a message it cannot keep: find it one by
 			// one, so the rest of the batch still flows.
@@ -60,6 +63,10 @@ func (a *App) HandleChatMessages(ctx context.Context, batch []ports.Record) ([]p
 		changes = changes[:0]
 		return nil
 	}
+	if a.stages != nil {
+		a.stages.DeliveryBatch(len(batch))
+	}
+	handling := a.now()
 	for _, rec := range batch {
 		pos := ports.LogPosition{Partition: rec.Partition, Offset: rec.Offset}
 		if isChange(rec.Value) {
@@ -82,6 +89,7 @@ func (a *App) HandleChatMessages(ctx context.Context, batch []ports.Record) ([]p
 			rejected = append(rejected, ports.Rejection{Record: rec, Reason: reason})
 			continue
 		}
+		a.stage(ports.StageConsume, handling.Sub(m.SentAt))
 		appends = append(appends, ports.Append{Message: m, Position: pos})
 		kept = append(kept, rec)
 	}
@@ -91,7 +99,9 @@ func (a *App) HandleChatMessages(ctx context.Context, batch []ports.Record) ([]p
 	if err := flushChanges(); err != nil {
 		return nil, err
 	}
+	announcing := time.Now()
 	a.announce(ctx, d)
+	a.stage(ports.StageAnnounce, time.Since(announcing))
 	return rejected, nil
 }
 

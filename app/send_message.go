@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/messenger-go/messenger/domain"
 	"github.com/messenger-go/messenger/ports"
@@ -32,9 +33,11 @@ func (a *App) SendMessage(ctx context.Context, d domain.Draft) (ports.SendReceip
 	if err != nil {
 		return ports.SendReceipt{}, err
 	}
+	published := time.Now()
 	if err := a.cfg.Log.Publish(ctx, ports.TopicChatMessages, []byte(m.ConversationID), value); err != nil {
 		return ports.SendReceipt{}, err
 	}
+	a.stage(ports.StagePublish, time.Since(published))
 	a.cfg.Metrics.MessageSent()
 	return ports.SendReceipt{
 		MessageID:       m.ID,

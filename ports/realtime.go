@@ -152,6 +152,34 @@ type Metrics interface {
 	DeadLettered(topic string)
 }
 
+// Stages of a message's way from its send to the sockets, as DeliveryMetrics
+// names them.
+const (
+	// StagePublish is a send's publish, until the log acknowledged it.
+	StagePublish = "publish"
+	// StageConsume runs from a message's send time to the start of the
+	// delivery consumer's handling of its batch: the publish, the fetch by
+	// the consumer and the wait behind the batch before.
+	StageConsume = "consume"
+	// StageStore is one batch's append to the message store (its
+	// transaction, commit included).
+	StageStore = "store"
+	// StageAnnounce is handing one batch's events to the notifier: the
+	// local sockets' queues and the round trips to other nodes and caches.
+	StageAnnounce = "announce"
+)
+
+// DeliveryMetrics times the stages of the delivery path (the Stage
+// constants), so that an operator sees where a message's latency goes.
+// Optional: an App's Metrics that implements it is told. StagePublish and
+// StageConsume are observed per message, StageStore and StageAnnounce per
+// batch, and DeliveryBatch gets each batch's size. Implementations must be
+// cheap and safe for concurrent use.
+type DeliveryMetrics interface {
+	DeliveryStage(stage string, d time.Duration)
+	DeliveryBatch(records int)
+}
+
 // NopMetrics discards measurements.
 type NopMetrics struct{}
 

@@ -21,6 +21,8 @@
 #   <run>.json, .svg   each run's result and latency over time
 #   pprof/<run>/       the servers' CPU profiles of each step (from the metrics
 #                      listener, MESSENGER_METRICS_ADDR = API port + 1000)
+#   metrics/<run>-nK.txt  each real node's /metrics at the end of its run
+#                      (messenger_delivery_stage_seconds: where delivery time goes)
 #   logs/              server and generator logs
 # and bench/out/latest pointing at it.
 #
@@ -53,6 +55,8 @@
 #   BENCH_ACK_EVERY     clients acknowledge deliveries this often, 0 never [0]
 #   BENCH_STOP_EARLY    1: stop the fixed ladder at its first saturated step [0]
 #   BENCH_EXTRA         more msgbench flags for every message run []
+#   BENCH_MESSENGER     a server binary to measure instead of building this
+#                       checkout's (to compare builds) []
 #   BENCH_KEEP_SERVICES 1: leave a stack this script started running [0]
 #   BENCH_SERVICES_DIR  the stack's state dir; the default is the benchmark's
 #                       own stack, stopped at the end if this script started
@@ -135,8 +139,14 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # build
 
 log "building messenger and msgbench"
-go build -o "$OUT/bin/messenger" ./cmd/messenger
 go build -o "$OUT/bin/msgbench" ./cmd/msgbench
+if [ -n "${BENCH_MESSENGER:-}" ]; then
+	# A build to compare with this checkout's (alternate runs of both).
+	cp "$BENCH_MESSENGER" "$OUT/bin/messenger"
+	log "server: $BENCH_MESSENGER (not built from this checkout)"
+else
+	go build -o "$OUT/bin/messenger" ./cmd/messenger
+fi
 MESSENGER="$OUT/bin/messenger"
 MSGBENCH="$OUT/bin/msgbench"
 
@@ -204,6 +214,21 @@ start_node() {
 	done
 	tail -n 20 "$OUT/logs/$name.log" >&2
 	die "node $name not ready after 120 s"
+}
+
+# save_metrics NAME: every node's /metrics (the delivery stage histograms,
+# counted from the node's start) in $OUT/metrics/NAME-nK.txt.
+save_metrics() {
+	local i port
+	mkdir -p "$OUT/metrics"
+	for ((i = 0; i < ${#METRICS_URLS[@]}; i++)); do
+		port="${METRICS_URLS[$i]##*:}"
+		(
+			exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
+			printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+			sed '1,/^\r$/d' <&3
+		) >"$OUT/metrics/$1-n$((i + 1)).txt" 2>/dev/null || true
+	done
 }
 
 # stop_nodes: TERM every node started, KILL what is left after 30 s.
@@ -432,6 +457,7 @@ for users in $USERS_LIST; do
 					start_node "$name-n$k" "${REAL_ENV[@]}"
 				done
 				message_run "$name" "$users" "$group" "$over"
+				save_metrics "$name"
 				stop_nodes
 				drop_state
 			done

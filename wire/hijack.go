@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -53,15 +54,34 @@ func (r *HijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return conn, brw, err
 	}
 	// The library writes through brw's writer, which net/http made for conn:
-	// point it, empty, at the corkable connection instead.
+	// flush it, and give the library smaller buffers of its own, the writer
+	// on the corkable connection instead.
 	if err := brw.Writer.Flush(); err != nil {
 		_ = conn.Close()
 		return nil, nil, err
 	}
 	r.Conn, r.Cork = conn, NewCorkConn(conn)
-	brw.Writer.Reset(r.Cork)
-	return r.Cork, brw, nil
+	return r.Cork, smallBuffers(brw.Reader, conn, r.Cork), nil
 }
 
-// Unwrap returns the ResponseWriter underneath.
-func (r *HijackRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+// Sizes of the buffers a hijacked socket keeps for its whole life. net/http
+// hands over 4 KiB for reading and 4 KiB for writing; an idle socket needs
+// neither, and a socket's frames are a few hundred bytes. A larger frame is
+// read and written past the buffer, in place; a batch of frames still leaves
+// in one system call, collected by the CorkConn.
+const (
+	hijackedReadBuffer  = 1 << 10
+	hijackedWriteBuffer = 512
+)
+
+// smallBuffers returns a reader of hijackedReadBuffer bytes on conn and a
+// writer of hijackedWriteBuffer bytes on w. When r already holds bytes read
+// past the request (a client that wrote before the upgrade's answer), r is
+// kept: the library takes what r holds and then resets it onto the
+// connection, so those bytes must stay in r.
+func smallBuffers(r *bufio.Reader, conn net.Conn, w io.Writer) *bufio.ReadWriter {
+	if r.Buffered() == 0 {
+		r = bufio.NewReaderSize(conn, hijackedReadBuffer)
+	}
+	return bufio.NewReadWriter(r, bufio.NewWriterSize(w, hijackedWriteBuffer))
+}

@@ -23,6 +23,8 @@ type Metrics struct {
 	deadLettered *prometheus.CounterVec
 	requests     *prometheus.HistogramVec
 	pushed       *prometheus.CounterVec
+	stages       *prometheus.HistogramVec
+	batches      prometheus.Histogram
 
 	// lastStoredSend is the send time (Unix nanoseconds) of the message
 	// stored last, for the consumer's lag in seconds.
@@ -30,8 +32,9 @@ type Metrics struct {
 }
 
 var (
-	_ ports.Metrics     = (*Metrics)(nil)
-	_ ports.PushMetrics = (*Metrics)(nil)
+	_ ports.Metrics         = (*Metrics)(nil)
+	_ ports.PushMetrics     = (*Metrics)(nil)
+	_ ports.DeliveryMetrics = (*Metrics)(nil)
 )
 
 // New returns Metrics with the Go runtime and process collectors registered.
@@ -70,8 +73,23 @@ func New() *Metrics {
 			Name: "messenger_push_notifications_total",
 			Help: "Push notifications by platform and outcome: sent, unregistered, failed, dead_lettered, dropped; receiver_online counts messages not told because their receiver had a socket open.",
 		}, []string{"platform", "outcome"}),
+		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "messenger_delivery_stage_seconds",
+			Help: "Time spent in each stage of a message's way to the sockets: publish (a send until the log's acknowledgement, per message), " +
+				"consume (from the send to the start of the delivery consumer's handling of its batch, per message), " +
+				"store (one batch's transaction), announce (handing one batch's events to the sockets and other nodes).",
+			Buckets: stageBuckets,
+		}, []string{"stage"}),
+		batches: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "messenger_delivery_batch_records",
+			Help:    "Records in each batch the delivery consumer handles.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
+		}),
 	}
-	reg.MustRegister(m.sent, m.stored, m.latency, m.toSocket, m.deadLettered, m.requests, m.pushed,
+	for _, s := range []string{ports.StagePublish, ports.StageConsume, ports.StageStore, ports.StageAnnounce} {
+		m.stages.WithLabelValues(s) // every stage shows from the start
+	}
+	reg.MustRegister(m.sent, m.stored, m.latency, m.toSocket, m.deadLettered, m.requests, m.pushed, m.stages, m.batches,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -105,6 +123,14 @@ func (m *Metrics) Pushed(platform domain.Platform, outcome string) {
 	m.pushed.WithLabelValues(string(platform), outcome).Inc()
 }
 
+// DeliveryStage implements ports.DeliveryMetrics.
+func (m *Metrics) DeliveryStage(stage string, d time.Duration) {
+	m.stages.WithLabelValues(stage).Observe(d.Seconds())
+}
+
+// DeliveryBatch implements ports.DeliveryMetrics.
+func (m *Metrics) DeliveryBatch(records int) { m.batches.Observe(float64(records)) }
+
 // GaugeFunc registers a gauge whose value is read from f at scrape time, such
 // as the number of open sockets.
 func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
@@ -135,6 +161,9 @@ func (m *Metrics) Instrument(h http.Handler) http.Handler {
 
 // latencyBuckets cover a message's way from a few milliseconds to a backlog.
 var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .2, .5, 1, 2.5, 5, 10, 30, 60}
+
+// stageBuckets resolve the stages of a message's way, from 0.1 ms up.
+var stageBuckets = []float64{.0001, .00025, .0005, .001, .002, .003, .005, .0075, .01, .015, .025, .05, .1, .25, .5, 1, 5}
 
 type labeledGauge struct {
 	desc *prometheus.Desc

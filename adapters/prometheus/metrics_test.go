@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/messenger-go/messenger/adapters/prometheus"
+	"github.com/messenger-go/messenger/ports"
 )
 
 func TestMetricsExposition(t *testing.T) {
@@ -23,6 +24,8 @@ func TestMetricsExposition(t *testing.T) {
 	var pool float64 = 41
 	m.CounterFunc("messenger_test_pool_acquires_total", "Acquires.", func() float64 { return pool })
 	m.DeadLettered("chat-messages")
+	m.DeliveryStage(ports.StageStore, 4*time.Millisecond)
+	m.DeliveryBatch(3)
 	m.GaugeFunc("messenger_open_sockets", "Open sockets.", func() float64 { return 7 })
 	m.CounterFunc("messenger_ws_sequence_reuses_total", "Reuses.", func() float64 { return 2 })
 	m.LabeledGaugeFunc("messenger_consumer_lag", "Lag.", "group", func() map[string]float64 {
@@ -43,6 +46,11 @@ func TestMetricsExposition(t *testing.T) {
 		"messenger_socket_delivery_latency_seconds_count 1",
 		`messenger_socket_delivery_latency_seconds_bucket{le="0.1"} 0`,
 		`messenger_socket_delivery_latency_seconds_bucket{le="0.2"} 1`,
+		`messenger_delivery_stage_seconds_bucket{stage="store",le="0.003"} 0`,
+		`messenger_delivery_stage_seconds_bucket{stage="store",le="0.005"} 1`,
+		`messenger_delivery_stage_seconds_count{stage="publish"} 0`,
+		`messenger_delivery_batch_records_bucket{le="2"} 0`,
+		`messenger_delivery_batch_records_bucket{le="4"} 1`,
 		"messenger_test_pool_acquires_total 41",
 		"messenger_open_sockets 7",
 		"# TYPE messenger_ws_sequence_reuses_total counter",
