@@ -4,7 +4,7 @@
 # Sentinel), runs every scenario against two server nodes, prints the table,
 # and stops the stack whatever happens.
 #
-#   scripts/chaos.sh                         the full run (about 1.5 min a scenario)
+#   scripts/chaos.sh                         the full run (about 2 min a scenario)
 #   MESSENGER_CHAOS_SHORT=1 scripts/chaos.sh the short run make test does
 #
 # Environment: MESSENGER_CHAOS_SCENARIOS (a regexp of scenario names),

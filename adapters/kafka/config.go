@@ -33,7 +33,7 @@ const (
 	DefaultHandlerGrace    = 5 * time.Second
 	DefaultTopicWait       = 3 * time.Second
 	DefaultRequestTimeout  = 3 * time.Second
-	DefaultMetadataRefresh = time.Second
+	DefaultMetadataRefresh = 250 * time.Millisecond
 )
 
 // Consumer group protocols (Config.GroupProtocol).

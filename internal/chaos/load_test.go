@@ -31,7 +31,7 @@ type settings struct {
 
 func settingsFromEnv(t *testing.T) settings {
 	t.Helper()
-	s := settings{load: 40 * time.Second, fault: 10 * time.Second, rate: 100, pairs: 20}
+	s := settings{load: 60 * time.Second, fault: 10 * time.Second, rate: 100, pairs: 20}
 	if os.Getenv("MESSENGER_CHAOS_SHORT") != "" {
 		s = settings{load: 14 * time.Second, fault: 4 * time.Second, rate: 40, pairs: 8}
 	}

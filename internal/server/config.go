@@ -65,7 +65,7 @@ type Config struct {
 	KafkaSessionTimeout    time.Duration  `env:"MESSENGER_KAFKA_SESSION_TIMEOUT" envDefault:"10s" desc:"with the classic group protocol, how long a silent node (crashed or frozen) keeps its partitions before the other nodes take them over; below 6s the brokers' group.min.session.timeout.ms must allow it"`
 	KafkaStaticMembership  bool           `env:"MESSENGER_KAFKA_STATIC_MEMBERSHIP" envDefault:"false" desc:"static group membership (group.instance.id from MESSENGER_NODE_ID): a node restarted within the session timeout keeps its partitions without a rebalance, but a node stopped for good holds them until the timeout"`
 	KafkaRequestTimeout    time.Duration  `env:"MESSENGER_KAFKA_REQUEST_TIMEOUT" envDefault:"3s" desc:"how long a request to a broker may go unanswered before the client drops the connection, retries elsewhere and asks again who leads (socket.timeout.ms): a frozen broker's partitions are followed to their new leaders after about this long"`
-	KafkaMetadataRefresh   time.Duration  `env:"MESSENGER_KAFKA_METADATA_REFRESH" envDefault:"1s" desc:"how often the Kafka clients look up the partitions' leaders when nothing failed (topic.metadata.refresh.interval.ms)"`
+	KafkaMetadataRefresh   time.Duration  `env:"MESSENGER_KAFKA_METADATA_REFRESH" envDefault:"250ms" desc:"how often the Kafka clients look up the partitions' leaders when nothing failed (topic.metadata.refresh.interval.ms)"`
 
 	JWTPrivateKeyFile string        `env:"MESSENGER_JWT_PRIVATE_KEY_FILE" docDefault:"ephemeral key" desc:"RSA signing key, PEM (messenger keygen -out FILE makes one)"`
 	JWTIssuer         string        `env:"MESSENGER_JWT_ISSUER" envDefault:"messenger" desc:"iss of access tokens, written and required"`
