@@ -43,3 +43,10 @@ func isFatal(err error) bool {
 	var kerr ckafka.Error
 	return errors.As(err, &kerr) && (kerr.IsFatal() || kerr.Code() == ckafka.ErrFatal)
 }
+
+// isStale reports whether err says a record waited in the producer for the
+// whole delivery timeout (message.timeout.ms) without an acknowledgement.
+func isStale(err error) bool {
+	var kerr ckafka.Error
+	return errors.As(err, &kerr) && kerr.Code() == ckafka.ErrMsgTimedOut
+}

@@ -41,3 +41,11 @@ func ConsumerSettings(cfg Config, group, topic string) (ckafka.ConfigMap, error)
 	}
 	return *cfg.consumerConfig(group, topic, nil), nil
 }
+
+// CurrentProducer identifies p's current librdkafka producer, to tell when it
+// was replaced.
+func CurrentProducer(p *Publisher) any {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.prod
+}

@@ -94,8 +94,9 @@ func (p *Publisher) spawnReplace(prod *producer) {
 }
 
 // replace swaps a producer that hit a fatal error (an idempotent producer
-// cannot recover from one) for a new one. Records still queued in the old one
-// fail with KindUnavailable.
+// cannot recover from one), or held a record for the whole DeliveryTimeout,
+// for a new one. Records still queued in the old one fail with
+// KindUnavailable.
 func (p *Publisher) replace(old *producer) {
 	p.mu.Lock()
 	if p.closed || p.prod != old {
@@ -166,7 +167,19 @@ func (p *Publisher) publish(ctx context.Context, topic string, key, value []byte
 			return domain.Errorf(domain.KindInternal, "kafka: unexpected delivery report %T", ev)
 		}
 		if m.TopicPartition.Error != nil {
-			if isFatal(m.TopicPartition.Error) {
+			switch err := m.TopicPartition.Error; {
+			case isFatal(err):
+				p.spawnReplace(prod)
+			case isStale(err):
+				// A record held for the whole DeliveryTimeout: the cluster
+				// was away that long, or the client is stuck on a leader
+				// that came back (seen after a lone broker's restart: the
+				// leader is known again and nothing is sent). A new producer
+				// starts from fresh metadata and a new producer id; the
+				// records still queued in the old one fail with
+				// KindUnavailable and are retried by their senders (stored
+				// once: the store deduplicates by sender and clientMessageId).
+				p.cfg.Logger.Warn("kafka: a record was not acknowledged within the delivery timeout, replacing the producer", "err", err)
 				p.spawnReplace(prod)
 			}
 			return translate(m.TopicPartition.Error, "kafka: publish to "+topic)

@@ -89,6 +89,22 @@ func TestPublishUnreachable(t *testing.T) {
 	}
 }
 
+// A record held for the whole delivery timeout retires the producer that
+// held it: a new one starts from fresh metadata, and publishing goes on
+// through it.
+func TestProducerReplacedAfterStaleRecord(t *testing.T) {
+	cfg := kafka.Config{Brokers: "127.0.0.1:1", DeliveryTimeout: 300 * time.Millisecond, Logger: logger(t)}
+	p := newPublisher(t, cfg)
+	first := kafka.CurrentProducer(p)
+	err := p.Publish(t.Context(), "any", []byte("k"), []byte("v"))
+	require.Error(t, err)
+	assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "error: %v", err)
+	require.Eventually(t, func() bool { return kafka.CurrentProducer(p) != first }, waitFor, 10*time.Millisecond,
+		"the producer that held the record is replaced")
+	err = p.Publish(t.Context(), "any", []byte("k"), []byte("v"))
+	assert.Equal(t, domain.KindUnavailable, domain.KindOf(err), "the new producer reports the same outage: %v", err)
+}
+
 // TestPublisherCloseAcknowledgesWhatIsInFlight holds records in the producer
 // (a linger longer than the test) when Close starts: Close sends them, each
 // Publish returns nil, and the log holds every one of them.
