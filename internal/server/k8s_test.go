@@ -80,7 +80,7 @@ type probe struct {
 // HorizontalPodAutoscaler on the Deployment.
 func TestKubernetesManifests(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds kustomize and kubeconform")
+		t.Skip("integration test: builds kustomize and kubeconform; skipped by -short")
 	}
 	script := repoFile("scripts", "k8s.sh")
 	out, err := exec.Command("bash", script, "check").CombinedOutput()
