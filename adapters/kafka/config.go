@@ -311,11 +311,17 @@ func (c Config) base(logs chan ckafka.LogEvent) ckafka.ConfigMap {
 	return m
 }
 
-// producerConfig is the configuration of the idempotent producer.
+// producerConfig is the configuration of the idempotent producer. Its broker
+// connections, like the consumers', run with Nagle's algorithm off
+// (socket.nagle.disable; librdkafka leaves it on), as the brokers and the
+// Java client have them: with it on, a small produce or fetch request sent
+// while an earlier one on the same connection is unanswered waits for that
+// answer (the broker acknowledges the earlier bytes only with its answer).
 func (c Config) producerConfig(logs chan ckafka.LogEvent) *ckafka.ConfigMap {
 	m := c.base(logs)
 	for k, v := range map[string]ckafka.ConfigValue{
 		"enable.idempotence":                true,
+		"socket.nagle.disable":              true,
 		"acks":                              "all",
 		"linger.ms":                         durationMs(c.Linger),
 		"message.timeout.ms":                int(max(c.DeliveryTimeout.Milliseconds(), 1)),
@@ -354,7 +360,8 @@ func (c Config) consumerConfig(group, topic string, logs chan ckafka.LogEvent) *
 		m["group.instance.id"] = fmt.Sprintf("%s-%s-%d", c.InstanceID, topic, c.members.Add(1)-1)
 	}
 	for k, v := range map[string]ckafka.ConfigValue{
-		"group.id": group,
+		"group.id":             group,
+		"socket.nagle.disable": true, // as the producer's
 		// Offsets are stored by hand once the handler accepted a batch; the
 		// client commits what is stored periodically, on revoke and on close.
 		"enable.auto.offset.store": false,

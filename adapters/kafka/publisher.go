@@ -54,7 +54,7 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 }
 
 func (p *Publisher) newProducer() (*producer, error) {
-	kp, err := ckafka.NewProducer(noDelay(p.cfg.producerConfig(p.logs.ch)))
+	kp, err := ckafka.NewProducer(p.cfg.producerConfig(p.logs.ch))
 	if err != nil {
 		return nil, domain.Wrap(domain.KindInvalid, err, "kafka: create producer")
 	}

@@ -186,7 +186,7 @@ func (s *Subscriber) newMember(group, topic string, h ports.BatchHandler) (*memb
 		h:         h,
 		owned:     make(map[int32]*partition),
 	}
-	cm := noDelay(s.cfg.consumerConfig(m.wireGroup, topic, s.logs.ch))
+	cm := s.cfg.consumerConfig(m.wireGroup, topic, s.logs.ch)
 	if s.instance != "" {
 		(*cm)["group.instance.id"] = s.instance
 	}
