@@ -85,3 +85,6 @@ func smallBuffers(r *bufio.Reader, conn net.Conn, w io.Writer) *bufio.ReadWriter
 	}
 	return bufio.NewReadWriter(r, bufio.NewWriterSize(w, hijackedWriteBuffer))
 }
+
+// Unwrap returns the ResponseWriter underneath.
+func (r *HijackRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
