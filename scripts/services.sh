@@ -4,7 +4,8 @@
 #
 #   PostgreSQL 15    a throwaway cluster, trust auth, fsync off unless durable
 #   Redis            master + replica + three Sentinels (quorum 2, "mymaster")
-#   Apache Kafka 4.x one combined KRaft broker+controller, or three, jars from Maven Central
+#   Apache Kafka 4.x one combined KRaft broker+controller, or three brokers and three
+#                    dedicated controllers; jars from Maven Central
 #   S3               versitygw (posix backend), built with `go install` into the cache
 #
 # Usage:
@@ -12,8 +13,10 @@
 #   scripts/services.sh down [postgres] [redis] [kafka] [s3] stop (default: all) and remove state
 #   scripts/services.sh env                             print the exports of what is running
 #   scripts/services.sh status [service...]             human readable; exit 1 if something is down
-#   scripts/services.sh kafka-stop | kafka-start [N]    stop / restart the brokers, or node N (same storage, ports)
-#   scripts/services.sh kafka-kill | kafka-pause | kafka-resume N   kill -9, SIGSTOP, SIGCONT node N
+#   scripts/services.sh kafka-stop | kafka-start [N]    stop / restart the cluster, or broker N (same storage, ports)
+#   scripts/services.sh kafka-kill | kafka-pause | kafka-resume N   kill -9, SIGSTOP, SIGCONT broker N
+#                                                       (cN: controller N, in a three-node cluster)
+#   scripts/services.sh kafka-controller-leader         print the active controller (cN)
 #   scripts/services.sh redis-start                     restart killed Redis/Sentinel processes (same ports)
 #   scripts/services.sh postgres-stop | postgres-start  stop / start the cluster (same data, port)
 #   scripts/services.sh postgres-kill                   kill -9 every PostgreSQL process (a crash)
@@ -31,8 +34,9 @@
 #   MESSENGER_SERVICES_DIR           state dir (default .services, relative to the repo root)
 #   MESSENGER_CACHE_DIR              download cache kept across runs (default .cache)
 #   MESSENGER_KAFKA_VERSION          org.apache.kafka:kafka_2.13 version (default 4.1.2)
-#   MESSENGER_KAFKA_NODES            Kafka nodes, each broker+controller (default 1; 3: replication
-#                                    factor 3, min.insync.replicas 2)
+#   MESSENGER_KAFKA_NODES            Kafka brokers (default 1, its own controller; 3: three brokers
+#                                    and three dedicated controllers, replication factor 3,
+#                                    min.insync.replicas 2)
 #   MESSENGER_POSTGRES_DURABLE       1: fsync, synchronous_commit, full_page_writes on, as in
 #                                    production (default 0: off, fast, not crash safe)
 #   MESSENGER_VERSITYGW_VERSION      github.com/versity/versitygw version (default v1.8.0)
@@ -684,13 +688,18 @@ EOF
 }
 
 # ---------------------------------------------------------------------------
-# Kafka (KRaft): one combined broker+controller, or MESSENGER_KAFKA_NODES of them
-# (three: every topic on three brokers, min.insync.replicas 2, so that one
-# broker killed or frozen loses no acknowledged record and stops no send).
+# Kafka (KRaft): one combined broker+controller, or MESSENGER_KAFKA_NODES
+# brokers beside as many dedicated controllers (three: every topic on three
+# brokers, min.insync.replicas 2, so that one broker killed or frozen loses no
+# acknowledged record and stops no send; and a broker's death never takes the
+# active controller with it, which would delay its fencing by a quorum election).
 #
-# Node 1 lives in $KAFKA_DIR (pidfile $DIR/kafka.pid), node n > 1 in
-# $KAFKA_DIR/node-n (pidfile $DIR/kafka-n.pid); $KAFKA_DIR/ports holds
-# "broker controller" per node, in node order.
+# A unit is broker N ("N") or controller N ("cN"). Broker 1 lives in $KAFKA_DIR
+# (pidfile $DIR/kafka.pid), broker n > 1 in $KAFKA_DIR/node-n ($DIR/kafka-n.pid),
+# controller n in $KAFKA_DIR/controller-n ($DIR/kafka-controller-n.pid);
+# $KAFKA_DIR/ports holds "broker controller" per node, in node order (a lone
+# combined node listens on both; otherwise broker n takes the first and
+# controller n the second).
 
 KAFKA_DIR="$DIR/kafka"
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
@@ -745,12 +754,40 @@ kafka_node_count() {
 	echo $((${#ports[@]} / 2))
 }
 
-kafka_node_dir() { # node
-	if [ "$1" -eq 1 ]; then echo "$KAFKA_DIR"; else echo "$KAFKA_DIR/node-$1"; fi
+# Whether the cluster runs dedicated controllers (more than one node).
+kafka_dedicated() { [ "$(kafka_node_count)" -gt 1 ]; }
+
+# Every unit, controllers first (brokers wait for their quorum).
+kafka_units() {
+	local n i
+	n="$(kafka_node_count)"
+	if [ "$n" -gt 1 ]; then
+		for ((i = 1; i <= n; i++)); do echo "c$i"; done
+	fi
+	for ((i = 1; i <= n; i++)); do echo "$i"; done
 }
 
-kafka_pidfile() { # node
-	if [ "$1" -eq 1 ]; then echo "$DIR/kafka.pid"; else echo "$DIR/kafka-$1.pid"; fi
+kafka_node_dir() { # unit
+	case "$1" in
+	c*) echo "$KAFKA_DIR/controller-${1#c}" ;;
+	1) echo "$KAFKA_DIR" ;;
+	*) echo "$KAFKA_DIR/node-$1" ;;
+	esac
+}
+
+kafka_pidfile() { # unit
+	case "$1" in
+	c*) echo "$DIR/kafka-controller-${1#c}.pid" ;;
+	1) echo "$DIR/kafka.pid" ;;
+	*) echo "$DIR/kafka-$1.pid" ;;
+	esac
+}
+
+kafka_unit_name() { # unit
+	case "$1" in
+	c*) echo "controller ${1#c}" ;;
+	*) echo "node $1" ;;
+	esac
 }
 
 kafka_broker_port() { # node
@@ -759,35 +796,56 @@ kafka_broker_port() { # node
 	echo "${ports[$((2 * $1 - 2))]:-}"
 }
 
-kafka_java() { # main-class args...
-	java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-		-Djava.awt.headless=true \
-		-Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" \
-		-Dkafka.logs.dir="$KAFKA_DIR/logs" \
-		-cp "$KAFKA_LIBS/*" "$@"
+kafka_controller_port() { # node
+	local ports
+	read -r -a ports <<<"$(kafka_ports)"
+	echo "${ports[$((2 * $1 - 1))]:-}"
 }
 
-kafka_log_started() { # node
+# The port a unit answers on: a broker's clients' port, a controller's quorum port.
+kafka_unit_port() { # unit
+	case "$1" in
+	c*) kafka_controller_port "${1#c}" ;;
+	*) kafka_broker_port "$1" ;;
+	esac
+}
+
+# The JVM options of every Kafka process; the heap differs by role.
+kafka_jvm_opts() { # max-heap
+	printf '%s\n' "-Xms$(( ${1%m} / 2 ))m" "-Xmx$1" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+		-Djava.awt.headless=true \
+		"-Dlog4j2.configurationFile=$KAFKA_DIR/log4j2.properties" \
+		"-Dkafka.logs.dir=$KAFKA_DIR/logs" \
+		-cp "$KAFKA_LIBS/*"
+}
+
+kafka_java() { # main-class args...
+	local opts
+	mapfile -t opts < <(kafka_jvm_opts 512m)
+	java "${opts[@]}" "$@"
+}
+
+kafka_log_started() { # unit
 	grep -q -E 'Kafka Server started|started \(kafka\.server\.KafkaRaftServer\)' "$(kafka_node_dir "$1")/kafka.log" 2>/dev/null
 }
 
-# Done waiting: the broker logged its start and takes connections, or it died.
-kafka_started_or_dead() { # node pid
-	{ kafka_log_started "$1" && tcp_open "$(kafka_broker_port "$1")"; } || ! kill -0 "$2" 2>/dev/null
+# Done waiting: the unit logged its start and takes connections, or it died.
+kafka_started_or_dead() { # unit pid
+	{ kafka_log_started "$1" && tcp_open "$(kafka_unit_port "$1")"; } || ! kill -0 "$2" 2>/dev/null
 }
 
-kafka_node_healthy() { # node
-	local broker
-	broker="$(kafka_broker_port "$1")"
-	[ -n "$broker" ] && pid_alive "$(kafka_pidfile "$1")" && tcp_open "$broker"
+kafka_node_healthy() { # unit
+	local port
+	port="$(kafka_unit_port "$1")"
+	[ -n "$port" ] && pid_alive "$(kafka_pidfile "$1")" && tcp_open "$port"
 }
 
 kafka_healthy() {
-	local n i
-	n="$(kafka_node_count)"
-	[ "$n" -gt 0 ] || return 1
-	for ((i = 1; i <= n; i++)); do
-		kafka_node_healthy "$i" || return 1
+	local u units
+	units="$(kafka_units)"
+	[ -n "$units" ] || return 1
+	for u in $units; do
+		kafka_node_healthy "$u" || return 1
 	done
 }
 
@@ -800,13 +858,13 @@ kafka_bootstrap() { # host:port of every node, comma-separated
 	echo "$out"
 }
 
-kafka_write_config() { # node nodes voters
-	local node="$1" nodes="$2" voters="$3" dir broker controller rf=1 isr=1 ports
-	dir="$(kafka_node_dir "$node")"
-	read -r -a ports <<<"$(kafka_ports)"
-	broker="${ports[$((2 * node - 2))]}"
-	controller="${ports[$((2 * node - 1))]}"
-	# With three nodes a dead or frozen one is fenced, and its partitions get
+kafka_write_config() { # unit nodes voters
+	local unit="$1" nodes="$2" voters="$3" node dir broker controller rf=1 isr=1 roles
+	node="${unit#c}"
+	dir="$(kafka_node_dir "$unit")"
+	broker="$(kafka_broker_port "$node")"
+	controller="$(kafka_controller_port "$node")"
+	# With three nodes a dead or frozen broker is fenced, and its partitions get
 	# new leaders, after 2 s of missed heartbeats (9 s by default), and a dead
 	# active controller is replaced after 1 s without its log (2 s); a lone node
 	# keeps a wider 3 s margin, since fencing it stops everything.
@@ -816,15 +874,28 @@ kafka_write_config() { # node nodes voters
 		isr=2
 		session=2000 heartbeat=500 quorum_fetch=1000 election=500
 	fi
+	if [ "$nodes" -eq 1 ]; then
+		roles="process.roles=broker,controller
+node.id=$node
+listeners=PLAINTEXT://127.0.0.1:$broker,CONTROLLER://127.0.0.1:$controller
+advertised.listeners=PLAINTEXT://127.0.0.1:$broker
+inter.broker.listener.name=PLAINTEXT"
+	elif [ "$unit" != "$node" ]; then
+		roles="process.roles=controller
+node.id=$((100 + node))
+listeners=CONTROLLER://127.0.0.1:$controller"
+	else
+		roles="process.roles=broker
+node.id=$node
+listeners=PLAINTEXT://127.0.0.1:$broker
+advertised.listeners=PLAINTEXT://127.0.0.1:$broker
+inter.broker.listener.name=PLAINTEXT"
+	fi
 	mkdir -p "$dir/data" "$KAFKA_DIR/logs"
 	cat >"$dir/server.properties" <<EOF
 # generated by scripts/services.sh
-process.roles=broker,controller
-node.id=$node
+$roles
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$broker,CONTROLLER://127.0.0.1:$controller
-advertised.listeners=PLAINTEXT://127.0.0.1:$broker
-inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$dir/data
@@ -877,13 +948,15 @@ logger.kafka.level = info
 EOF
 }
 
-# Launches a node from its existing config and storage; does not wait.
-kafka_launch() { # node
-	local node="$1" dir pidfile
-	dir="$(kafka_node_dir "$node")"
-	pidfile="$(kafka_pidfile "$node")"
+# Launches a unit from its existing config and storage; does not wait.
+kafka_launch() { # unit
+	local unit="$1" dir pidfile opts heap=512m
+	dir="$(kafka_node_dir "$unit")"
+	pidfile="$(kafka_pidfile "$unit")"
+	case "$unit" in c*) heap=256m ;; esac
+	mapfile -t opts < <(kafka_jvm_opts "$heap")
 	stop_pidfile "$pidfile" 5
-	log "kafka: starting node $node on 127.0.0.1:$(kafka_broker_port "$node")"
+	log "kafka: starting $(kafka_unit_name "$unit") on 127.0.0.1:$(kafka_unit_port "$unit")"
 	if [ -s "$dir/kafka.log" ]; then
 		mv -f "$dir/kafka.log" "$dir/kafka.log.1"
 	fi
@@ -891,81 +964,93 @@ kafka_launch() { # node
 	# The process writes its own pid, then becomes the JVM; it keeps no fd of ours.
 	# shellcheck disable=SC2016
 	setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$pidfile" \
-		java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-		-Djava.awt.headless=true \
-		-Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" \
-		-Dkafka.logs.dir="$KAFKA_DIR/logs" \
-		-cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" \
+		java "${opts[@]}" kafka.Kafka "$dir/server.properties" \
 		>>"$dir/kafka.log" 2>&1 </dev/null 9>&- &
 	disown $! 2>/dev/null || true
-	wait_until 10 test -s "$pidfile" || die "kafka: no pidfile for node $node"
+	wait_until 10 test -s "$pidfile" || die "kafka: no pidfile for $(kafka_unit_name "$unit")"
 }
 
-# Waits until a launched node answers.
-kafka_wait() { # node
-	local node="$1" dir pid
-	dir="$(kafka_node_dir "$node")"
-	pid="$(pid_of "$(kafka_pidfile "$node")")"
-	if ! wait_until "$WAIT_TIMEOUT" kafka_started_or_dead "$node" "$pid"; then
+# Waits until a launched unit answers.
+kafka_wait() { # unit
+	local unit="$1" dir pid
+	dir="$(kafka_node_dir "$unit")"
+	pid="$(pid_of "$(kafka_pidfile "$unit")")"
+	if ! wait_until "$WAIT_TIMEOUT" kafka_started_or_dead "$unit" "$pid"; then
 		tail -n 30 "$dir/kafka.log" >&2
-		die "kafka: node $node not ready after ${WAIT_TIMEOUT}s (log: $dir/kafka.log)"
+		die "kafka: $(kafka_unit_name "$unit") not ready after ${WAIT_TIMEOUT}s (log: $dir/kafka.log)"
 	fi
 	if ! kill -0 "$pid" 2>/dev/null; then
 		tail -n 30 "$dir/kafka.log" >&2
-		die "kafka: node $node exited (log: $dir/kafka.log)"
+		die "kafka: $(kafka_unit_name "$unit") exited (log: $dir/kafka.log)"
 	fi
 }
 
-# Starts the given nodes (default: all) that are not running, from the existing
-# config and storage, and waits until they answer. A node of a KRaft quorum
+# Starts the given units (default: all) that are not running, from the existing
+# config and storage, and waits until they answer. A member of a KRaft quorum
 # only logs its start once a majority runs, so all are launched before any wait.
-kafka_start() { # [node...]
-	local t=$SECONDS n i nodes=() started=()
+kafka_start() { # [unit...]
+	local t=$SECONDS u units=() started=()
 	[ -f "$KAFKA_DIR/server.properties" ] || die "kafka: no config in $KAFKA_DIR (run: $SCRIPT_PATH up kafka)"
 	kafka_fetch
-	n="$(kafka_node_count)"
 	if [ "$#" -eq 0 ]; then
-		for ((i = 1; i <= n; i++)); do nodes+=("$i"); done
+		mapfile -t units < <(kafka_units)
 	else
-		nodes=("$@")
+		units=("$@")
 	fi
-	for i in "${nodes[@]}"; do
-		kafka_check_node "$i"
-		if kafka_node_healthy "$i"; then
-			log "kafka: node $i already running on 127.0.0.1:$(kafka_broker_port "$i")"
+	for u in "${units[@]}"; do
+		kafka_check_node "$u"
+		if kafka_node_healthy "$u"; then
+			log "kafka: $(kafka_unit_name "$u") already running on 127.0.0.1:$(kafka_unit_port "$u")"
 			continue
 		fi
-		kafka_launch "$i"
-		started+=("$i")
+		kafka_launch "$u"
+		started+=("$u")
 	done
-	for i in "${started[@]+"${started[@]}"}"; do
-		kafka_wait "$i"
+	for u in "${started[@]+"${started[@]}"}"; do
+		kafka_wait "$u"
 	done
 	if [ "${#started[@]}" -gt 0 ]; then
-		log "kafka: node(s) ${started[*]} ready in $((SECONDS - t))s"
+		log "kafka: ${started[*]} ready in $((SECONDS - t))s"
 	fi
 }
 
-kafka_check_node() { # node
-	case "$1" in
-	'' | *[!0-9]*) die "kafka: node must be a number, got '$1'" ;;
+kafka_check_node() { # unit: N, or cN where there are dedicated controllers
+	local n="${1#c}"
+	case "$n" in
+	'' | *[!0-9]*) die "kafka: a node is a number N (broker) or cN (controller), got '$1'" ;;
 	esac
-	[ "$1" -ge 1 ] && [ "$1" -le "$(kafka_node_count)" ] || die "kafka: no node $1 (the cluster has $(kafka_node_count))"
+	if [ "$n" != "$1" ] && ! kafka_dedicated; then
+		die "kafka: no controller $n (a lone node is its own controller)"
+	fi
+	[ "$n" -ge 1 ] && [ "$n" -le "$(kafka_node_count)" ] || die "kafka: no node $1 (the cluster has $(kafka_node_count))"
 }
 
-kafka_stop_broker() { # [node...]: default all
-	local i pidfiles=()
+# Stops the given units, or all: the brokers first, so that their controlled
+# shutdown still finds a controller.
+kafka_stop_broker() { # [unit...]
+	local u pidfiles=() controllers=()
 	if [ "$#" -eq 0 ]; then
-		compgen -G "$DIR/kafka*.pid" >/dev/null && pidfiles=("$DIR"/kafka*.pid)
+		for u in "$DIR"/kafka*.pid; do
+			[ -e "$u" ] || continue
+			case "$u" in
+			*/kafka-controller-*) controllers+=("$u") ;;
+			*) pidfiles+=("$u") ;;
+			esac
+		done
 	else
-		for i in "$@"; do
-			kafka_check_node "$i"
-			pidfiles+=("$(kafka_pidfile "$i")")
+		for u in "$@"; do
+			kafka_check_node "$u"
+			pidfiles+=("$(kafka_pidfile "$u")")
 		done
 	fi
+	if [ "${#pidfiles[@]}" -gt 0 ] || [ "${#controllers[@]}" -gt 0 ]; then
+		log "kafka: stopping ${*:-all}"
+	fi
 	if [ "${#pidfiles[@]}" -gt 0 ]; then
-		log "kafka: stopping node(s) ${*:-all}"
 		stop_pidfiles 30 "${pidfiles[@]}"
+	fi
+	if [ "${#controllers[@]}" -gt 0 ]; then
+		stop_pidfiles 30 "${controllers[@]}"
 	fi
 }
 
@@ -975,18 +1060,37 @@ kafka_stop() {
 	rm -f "$DIR/kafka.env"
 }
 
-# Sends a signal to one node's JVM (kill -9, or freezing and thawing it).
-kafka_signal() { # signal node
+# Sends a signal to one unit's JVM (kill -9, or freezing and thawing it).
+kafka_signal() { # signal unit
 	local pid
 	kafka_check_node "$2"
 	pid="$(pid_of "$(kafka_pidfile "$2")")"
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || die "kafka: node $2 is not running"
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || die "kafka: $(kafka_unit_name "$2") is not running"
 	kill "-$1" "$pid"
-	log "kafka: node $2 (pid $pid) sent SIG$1"
+	log "kafka: $(kafka_unit_name "$2") (pid $pid) sent SIG$1"
+}
+
+# Prints the unit (cN) of the active controller: the leader of the highest
+# epoch any controller recorded in its quorum state.
+kafka_controller_leader() {
+	local i n state epoch leader best=-1 id=""
+	kafka_dedicated || die "kafka: a lone node is its own controller"
+	n="$(kafka_node_count)"
+	for ((i = 1; i <= n; i++)); do
+		state="$(cat "$(kafka_node_dir "c$i")/data/__cluster_metadata-0/quorum-state" 2>/dev/null)" || continue
+		epoch="$(grep -o '"leaderEpoch":[0-9]*' <<<"$state" | cut -d: -f2)"
+		leader="$(grep -o '"leaderId":-\{0,1\}[0-9]*' <<<"$state" | cut -d: -f2)"
+		if [ -n "$epoch" ] && [ -n "$leader" ] && [ "$leader" -gt 100 ] && [ "$epoch" -gt "$best" ]; then
+			best="$epoch"
+			id="$leader"
+		fi
+	done
+	[ -n "$id" ] || die "kafka: no controller has recorded a leader"
+	echo "c$((id - 100))"
 }
 
 kafka_up() {
-	local t=$SECONDS n i voters="" cluster_id ports=()
+	local t=$SECONDS n i id u units=() voters="" cluster_id ports=()
 	n="$(kafka_node_count)"
 	if [ -z "$KAFKA_NODES" ]; then
 		KAFKA_NODES="$n"
@@ -994,6 +1098,9 @@ kafka_up() {
 	fi
 	if [ "$n" -gt 0 ] && [ "$n" -ne "$KAFKA_NODES" ]; then
 		log "kafka: the cluster has $n node(s), $KAFKA_NODES wanted; making a new one"
+		kafka_stop
+	elif [ "$n" -gt 1 ] && [ ! -f "$(kafka_node_dir c1)/server.properties" ]; then
+		log "kafka: the cluster's nodes are their own controllers, dedicated ones wanted; making a new one"
 		kafka_stop
 	fi
 	if kafka_healthy && kafka_log_started 1; then
@@ -1007,7 +1114,11 @@ kafka_up() {
 		mkdir -p "$KAFKA_DIR"
 		for ((i = 1; i <= KAFKA_NODES; i++)); do
 			ports+=("$(pick_port)" "$(pick_port)")
-			voters="$voters${voters:+,}$i@127.0.0.1:${ports[$((2 * i - 1))]}"
+			# Dedicated controllers take ids 101.. beside brokers 1..; a
+			# lone node is its own controller.
+			id=$i
+			[ "$KAFKA_NODES" -gt 1 ] && id=$((100 + i))
+			voters="$voters${voters:+,}$id@127.0.0.1:${ports[$((2 * i - 1))]}"
 		done
 		echo "${ports[*]}" >"$KAFKA_DIR/ports"
 		# Same form as `kafka-storage random-uuid` (16 random bytes, base64url
@@ -1016,15 +1127,16 @@ kafka_up() {
 		while [ "${cluster_id#-}" != "$cluster_id" ]; do # a leading '-' reads as an option
 			cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
 		done
-		log "kafka: formatting storage of $KAFKA_NODES node(s) (cluster $cluster_id)"
-		for ((i = 1; i <= KAFKA_NODES; i++)); do
-			kafka_write_config "$i" "$KAFKA_NODES" "$voters"
-			# One JVM formats one node; the formats run side by side.
+		mapfile -t units < <(kafka_units)
+		log "kafka: formatting storage of ${#units[@]} process(es) (cluster $cluster_id)"
+		for u in "${units[@]}"; do
+			kafka_write_config "$u" "$KAFKA_NODES" "$voters"
+			# One JVM formats one unit; the formats run side by side.
 			kafka_java kafka.tools.StorageTool format -t "$cluster_id" \
-				-c "$(kafka_node_dir "$i")/server.properties" --ignore-formatted \
+				-c "$(kafka_node_dir "$u")/server.properties" --ignore-formatted \
 				>>"$KAFKA_DIR/format.log" 2>&1 </dev/null &
 		done
-		for ((i = 1; i <= KAFKA_NODES; i++)); do
+		for u in "${units[@]}"; do
 			if ! wait -n; then
 				cat "$KAFKA_DIR/format.log" >&2
 				die "kafka: storage format failed"
@@ -1266,17 +1378,16 @@ cmd_status() {
 			fi
 			;;
 		kafka)
-			local i n
-			n="$(kafka_node_count)"
-			[ "$n" -gt 0 ] || {
+			local u
+			[ "$(kafka_node_count)" -gt 0 ] || {
 				echo "kafka: down"
 				rc=1
 			}
-			for ((i = 1; i <= n; i++)); do
-				if kafka_node_healthy "$i"; then
-					echo "kafka: node $i running on 127.0.0.1:$(kafka_broker_port "$i") (pid $(pid_of "$(kafka_pidfile "$i")"))"
+			for u in $(kafka_units); do
+				if kafka_node_healthy "$u"; then
+					echo "kafka: $(kafka_unit_name "$u") running on 127.0.0.1:$(kafka_unit_port "$u") (pid $(pid_of "$(kafka_pidfile "$u")"))"
 				else
-					echo "kafka: node $i down"
+					echo "kafka: $(kafka_unit_name "$u") down"
 					rc=1
 				fi
 			done
@@ -1320,7 +1431,7 @@ cmd_postgres_start() {
 }
 
 cmd_kafka_signal() { # signal node
-	[ "$#" -eq 2 ] || die "kafka: which node? (1..$(kafka_node_count))"
+	[ "$#" -eq 2 ] || die "kafka: which node? (1..$(kafka_node_count), or c1.. for a controller)"
 	kafka_signal "$@"
 }
 
@@ -1347,6 +1458,7 @@ main() {
 	kafka-kill) cmd_kafka_signal KILL "$@" ;;
 	kafka-pause) cmd_kafka_signal STOP "$@" ;;
 	kafka-resume) cmd_kafka_signal CONT "$@" ;;
+	kafka-controller-leader) kafka_controller_leader ;;
 	redis-start) cmd_redis_start ;;
 	postgres-stop) cmd_postgres_stop ;;
 	postgres-start) cmd_postgres_start ;;

@@ -48,6 +48,13 @@ var scenarios = []scenario{
 		}
 		return hold(s, fmt.Sprintf("kafka-kill %d", n), fmt.Sprintf("kafka-start %d", n))
 	}},
+	{name: "kafka active controller kill -9", inject: func(t *testing.T, c *cluster, s settings) (time.Time, time.Time, error) {
+		leader, err := servicesOut("kafka-controller-leader")
+		if err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+		return hold(s, "kafka-kill "+leader, "kafka-start "+leader)
+	}},
 	{name: "redis master kill -9", inject: func(t *testing.T, c *cluster, s settings) (time.Time, time.Time, error) {
 		return redisFault(c, s, syscall.SIGKILL)
 	}},
@@ -102,11 +109,20 @@ func hold(s settings, begin, end string) (time.Time, time.Time, error) {
 }
 
 func servicesErr(args ...string) error {
+	_, err := servicesOut(args...)
+	return err
+}
+
+// servicesOut runs a services command and returns what it printed on stdout.
+func servicesOut(args ...string) (string, error) {
 	cmd := exec.Command("bash", append([]string{filepath.Join(repoRoot(), "scripts", "services.sh")}, args...)...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("services.sh %v: %v\n%s", args, err, out)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("services.sh %v: %v\n%s%s", args, err, out, stderr.String())
 	}
-	return nil
+	return strings.TrimSpace(string(out)), nil
 }
 
 // busiestLeader is the Kafka node leading most partitions of the messages.

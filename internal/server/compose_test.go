@@ -38,7 +38,7 @@ func TestComposeStackMatchesTheServer(t *testing.T) {
 	var c composeFile
 	require.NoError(t, yaml.Unmarshal(data, &c))
 
-	for _, name := range []string{"postgres", "redis-master", "redis-replica", "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3", "kafka-1", "kafka-2", "kafka-3", "server-1", "server-2", "lb"} {
+	for _, name := range []string{"postgres", "redis-master", "redis-replica", "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3", "kafka-1", "kafka-2", "kafka-3", "kafka-controller-1", "kafka-controller-2", "kafka-controller-3", "server-1", "server-2", "lb"} {
 		assert.Contains(t, c.Services, name)
 	}
 	for name := range c.Services {
@@ -47,15 +47,27 @@ func TestComposeStackMatchesTheServer(t *testing.T) {
 	assert.Contains(t, c.Services["redis-master"].Command, "--port 6379")
 	assert.Contains(t, c.Services["redis-replica"].Command, "--replicaof redis-master 6379")
 
+	// KRaft: three brokers and a quorum of three dedicated controllers, so
+	// that a broker's death never takes the active controller with it.
+	const voters = "101@kafka-controller-1:9093,102@kafka-controller-2:9093,103@kafka-controller-3:9093"
 	for i := 1; i <= 3; i++ {
 		kafka := c.Services[fmt.Sprintf("kafka-%d", i)].Environment
-		assert.Equal(t, "broker,controller", kafka["KAFKA_PROCESS_ROLES"], "KRaft mode")
+		assert.Equal(t, "broker", kafka["KAFKA_PROCESS_ROLES"])
 		assert.Equal(t, strconv.Itoa(i), kafka["KAFKA_NODE_ID"])
 		assert.Equal(t, fmt.Sprintf("PLAINTEXT://kafka-%d:9092", i), kafka["KAFKA_ADVERTISED_LISTENERS"])
-		assert.Equal(t, "1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093", kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"])
+		assert.Equal(t, voters, kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"])
 		assert.Equal(t, "3", kafka["KAFKA_DEFAULT_REPLICATION_FACTOR"])
 		assert.Equal(t, "2", kafka["KAFKA_MIN_INSYNC_REPLICAS"])
 		assert.Equal(t, "3", kafka["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"])
+
+		controller := c.Services[fmt.Sprintf("kafka-controller-%d", i)].Environment
+		assert.Equal(t, "controller", controller["KAFKA_PROCESS_ROLES"])
+		assert.Equal(t, strconv.Itoa(100+i), controller["KAFKA_NODE_ID"])
+		assert.Equal(t, "CONTROLLER://:9093", controller["KAFKA_LISTENERS"])
+		assert.Equal(t, voters, controller["KAFKA_CONTROLLER_QUORUM_VOTERS"])
+		assert.Equal(t, kafka["KAFKA_BROKER_SESSION_TIMEOUT_MS"], controller["KAFKA_BROKER_SESSION_TIMEOUT_MS"],
+			"the controllers keep the brokers' sessions")
+		assert.Equal(t, "3", controller["KAFKA_DEFAULT_REPLICATION_FACTOR"], "the controllers apply topic defaults")
 	}
 	for name, svc := range c.Services {
 		for _, p := range svc.Ports {
