@@ -1,6 +1,10 @@
 package kafka
 
-import ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+import (
+	"time"
+
+	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+)
 
 // FailProducer raises a fatal error in p's current producer, as a broker
 // reporting an idempotence violation would.
@@ -48,4 +52,14 @@ func CurrentProducer(p *Publisher) any {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.prod
+}
+
+// StallLag makes s's lag reads wait for release before reading, as a client
+// stuck on a lock would, and bounds Lag's wait for them to wait.
+func StallLag(s *Subscriber, wait time.Duration, release <-chan struct{}) {
+	s.lagWait = wait
+	s.lagOf = func(m *member) (int64, bool) {
+		<-release
+		return m.lag()
+	}
 }

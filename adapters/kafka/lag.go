@@ -1,8 +1,14 @@
 package kafka
 
 import (
+	"time"
+
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 )
+
+// lagWait bounds how long Lag waits for the members' clients: above the 2 s
+// a committed-offset request may take.
+const lagWait = 3 * time.Second
 
 // Lag returns, per consumer group (as named to Consume), how many records of
 // the partitions this process's members own are not processed yet: the sum
@@ -12,6 +18,12 @@ import (
 // fetch responses; only a partition nothing was fetched from since its
 // assignment costs a request (at most 2 s, once). Other processes' members
 // are not counted: sum Lag across processes.
+//
+// Lag returns within lagWait whatever the clients do. A member whose client
+// has not answered by then, or has not yet answered an earlier call, is left
+// out and logged: librdkafka has been seen to block a watermark read for good
+// after a partition leader died (a lock held by a stuck client thread), and a
+// metrics scrape must not hang with it.
 func (s *Subscriber) Lag() map[string]int64 {
 	s.mu.Lock()
 	members := make([]*member, 0, len(s.members))
@@ -19,11 +31,37 @@ func (s *Subscriber) Lag() map[string]int64 {
 		members = append(members, m)
 	}
 	s.mu.Unlock()
-	lag := make(map[string]int64)
+	type result struct {
+		group string
+		n     int64
+		ok    bool
+	}
+	results := make(chan result, len(members))
+	asked := map[*member]bool{}
 	for _, m := range members {
-		n, ok := m.lag()
-		if ok {
-			lag[m.group] += n
+		if !m.lagBusy.CompareAndSwap(false, true) {
+			s.cfg.Logger.Error("kafka: a consumer client has not answered an earlier lag read; its lag is left out", m.log()...)
+			continue
+		}
+		asked[m] = true
+		go func() {
+			defer m.lagBusy.Store(false)
+			n, ok := s.lagOf(m)
+			results <- result{group: m.group, n: n, ok: ok}
+		}()
+	}
+	timer := time.NewTimer(s.lagWait)
+	defer timer.Stop()
+	lag := make(map[string]int64)
+	for range asked {
+		select {
+		case r := <-results:
+			if r.ok {
+				lag[r.group] += r.n
+			}
+		case <-timer.C:
+			s.cfg.Logger.Error("kafka: a consumer client did not answer a lag read in time; its lag is left out", "wait", s.lagWait)
+			return lag
 		}
 	}
 	return lag

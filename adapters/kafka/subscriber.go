@@ -3,6 +3,8 @@ package kafka
 import (
 	"context"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	ckafka "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
@@ -26,6 +28,11 @@ type Subscriber struct {
 	ctx    context.Context // ends on Close
 	cancel context.CancelFunc
 
+	// lagOf reads one member's lag (member.lag; a test may slow it), and Lag
+	// waits for it at most lagWait.
+	lagOf   func(*member) (int64, bool)
+	lagWait time.Duration
+
 	mu      sync.Mutex
 	closed  bool
 	members map[*member]struct{}
@@ -47,6 +54,8 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 		ctx:     ctx,
 		cancel:  cancel,
 		members: make(map[*member]struct{}),
+		lagOf:   (*member).lag,
+		lagWait: lagWait,
 	}, nil
 }
 
@@ -148,6 +157,8 @@ type member struct {
 	// client keeps c open while Lag uses it.
 	client sync.RWMutex
 	closed bool
+	// lagBusy is set while a lag read of this member runs.
+	lagBusy atomic.Bool
 
 	// Touched by the Consume goroutine (the rebalance callback runs inside
 	// Poll, on that goroutine); mu guards them against Lag.

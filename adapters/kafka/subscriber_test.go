@@ -635,6 +635,41 @@ func TestLag(t *testing.T) {
 	assert.Empty(t, s.Lag(), "a member that left is not counted")
 }
 
+// TestLagLeavesOutAStuckClient holds a member's lag read as a client stuck on
+// a lock would: Lag still returns, without that member, and does not ask the
+// stuck client again until its read returns.
+func TestLagLeavesOutAStuckClient(t *testing.T) {
+	cfg := env(t)
+	const topic, group = "lag-stuck", "stuck-laggers"
+	require.NoError(t, kafka.EnsureTopics(t.Context(), cfg, map[string]int{topic: 1}))
+	p := newPublisher(t, cfg)
+	publish(t, p, topic, "k", "v")
+	s := newSubscriber(t, cfg)
+	release := make(chan struct{})
+	kafka.StallLag(s, 100*time.Millisecond, release)
+	sk := newSink()
+	stop := consume(t, s, group, topic, sk.handler)
+	require.Eventually(t, func() bool { return sk.has("v") }, waitFor, 10*time.Millisecond)
+
+	lagged := func() map[string]int64 {
+		got := make(chan map[string]int64, 1)
+		go func() { got <- s.Lag() }()
+		select {
+		case l := <-got:
+			return l
+		case <-time.After(waitFor):
+			t.Fatal("Lag waited for a stuck client")
+			return nil
+		}
+	}
+	assert.Empty(t, lagged(), "the stuck member is left out")
+	assert.Empty(t, lagged(), "and not asked again while its read is stuck")
+	close(release)
+	require.Eventually(t, func() bool { l := s.Lag(); _, ok := l[group]; return ok && l[group] == 0 }, waitFor, 10*time.Millisecond,
+		"once the client answers, its lag counts again")
+	require.NoError(t, stop())
+}
+
 // TestShutdownFinishesBatch ends Consume's context while a batch is in
 // flight: the handler keeps its context, finishes, and the batch is committed.
 func TestShutdownFinishesBatch(t *testing.T) {

@@ -263,6 +263,9 @@ func waitCtx(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
+// scrapeClient reads the nodes' metrics; a node must answer a scrape in time.
+var scrapeClient = &http.Client{Timeout: 10 * time.Second}
+
 // sequenceReuses sums the nodes' messenger_ws_sequence_reuses_total: live
 // messages a socket got under a sequence it had sent under another id (since
 // each node's last start).
@@ -270,8 +273,8 @@ func (c *cluster) sequenceReuses(t *testing.T) int {
 	t.Helper()
 	total := 0
 	for _, n := range c.nodes {
-		resp, err := http.Get("http://127.0.0.1:" + n.metrics + "/metrics")
-		require.NoError(t, err)
+		resp, err := scrapeClient.Get("http://127.0.0.1:" + n.metrics + "/metrics")
+		require.NoError(t, err, "%s answers its metrics scrape", n.name)
 		b, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		require.NoError(t, err)
