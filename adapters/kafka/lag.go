@@ -37,13 +37,13 @@ func (s *Subscriber) Lag() map[string]int64 {
 		ok    bool
 	}
 	results := make(chan result, len(members))
-	asked := map[*member]bool{}
+	asked := 0
 	for _, m := range members {
 		if !m.lagBusy.CompareAndSwap(false, true) {
 			s.cfg.Logger.Error("kafka: a consumer client has not answered an earlier lag read; its lag is left out", m.log()...)
 			continue
 		}
-		asked[m] = true
+		asked++
 		go func() {
 			defer m.lagBusy.Store(false)
 			n, ok := s.lagOf(m)
